@@ -1,0 +1,153 @@
+package dev.pgplay.lab;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.testcontainers.containers.GenericContainer;
+
+/**
+ * A set of real lab hosts on their own Docker network, reachable from the controller by address:
+ * sshd with a key generated for the run, a known_hosts file holding their host keys, and a free
+ * virtual IP. Build with {@link #builder()}, close to remove everything.
+ */
+public final class Lab implements AutoCloseable {
+    private final LabNetwork network;
+    private final LabKeys keys;
+    private final Path dir;
+    private final Path knownHosts;
+    private final Map<String, LabHost> hosts;
+
+    private Lab(LabNetwork network, LabKeys keys, Path dir, Path knownHosts, Map<String, LabHost> hosts) {
+        this.network = network;
+        this.keys = keys;
+        this.dir = dir;
+        this.knownHosts = knownHosts;
+        this.hosts = Collections.unmodifiableMap(hosts);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public LabHost host(String name) {
+        LabHost host = hosts.get(name);
+        if (host == null) {
+            throw new IllegalArgumentException("lab: no host " + name + " (hosts: " + hosts.keySet() + ")");
+        }
+        return host;
+    }
+
+    public List<LabHost> hosts() {
+        return List.copyOf(hosts.values());
+    }
+
+    public LabNetwork network() {
+        return network;
+    }
+
+    /** The run's private key (OpenSSH format, mode 0600). */
+    public Path privateKey() {
+        return keys.privateKeyFile();
+    }
+
+    public LabKeys keys() {
+        return keys;
+    }
+
+    /** A known_hosts file with every host key of every lab host. */
+    public Path knownHosts() {
+        return knownHosts;
+    }
+
+    /** A folder for this run's files (keys, known_hosts, inventories written by tests). */
+    public Path dir() {
+        return dir;
+    }
+
+    /** A virtual IP on the lab network that no host owns. */
+    public String freeVip() {
+        return network.freeVip(0);
+    }
+
+    /** The login user with passwordless sudo on every lab host. */
+    public String user() {
+        return "admin";
+    }
+
+    @Override
+    public void close() {
+        hosts.values().forEach(LabHost::stop);
+        network.close();
+    }
+
+    /** Fluent builder: {@code Lab.builder().hosts("db1", "db2").start()}. */
+    public static final class Builder {
+        private final List<String> names = new ArrayList<>();
+
+        public Builder hosts(String... hostNames) {
+            names.addAll(List.of(hostNames));
+            return this;
+        }
+
+        public Builder hosts(int count) {
+            for (int i = 1; i <= count; i++) {
+                names.add("host" + i);
+            }
+            return this;
+        }
+
+        public Lab start() {
+            if (names.isEmpty()) {
+                throw new IllegalStateException("lab: no hosts requested");
+            }
+            LabImage.ensure();
+            String run = UUID.randomUUID().toString().substring(0, 8);
+            Path dir;
+            try {
+                dir = Files.createTempDirectory("pgplay-lab-" + run + "-");
+            } catch (IOException e) {
+                throw new UncheckedIOException("lab: cannot create a run folder", e);
+            }
+            LabKeys keys = LabKeys.generate(dir.resolve("id_ed25519"));
+            LabNetwork network = LabNetwork.createOnFreeSubnet("pgplay-lab-" + run);
+            Map<String, LabHost> started = new LinkedHashMap<>();
+            ExecutorService pool = Executors.newFixedThreadPool(Math.min(names.size(), 8));
+            try {
+                List<Future<LabHost>> futures = new ArrayList<>();
+                for (String name : names) {
+                    futures.add(pool.submit(() -> startHost(name, network, keys)));
+                }
+                for (Future<LabHost> f : futures) {
+                    LabHost host = f.get();
+                    started.put(host.name(), host);
+                }
+                Path knownHosts = dir.resolve("known_hosts");
+                KnownHostsFile.write(knownHosts, started.values());
+                return new Lab(network, keys, dir, knownHosts, started);
+            } catch (Exception e) {
+                started.values().forEach(LabHost::stop);
+                network.close();
+                throw new IllegalStateException("lab: could not start hosts " + names + ": " + e.getMessage(), e);
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+
+        private static LabHost startHost(String name, LabNetwork network, LabKeys keys) {
+            GenericContainer<?> container = new LabHostSpec(name, network, null, keys.authorizedKey(), "test").testContainer();
+            container.start();
+            String address = container.getContainerInfo().getNetworkSettings().getNetworks().get(network.name()).getIpAddress();
+            return new LabHost(name, address, container, KnownHostsFile.readHostKeys(container));
+        }
+    }
+}

@@ -1,0 +1,77 @@
+package dev.pgplay.lab;
+
+import java.io.IOException;
+import java.util.List;
+import org.testcontainers.containers.Container;
+import org.testcontainers.containers.GenericContainer;
+
+/**
+ * One running lab host: its name, address on the lab network and SSH host keys. {@link #docker}
+ * runs a command through the container runtime, for test set-up and for checking state from the
+ * outside; the code under test always goes through SSH.
+ */
+public final class LabHost {
+    private final String name;
+    private final String address;
+    private final GenericContainer<?> container;
+    private final List<String> hostKeys;
+
+    LabHost(String name, String address, GenericContainer<?> container, List<String> hostKeys) {
+        this.name = name;
+        this.address = address;
+        this.container = container;
+        this.hostKeys = List.copyOf(hostKeys);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public String address() {
+        return address;
+    }
+
+    public int sshPort() {
+        return 22;
+    }
+
+    /** The host's public keys as "TYPE BASE64" strings, as sshd serves them. */
+    public List<String> hostKeys() {
+        return hostKeys;
+    }
+
+    public String containerId() {
+        return container.getContainerId();
+    }
+
+    /** Runs a command as root inside the container (not over SSH); fails unless it exits 0. */
+    public String docker(String... command) {
+        Container.ExecResult result = dockerResult(command);
+        if (result.getExitCode() != 0) {
+            throw new IllegalStateException("lab: " + name + ": " + String.join(" ", command) + " exited "
+                    + result.getExitCode() + ": " + result.getStderr().strip());
+        }
+        return result.getStdout();
+    }
+
+    /** Runs a command as root inside the container and returns its result, whatever the exit code. */
+    public Container.ExecResult dockerResult(String... command) {
+        try {
+            return container.execInContainer(command);
+        } catch (IOException e) {
+            throw new IllegalStateException("lab: " + name + ": cannot run " + String.join(" ", command), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("lab: " + name + ": interrupted", e);
+        }
+    }
+
+    void stop() {
+        container.stop();
+    }
+
+    @Override
+    public String toString() {
+        return name + "(" + address + ")";
+    }
+}

@@ -1,0 +1,65 @@
+package dev.pgplay.lab;
+
+import com.github.dockerjava.api.command.CreateContainerCmd;
+import com.github.dockerjava.api.model.Capability;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.testcontainers.containers.GenericContainer;
+import org.testcontainers.containers.wait.strategy.Wait;
+import org.testcontainers.utility.DockerImageName;
+
+/**
+ * The one definition of a lab host container, shared by the JUnit extension (through
+ * Testcontainers) and by {@code bin/lab} (plain Docker, so the hosts outlive the JVM): the lab
+ * image, NET_ADMIN (a VIP can move), {@code net.ipv4.ip_forward=0} (Docker's default of 1 lets the
+ * old host forward VIP traffic and hides a missing gratuitous ARP), the controller's public key.
+ */
+final class LabHostSpec {
+    static final String READY_LINE = "lab-init: ready";
+
+    private final String hostname;
+    private final LabNetwork network;
+    private final String ipv4;
+    private final String authorizedKey;
+    private final String labelValue;
+
+    LabHostSpec(String hostname, LabNetwork network, String ipv4, String authorizedKey, String labelValue) {
+        this.hostname = hostname;
+        this.network = network;
+        this.ipv4 = ipv4;
+        this.authorizedKey = authorizedKey;
+        this.labelValue = labelValue;
+    }
+
+    /** Applies the definition to a container-create command (image and name are set by the caller). */
+    void applyTo(CreateContainerCmd cmd) {
+        cmd.withHostName(hostname);
+        cmd.withNetworkMode(network.name());
+        if (ipv4 != null) {
+            cmd.withIpv4Address(ipv4);
+        }
+        List<String> env = new ArrayList<>(cmd.getEnv() == null ? List.of() : List.of(cmd.getEnv()));
+        env.add("LAB_AUTHORIZED_KEY=" + authorizedKey);
+        cmd.withEnv(env);
+        Map<String, String> labels = new HashMap<>(cmd.getLabels() == null ? Map.of() : cmd.getLabels());
+        labels.put(LabNetwork.LABEL, labelValue);
+        cmd.withLabels(labels);
+        cmd.getHostConfig()
+                .withNetworkMode(network.name())
+                .withCapAdd(Capability.NET_ADMIN)
+                .withSysctls(Map.of("net.ipv4.ip_forward", "0"));
+    }
+
+    /** The definition as a Testcontainers container (removed with the test run). */
+    @SuppressWarnings("resource")
+    GenericContainer<?> testContainer() {
+        return new GenericContainer<>(DockerImageName.parse(LabImage.NAME))
+                .withImagePullPolicy(image -> false)
+                .withCreateContainerCmdModifier(this::applyTo)
+                .waitingFor(Wait.forLogMessage(".*" + READY_LINE + ".*\\n", 1)
+                        .withStartupTimeout(Duration.ofSeconds(90)));
+    }
+}

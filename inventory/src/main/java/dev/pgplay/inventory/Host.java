@@ -1,0 +1,51 @@
+package dev.pgplay.inventory;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * One managed host as the inventory describes it, with connection settings already merged from
+ * {@code defaults} and vars merged in the documented precedence (all, groups, host).
+ */
+public record Host(
+        String name,
+        String address,
+        int port,
+        String user,
+        List<Path> identityFiles,
+        Optional<Path> knownHosts,
+        HostKeyChecking hostKeyChecking,
+        Optional<Secret> password,
+        Become become,
+        Duration connectTimeout,
+        Optional<String> proxyJump,
+        Set<String> groups,
+        Map<String, Object> vars,
+        String origin) {
+
+    /** Whether unknown host keys may be added (never a changed one). */
+    public enum HostKeyChecking {
+        /** Only keys already in known_hosts are accepted (default). */
+        STRICT,
+        /** Unknown hosts are accepted and their key appended, like OpenSSH's accept-new; changed keys are refused. */
+        ACCEPT_NEW
+    }
+
+    public Object var(String key) {
+        return vars.get(key);
+    }
+
+    public String varString(String key, String fallback) {
+        Object v = vars.get(key);
+        return v == null ? fallback : v.toString();
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+}

@@ -1,0 +1,536 @@
+package dev.pgplay.inventory;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigList;
+import com.typesafe.config.ConfigObject;
+import com.typesafe.config.ConfigOrigin;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigResolveOptions;
+import com.typesafe.config.ConfigSyntax;
+import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Function;
+
+/** Reads a HOCON inventory and validates it completely before anything can use it. */
+final class InventoryLoader {
+    private static final Set<String> TOP = Set.of("defaults", "hosts", "groups", "roles", "vars");
+    private static final Set<String> CONNECTION = Set.of("user", "port", "identity-file", "known-hosts",
+            "host-key-checking", "password-env", "password-file", "become", "connect-timeout", "proxy-jump");
+    private static final Set<String> HOST_ONLY = Set.of("address", "vars", "groups", "role");
+    private static final Set<String> BECOME = Set.of("method", "user", "password-env", "password-file");
+    private static final Set<String> GROUP = Set.of("hosts", "children", "vars");
+    private static final Set<String> ROLES = Set.of("primary", "standby", "vip");
+    private static final Set<String> VIP = Set.of("address", "prefix", "interface", "method", "label", "owner");
+
+    private final Path file;
+    private final Path baseDir;
+    private final List<Problem> problems = new ArrayList<>();
+
+    InventoryLoader(Path file) {
+        this.file = file.toAbsolutePath().normalize();
+        this.baseDir = this.file.getParent();
+    }
+
+    Inventory load() {
+        if (!Files.isRegularFile(file)) {
+            throw new InventoryException(List.of(new Problem(file.getFileName().toString(), "",
+                    Files.exists(file) ? "not a regular file" : "no such file (" + file + ")")));
+        }
+        if (!Files.isReadable(file)) {
+            throw new InventoryException(List.of(new Problem(file.getFileName().toString(), "", "not readable")));
+        }
+        try {
+            return build(ConfigFactory.parseFile(file.toFile(), options()));
+        } catch (ConfigException e) {
+            throw new InventoryException(List.of(fromConfigException(e)));
+        }
+    }
+
+    Inventory loadText(String text) {
+        try {
+            return build(ConfigFactory.parseString(text, options().setOriginDescription(file.getFileName().toString())));
+        } catch (ConfigException e) {
+            throw new InventoryException(List.of(fromConfigException(e)));
+        }
+    }
+
+    private static ConfigParseOptions options() {
+        return ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF).setAllowMissing(false);
+    }
+
+    private Inventory build(Config parsed) {
+        Config config = parsed.resolve(ConfigResolveOptions.defaults().setUseSystemEnvironment(true));
+        ConfigObject root = config.root();
+        unknownKeys(root, TOP, "");
+
+        ConfigObject defaults = object(root, "defaults", "");
+        if (defaults != null) {
+            unknownKeys(defaults, CONNECTION, "defaults");
+        }
+        Map<String, Object> allVars = vars(object(root, "vars", ""), "vars");
+
+        ConfigObject hostsObj = object(root, "hosts", "");
+        Map<String, ConfigObject> hostObjs = new LinkedHashMap<>();
+        if (hostsObj == null) {
+            problems.add(new Problem(origin(root.origin()), "hosts", "no hosts defined"));
+        } else {
+            // file order (HOCON objects are unordered): by line, then name
+            List<Map.Entry<String, ConfigValue>> entries = new ArrayList<>(hostsObj.entrySet());
+            entries.sort(Comparator.<Map.Entry<String, ConfigValue>>comparingInt(e -> e.getValue().origin().lineNumber())
+                    .thenComparing(Map.Entry::getKey));
+            for (Map.Entry<String, ConfigValue> e : entries) {
+                String path = "hosts." + e.getKey();
+                if (e.getValue().valueType() != ConfigValueType.OBJECT) {
+                    problems.add(new Problem(origin(e.getValue().origin()), path, "must be an object like { address = ... }, got " + typeName(e.getValue())));
+                    continue;
+                }
+                ConfigObject h = (ConfigObject) e.getValue();
+                Set<String> allowed = new LinkedHashSet<>(CONNECTION);
+                allowed.addAll(HOST_ONLY);
+                unknownKeys(h, allowed, path);
+                hostObjs.put(e.getKey(), h);
+            }
+        }
+
+        Map<String, Set<String>> groups = groups(object(root, "groups", ""), hostObjs);
+        Map<String, Map<String, Object>> groupVars = groupVars(object(root, "groups", ""));
+        // host-level "groups = [..]" adds the host to those groups
+        for (Map.Entry<String, ConfigObject> e : hostObjs.entrySet()) {
+            for (String g : stringList(e.getValue(), "groups", "hosts." + e.getKey())) {
+                groups.computeIfAbsent(g, k -> new LinkedHashSet<>()).add(e.getKey());
+            }
+        }
+
+        Map<String, Host> hosts = new LinkedHashMap<>();
+        Map<String, String> byAddress = new HashMap<>();
+        for (Map.Entry<String, ConfigObject> e : hostObjs.entrySet()) {
+            Host host = host(e.getKey(), e.getValue(), defaults, allVars, groups, groupVars);
+            if (host == null) {
+                continue;
+            }
+            String endpoint = host.address() + ":" + host.port();
+            String other = byAddress.putIfAbsent(endpoint, host.name());
+            if (other != null) {
+                problems.add(new Problem(host.origin(), "hosts." + host.name(),
+                        "duplicate host: same address and port (" + endpoint + ") as " + other));
+            }
+            hosts.put(host.name(), host);
+        }
+        Map<String, Set<String>> allGroups = new LinkedHashMap<>();
+        allGroups.put("all", new LinkedHashSet<>(hostObjs.keySet()));
+        allGroups.putAll(groups);
+
+        Roles roles = roles(object(root, "roles", ""), hostObjs);
+        if (!problems.isEmpty()) {
+            problems.sort(Comparator.comparing(InventoryLoader::lineOf));
+            throw new InventoryException(problems);
+        }
+        return new Inventory(file, hosts, allGroups, roles);
+    }
+
+    private Host host(String name, ConfigObject h, ConfigObject defaults, Map<String, Object> allVars,
+                      Map<String, Set<String>> groups, Map<String, Map<String, Object>> groupVars) {
+        String path = "hosts." + name;
+        int before = problems.size();
+        String address = string(h, "address", path, null);
+        if (address == null) {
+            problems.add(new Problem(origin(h.origin()), path, "missing address"));
+        } else if (address.isBlank() || address.contains(" ")) {
+            problems.add(new Problem(origin(h.get("address").origin()), path + ".address", "not a host name or IP address: '" + address + "'"));
+        }
+        Function<String, ConfigValue> setting = key -> h.containsKey(key) ? h.get(key) : defaults == null ? null : defaults.get(key);
+        int port = intValue(setting.apply("port"), path + ".port", 22);
+        if (port < 1 || port > 65535) {
+            problems.add(new Problem(origin(setting.apply("port").origin()), path + ".port", "port must be 1..65535, got " + port));
+        }
+        String user = stringValue(setting.apply("user"), path + ".user", System.getProperty("user.name"));
+        List<Path> identities = new ArrayList<>();
+        ConfigValue id = setting.apply("identity-file");
+        if (id != null) {
+            if (id.valueType() == ConfigValueType.LIST) {
+                for (ConfigValue v : (ConfigList) id) {
+                    identities.add(path(stringValue(v, path + ".identity-file", "")));
+                }
+            } else {
+                identities.add(path(stringValue(id, path + ".identity-file", "")));
+            }
+        }
+        String kh = stringValue(setting.apply("known-hosts"), path + ".known-hosts", null);
+        String checking = stringValue(setting.apply("host-key-checking"), path + ".host-key-checking", "strict");
+        Host.HostKeyChecking hkc = switch (checking) {
+            case "strict" -> Host.HostKeyChecking.STRICT;
+            case "accept-new" -> Host.HostKeyChecking.ACCEPT_NEW;
+            default -> {
+                problems.add(new Problem(origin(setting.apply("host-key-checking").origin()), path + ".host-key-checking",
+                        "must be strict or accept-new, got '" + checking + "'"));
+                yield Host.HostKeyChecking.STRICT;
+            }
+        };
+        Optional<Secret> password = secret(setting.apply("password-env"), setting.apply("password-file"), path);
+        Become become = become(setting.apply("become"), path);
+        Duration connectTimeout = duration(setting.apply("connect-timeout"), path + ".connect-timeout", Duration.ofSeconds(10));
+        String proxyJump = stringValue(setting.apply("proxy-jump"), path + ".proxy-jump", null);
+        string(h, "role", path, null); // type check only; roles are read in roles()
+
+        Set<String> memberOf = new LinkedHashSet<>();
+        groups.forEach((g, members) -> {
+            if (members.contains(name)) {
+                memberOf.add(g);
+            }
+        });
+        Map<String, Object> vars = new LinkedHashMap<>(allVars);
+        for (String g : memberOf) {
+            vars.putAll(groupVars.getOrDefault(g, Map.of()));
+        }
+        vars.putAll(vars(object(h, "vars", path), path + ".vars"));
+        if (problems.size() > before) {
+            return null;
+        }
+        return new Host(name, address, port, user, List.copyOf(identities), Optional.ofNullable(kh).map(this::path), hkc,
+                password, become, connectTimeout, Optional.ofNullable(proxyJump), memberOf, vars, origin(h.origin()));
+    }
+
+    private Become become(ConfigValue v, String hostPath) {
+        if (v == null) {
+            return Become.SUDO_ROOT;
+        }
+        String path = hostPath + ".become";
+        if (v.valueType() != ConfigValueType.OBJECT) {
+            problems.add(new Problem(origin(v.origin()), path, "must be an object like { method = sudo, user = root }"));
+            return Become.SUDO_ROOT;
+        }
+        ConfigObject b = (ConfigObject) v;
+        unknownKeys(b, BECOME, path);
+        String method = string(b, "method", path, "sudo");
+        if (!"sudo".equals(method)) {
+            problems.add(new Problem(origin(b.get("method").origin()), path + ".method", "only sudo is supported, got '" + method + "'"));
+        }
+        return new Become(method, string(b, "user", path, "root"), secret(b.get("password-env"), b.get("password-file"), path));
+    }
+
+    private Optional<Secret> secret(ConfigValue env, ConfigValue fileValue, String path) {
+        if (env != null) {
+            String name = stringValue(env, path + ".password-env", "");
+            String value = System.getenv(name);
+            if (value == null) {
+                problems.add(new Problem(origin(env.origin()), path + ".password-env", "environment variable " + name + " is not set"));
+                return Optional.empty();
+            }
+            return Optional.of(Secret.of(value, "env " + name));
+        }
+        if (fileValue != null) {
+            Path p = path(stringValue(fileValue, path + ".password-file", ""));
+            try {
+                return Optional.of(Secret.of(Files.readString(p).strip(), "file " + p));
+            } catch (IOException e) {
+                problems.add(new Problem(origin(fileValue.origin()), path + ".password-file", "cannot read " + p));
+            }
+        }
+        return Optional.empty();
+    }
+
+    private Map<String, Set<String>> groups(ConfigObject groupsObj, Map<String, ConfigObject> hosts) {
+        Map<String, Set<String>> direct = new TreeMap<>();
+        Map<String, List<String>> children = new TreeMap<>();
+        if (groupsObj == null) {
+            return new LinkedHashMap<>();
+        }
+        for (Map.Entry<String, ConfigValue> e : groupsObj.entrySet()) {
+            String path = "groups." + e.getKey();
+            if ("all".equals(e.getKey())) {
+                problems.add(new Problem(origin(e.getValue().origin()), path, "'all' is built in and cannot be defined"));
+                continue;
+            }
+            if (hosts.containsKey(e.getKey())) {
+                problems.add(new Problem(origin(e.getValue().origin()), path, "a group cannot have the name of a host"));
+            }
+            if (e.getValue().valueType() != ConfigValueType.OBJECT) {
+                problems.add(new Problem(origin(e.getValue().origin()), path, "must be an object like { hosts = [...] }"));
+                continue;
+            }
+            ConfigObject g = (ConfigObject) e.getValue();
+            unknownKeys(g, GROUP, path);
+            Set<String> members = new LinkedHashSet<>();
+            for (String h : stringList(g, "hosts", path)) {
+                if (!hosts.containsKey(h)) {
+                    problems.add(new Problem(origin(g.get("hosts").origin()), path + ".hosts", "no host named " + h));
+                }
+                members.add(h);
+            }
+            direct.put(e.getKey(), members);
+            children.put(e.getKey(), stringList(g, "children", path));
+        }
+        Map<String, Set<String>> flat = new LinkedHashMap<>();
+        for (String g : direct.keySet()) {
+            Set<String> out = new LinkedHashSet<>();
+            collect(g, direct, children, out, new LinkedHashSet<>(), groupsObj);
+            flat.put(g, out);
+        }
+        return flat;
+    }
+
+    private void collect(String group, Map<String, Set<String>> direct, Map<String, List<String>> children,
+                         Set<String> out, Set<String> visiting, ConfigObject groupsObj) {
+        if (!visiting.add(group)) {
+            problems.add(new Problem(origin(groupsObj.get(group).origin()), "groups." + group + ".children",
+                    "cycle: " + String.join(" -> ", visiting) + " -> " + group));
+            return;
+        }
+        out.addAll(direct.getOrDefault(group, Set.of()));
+        for (String child : children.getOrDefault(group, List.of())) {
+            if (!direct.containsKey(child)) {
+                problems.add(new Problem(origin(groupsObj.get(group).origin()), "groups." + group + ".children", "no group named " + child));
+                continue;
+            }
+            collect(child, direct, children, out, visiting, groupsObj);
+        }
+        visiting.remove(group);
+    }
+
+    /** Group vars in precedence order: parents before children (fewer members first is not reliable), then by name. */
+    private Map<String, Map<String, Object>> groupVars(ConfigObject groupsObj) {
+        Map<String, Map<String, Object>> out = new LinkedHashMap<>();
+        if (groupsObj == null) {
+            return out;
+        }
+        for (Map.Entry<String, ConfigValue> e : new TreeMap<>(groupsObj).entrySet()) {
+            if (e.getValue() instanceof ConfigObject g) {
+                out.put(e.getKey(), vars(object(g, "vars", "groups." + e.getKey()), "groups." + e.getKey() + ".vars"));
+            }
+        }
+        return out;
+    }
+
+    private Roles roles(ConfigObject r, Map<String, ConfigObject> hosts) {
+        List<String> primaries = new ArrayList<>();
+        List<String> standbys = new ArrayList<>();
+        Vip vip = null;
+        if (r != null) {
+            unknownKeys(r, ROLES, "roles");
+            primaries.addAll(stringOrList(r, "primary", "roles"));
+            standbys.addAll(stringOrList(r, "standby", "roles"));
+            ConfigObject v = object(r, "vip", "roles");
+            if (v != null) {
+                unknownKeys(v, VIP, "roles.vip");
+                String address = string(v, "address", "roles.vip", null);
+                if (address == null) {
+                    problems.add(new Problem(origin(v.origin()), "roles.vip", "missing address"));
+                }
+                int prefix = intValue(v.get("prefix"), "roles.vip.prefix", 32);
+                if (prefix < 1 || prefix > 32) {
+                    problems.add(new Problem(origin(v.get("prefix").origin()), "roles.vip.prefix", "must be 1..32, got " + prefix));
+                }
+                String method = string(v, "method", "roles.vip", "ip");
+                if (!method.equals("ip") && !method.equals("ifconfig")) {
+                    problems.add(new Problem(origin(v.get("method").origin()), "roles.vip.method", "must be ip or ifconfig, got '" + method + "'"));
+                }
+                String iface = string(v, "interface", "roles.vip", "eth0");
+                String label = string(v, "label", "roles.vip", iface + ":pgvip");
+                String owner = string(v, "owner", "roles.vip", null);
+                if (owner != null && !hosts.containsKey(owner)) {
+                    problems.add(new Problem(origin(v.get("owner").origin()), "roles.vip.owner", "no host named " + owner));
+                }
+                vip = new Vip(address, prefix, iface, method, label, owner);
+            }
+            for (String p : primaries) {
+                if (!hosts.containsKey(p)) {
+                    problems.add(new Problem(origin(r.get("primary").origin()), "roles.primary", "no host named " + p));
+                }
+            }
+            for (String s : standbys) {
+                if (!hosts.containsKey(s)) {
+                    problems.add(new Problem(origin(r.get("standby").origin()), "roles.standby", "no host named " + s));
+                }
+                if (primaries.contains(s)) {
+                    problems.add(new Problem(origin(r.get("standby").origin()), "roles.standby", s + " cannot be primary and standby"));
+                }
+            }
+        }
+        // host-level role = primary|standby
+        for (Map.Entry<String, ConfigObject> e : hosts.entrySet()) {
+            ConfigValue role = e.getValue().get("role");
+            if (role == null || role.valueType() != ConfigValueType.STRING) {
+                continue;
+            }
+            String value = (String) role.unwrapped();
+            switch (value) {
+                case "primary" -> {
+                    if (!primaries.contains(e.getKey())) {
+                        primaries.add(e.getKey());
+                    }
+                }
+                case "standby" -> {
+                    if (!standbys.contains(e.getKey())) {
+                        standbys.add(e.getKey());
+                    }
+                }
+                default -> problems.add(new Problem(origin(role.origin()), "hosts." + e.getKey() + ".role", "must be primary or standby, got '" + value + "'"));
+            }
+        }
+        if (primaries.size() > 1) {
+            ConfigValue where = r != null && r.containsKey("primary") ? r.get("primary") : hosts.get(primaries.get(1));
+            problems.add(new Problem(origin(where.origin()), "roles.primary", "two primaries: " + String.join(", ", primaries)));
+        }
+        return new Roles(primaries.stream().findFirst(), List.copyOf(standbys), Optional.ofNullable(vip));
+    }
+
+    // ---- typed access with problems collected ----
+
+    private void unknownKeys(ConfigObject obj, Set<String> allowed, String path) {
+        for (Map.Entry<String, ConfigValue> e : obj.entrySet()) {
+            if (!allowed.contains(e.getKey())) {
+                problems.add(new Problem(origin(e.getValue().origin()), join(path, e.getKey()),
+                        "unknown key (allowed here: " + String.join(", ", new java.util.TreeSet<>(allowed)) + ")"));
+            }
+        }
+    }
+
+    private ConfigObject object(ConfigObject parent, String key, String path) {
+        ConfigValue v = parent.get(key);
+        if (v == null) {
+            return null;
+        }
+        if (v.valueType() != ConfigValueType.OBJECT) {
+            problems.add(new Problem(origin(v.origin()), join(path, key), "must be an object, got " + typeName(v)));
+            return null;
+        }
+        return (ConfigObject) v;
+    }
+
+    private String string(ConfigObject parent, String key, String path, String fallback) {
+        return stringValue(parent.get(key), join(path, key), fallback);
+    }
+
+    private String stringValue(ConfigValue v, String path, String fallback) {
+        if (v == null) {
+            return fallback;
+        }
+        if (v.valueType() == ConfigValueType.STRING || v.valueType() == ConfigValueType.NUMBER) {
+            return String.valueOf(v.unwrapped());
+        }
+        problems.add(new Problem(origin(v.origin()), path, "must be a string, got " + typeName(v)));
+        return fallback;
+    }
+
+    private int intValue(ConfigValue v, String path, int fallback) {
+        if (v == null) {
+            return fallback;
+        }
+        if (v.valueType() == ConfigValueType.NUMBER && v.unwrapped() instanceof Integer i) {
+            return i;
+        }
+        if (v.valueType() == ConfigValueType.STRING) {
+            try {
+                return Integer.parseInt(((String) v.unwrapped()).trim());
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+        }
+        problems.add(new Problem(origin(v.origin()), path, "must be a whole number, got " + typeName(v) + " " + v.render()));
+        return fallback;
+    }
+
+    private Duration duration(ConfigValue v, String path, Duration fallback) {
+        if (v == null) {
+            return fallback;
+        }
+        try {
+            return ConfigFactory.empty().withValue("d", v).getDuration("d");
+        } catch (ConfigException e) {
+            problems.add(new Problem(origin(v.origin()), path, "must be a duration like 10s, got " + v.render()));
+            return fallback;
+        }
+    }
+
+    private List<String> stringList(ConfigObject parent, String key, String path) {
+        ConfigValue v = parent.get(key);
+        if (v == null) {
+            return List.of();
+        }
+        if (v.valueType() != ConfigValueType.LIST) {
+            problems.add(new Problem(origin(v.origin()), join(path, key), "must be a list like [a, b], got " + typeName(v)));
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (ConfigValue item : (ConfigList) v) {
+            String s = stringValue(item, join(path, key), null);
+            if (s != null) {
+                out.add(s);
+            }
+        }
+        return out;
+    }
+
+    private List<String> stringOrList(ConfigObject parent, String key, String path) {
+        ConfigValue v = parent.get(key);
+        if (v != null && v.valueType() == ConfigValueType.STRING) {
+            return List.of((String) v.unwrapped());
+        }
+        return stringList(parent, key, path);
+    }
+
+    private Map<String, Object> vars(ConfigObject obj, String path) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        if (obj != null) {
+            obj.forEach((k, v) -> out.put(k, v.unwrapped()));
+        }
+        return out;
+    }
+
+    private Path path(String s) {
+        String expanded = s.startsWith("~/") ? System.getProperty("user.home") + s.substring(1) : s;
+        return baseDir.resolve(expanded).normalize();
+    }
+
+    private static String join(String path, String key) {
+        return path.isEmpty() ? key : path + "." + key;
+    }
+
+    private static String typeName(ConfigValue v) {
+        return v.valueType().name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    static String origin(ConfigOrigin o) {
+        if (o == null) {
+            return "?";
+        }
+        String name = o.filename() != null ? Path.of(o.filename()).getFileName().toString() : o.description().replaceAll(":.*", "").replaceAll(" @.*", "");
+        return o.lineNumber() > 0 ? name + ":" + o.lineNumber() : name;
+    }
+
+    private static Problem fromConfigException(ConfigException e) {
+        String where = e.origin() == null ? "?" : origin(e.origin());
+        String msg = e.getMessage();
+        // Typesafe's message repeats the origin first: keep only what follows it
+        int idx = msg.indexOf(": ");
+        if (e.origin() != null && idx > 0 && msg.startsWith(e.origin().description())) {
+            msg = msg.substring(e.origin().description().length()).replaceFirst("^:\\s*", "");
+        }
+        return new Problem(where, "", msg);
+    }
+
+    private static int lineOf(Problem p) {
+        int i = p.origin().lastIndexOf(':');
+        try {
+            return i < 0 ? 0 : Integer.parseInt(p.origin().substring(i + 1));
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+}

@@ -22,13 +22,15 @@ import org.testcontainers.containers.GenericContainer;
  */
 public final class Lab implements AutoCloseable {
     private final LabNetwork network;
+    private final LabNetwork innerNetwork;
     private final LabKeys keys;
     private final Path dir;
     private final Path knownHosts;
     private final Map<String, LabHost> hosts;
 
-    private Lab(LabNetwork network, LabKeys keys, Path dir, Path knownHosts, Map<String, LabHost> hosts) {
+    private Lab(LabNetwork network, LabNetwork innerNetwork, LabKeys keys, Path dir, Path knownHosts, Map<String, LabHost> hosts) {
         this.network = network;
+        this.innerNetwork = innerNetwork;
         this.keys = keys;
         this.dir = dir;
         this.knownHosts = knownHosts;
@@ -79,6 +81,27 @@ public final class Lab implements AutoCloseable {
         return network.freeVip(0);
     }
 
+    /**
+     * Writes an inventory for these hosts (key, known_hosts, addresses) plus {@code extra} HOCON
+     * text (groups, roles, vars, overrides) and returns its path.
+     */
+    public Path writeInventory(String fileName, String extra) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("defaults {\n  user = ").append(user()).append("\n  identity-file = \"").append(privateKey())
+                .append("\"\n  known-hosts = \"").append(knownHosts()).append("\"\n  connect-timeout = 5s\n}\nhosts {\n");
+        for (LabHost h : hosts.values()) {
+            sb.append("  ").append(h.name()).append(" { address = \"").append(h.address()).append("\" }\n");
+        }
+        sb.append("}\n").append(extra == null ? "" : extra).append('\n');
+        Path file = dir.resolve(fileName);
+        try {
+            Files.writeString(file, sb.toString());
+        } catch (IOException e) {
+            throw new UncheckedIOException("lab: cannot write " + file, e);
+        }
+        return file;
+    }
+
     /** The login user with passwordless sudo on every lab host. */
     public String user() {
         return "admin";
@@ -88,11 +111,25 @@ public final class Lab implements AutoCloseable {
     public void close() {
         hosts.values().forEach(LabHost::stop);
         network.close();
+        if (innerNetwork != null) {
+            innerNetwork.close();
+        }
     }
 
     /** Fluent builder: {@code Lab.builder().hosts("db1", "db2").start()}. */
     public static final class Builder {
         private final List<String> names = new ArrayList<>();
+        private final Map<String, String> behind = new LinkedHashMap<>();
+
+        /**
+         * Adds {@code inner}, a host on a second network that only {@code jump} (also in this lab)
+         * reaches: the controller's packets to it go unanswered, so SSH needs ProxyJump.
+         */
+        public Builder behind(String jump, String inner) {
+            behind.put(inner, jump);
+            names.add(inner);
+            return this;
+        }
 
         public Builder hosts(String... hostNames) {
             names.addAll(List.of(hostNames));
@@ -120,23 +157,38 @@ public final class Lab implements AutoCloseable {
             }
             LabKeys keys = LabKeys.generate(dir.resolve("id_ed25519"));
             LabNetwork network = LabNetwork.createOnFreeSubnet("pgplay-lab-" + run);
+            LabNetwork inner = behind.isEmpty() ? null : LabNetwork.createOnFreeSubnet("pgplay-lab-" + run + "-inner");
             Map<String, LabHost> started = new LinkedHashMap<>();
             ExecutorService pool = Executors.newFixedThreadPool(Math.min(names.size(), 8));
             try {
                 List<Future<LabHost>> futures = new ArrayList<>();
                 for (String name : names) {
-                    futures.add(pool.submit(() -> startHost(name, network, keys)));
+                    LabNetwork net = behind.containsKey(name) ? inner : network;
+                    futures.add(pool.submit(() -> startHost(name, net, keys)));
                 }
                 for (Future<LabHost> f : futures) {
                     LabHost host = f.get();
                     started.put(host.name(), host);
                 }
+                for (Map.Entry<String, String> e : behind.entrySet()) {
+                    LabHost jump = started.get(e.getValue());
+                    if (jump == null) {
+                        throw new IllegalStateException("lab: jump host " + e.getValue() + " is not in this lab");
+                    }
+                    org.testcontainers.DockerClientFactory.instance().client().connectToNetworkCmd()
+                            .withContainerId(jump.containerId()).withNetworkId(inner.name()).exec();
+                    // the controller is the inner network's gateway: drop what the inner host sends it
+                    started.get(e.getKey()).docker("ip", "route", "add", "blackhole", inner.address(1) + "/32");
+                }
                 Path knownHosts = dir.resolve("known_hosts");
                 KnownHostsFile.write(knownHosts, started.values());
-                return new Lab(network, keys, dir, knownHosts, started);
+                return new Lab(network, inner, keys, dir, knownHosts, started);
             } catch (Exception e) {
                 started.values().forEach(LabHost::stop);
                 network.close();
+                if (inner != null) {
+                    inner.close();
+                }
                 throw new IllegalStateException("lab: could not start hosts " + names + ": " + e.getMessage(), e);
             } finally {
                 pool.shutdownNow();

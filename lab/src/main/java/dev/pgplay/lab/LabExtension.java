@@ -25,6 +25,11 @@ public final class LabExtension implements BeforeAllCallback, AfterAllCallback {
         return new LabExtension(Lab.builder().hosts(names));
     }
 
+    /** Hosts as a {@link Lab.Builder} describes them (e.g. with a host behind a jump host). */
+    public static LabExtension of(Lab.Builder builder) {
+        return new LabExtension(builder);
+    }
+
     public static LabExtension hosts(int count) {
         return new LabExtension(Lab.builder().hosts(count));
     }

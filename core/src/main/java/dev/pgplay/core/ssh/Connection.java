@@ -1,0 +1,205 @@
+package dev.pgplay.core.ssh;
+
+import dev.pgplay.inventory.Become;
+import dev.pgplay.inventory.Host;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import org.apache.sshd.client.channel.ChannelExec;
+import org.apache.sshd.client.channel.ClientChannelEvent;
+import org.apache.sshd.client.session.ClientSession;
+import org.apache.sshd.common.util.net.SshdSocketAddress;
+import org.apache.sshd.sftp.client.SftpClient;
+import org.apache.sshd.sftp.client.SftpClientFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The session to one host: one exec channel per command, SFTP for files, local port forwards for
+ * JDBC. Obtain from {@link SshTransport#connect}; closed with the transport.
+ */
+public final class Connection {
+    private static final Logger LOG = LoggerFactory.getLogger(Connection.class);
+
+    private final Host host;
+    private final ClientSession session;
+    private final List<Tunnel> tunnels = new CopyOnWriteArrayList<>();
+
+    Connection(Host host, ClientSession session) {
+        this.host = host;
+        this.session = session;
+    }
+
+    public Host host() {
+        return host;
+    }
+
+    boolean isOpen() {
+        return session.isOpen() && session.isAuthenticated();
+    }
+
+    /** Runs a command as the login user with the default time limit. */
+    public ExecResult exec(Cmd cmd) {
+        return exec(cmd, ExecOptions.DEFAULT);
+    }
+
+    /** Runs a command as root through the host's become method. */
+    public ExecResult sudo(Cmd cmd) {
+        return exec(cmd, ExecOptions.as(host.become().user()));
+    }
+
+    /** Runs a command as {@code user} (e.g. postgres) through the host's become method. */
+    public ExecResult sudo(String user, Cmd cmd) {
+        return exec(cmd, ExecOptions.as(user));
+    }
+
+    public ExecResult exec(Cmd cmd, ExecOptions options) {
+        String line = cmd.shellLine();
+        byte[] stdin = options.stdin();
+        if (options.becomeUser().isPresent()) {
+            Become become = host.become();
+            String user = options.becomeUser().get();
+            if (become.password().isPresent()) {
+                // the password goes through stdin, never on a command line; -k forces sudo to read it
+                line = "sudo -k -S -p '' -H -u " + Cmd.quote(user) + " -- sh -c " + Cmd.quote(line);
+                byte[] pw = (become.password().get().reveal() + "\n").getBytes(StandardCharsets.UTF_8);
+                stdin = concat(pw, stdin);
+            } else {
+                line = "sudo -n -H -u " + Cmd.quote(user) + " -- sh -c " + Cmd.quote(line);
+            }
+        }
+        long start = System.nanoTime();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try (ChannelExec channel = session.createExecChannel(line)) {
+            channel.setOut(options.onLine() == null ? out : new LineTee(out, options.onLine()));
+            channel.setErr(err);
+            channel.setIn(new ByteArrayInputStream(stdin == null ? new byte[0] : stdin));
+            channel.open().verify(Duration.ofSeconds(30));
+            Set<ClientChannelEvent> events = channel.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), options.timeout());
+            if (events.contains(ClientChannelEvent.TIMEOUT)) {
+                channel.close(true);
+                throw new CommandTimeoutException(host.name(), cmd.toString(), options.timeout());
+            }
+            Integer status = channel.getExitStatus();
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            ExecResult result = new ExecResult(cmd.toString(), status == null ? -1 : status,
+                    out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8), took);
+            LOG.debug("{}: `{}`{} -> {} in {} ms", host.name(), cmd, options.becomeUser().map(u -> " as " + u).orElse(""),
+                    result.exitStatus(), took.toMillis());
+            return result;
+        } catch (IOException e) {
+            if (!session.isOpen()) {
+                throw new UnreachableException(host.name() + ": connection lost while running `" + cmd + "`: " + e.getMessage(), e);
+            }
+            throw new IllegalStateException(host.name() + ": cannot run `" + cmd + "`: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Writes a file atomically: uploaded by SFTP to a private temporary file, then installed with
+     * the mode and owner next to the target and renamed over it (as root through become).
+     */
+    public void upload(byte[] content, String path, String mode, String owner) {
+        String tmp = "/tmp/.pgplay-" + UUID.randomUUID();
+        try (SftpClient sftp = SftpClientFactory.instance().createSftpClient(session)) {
+            try (OutputStream os = sftp.write(tmp, SftpClient.OpenMode.Write, SftpClient.OpenMode.Create, SftpClient.OpenMode.Exclusive)) {
+                os.write(content);
+            }
+            sftp.setStat(tmp, new SftpClient.Attributes().perms(0600));
+        } catch (IOException e) {
+            throw new IllegalStateException(host.name() + ": cannot upload to " + tmp + ": " + e.getMessage(), e);
+        }
+        String staged = path + ".pgplay-new";
+        String group = owner.contains(":") ? owner.substring(owner.indexOf(':') + 1) : owner;
+        String user = owner.contains(":") ? owner.substring(0, owner.indexOf(':')) : owner;
+        try {
+            sudo(Cmd.of("install", "-m", mode, "-o", user, "-g", group, tmp, staged)
+                    .and(Cmd.of("mv", "-f", staged, path))).check(host.name());
+        } finally {
+            exec(Cmd.of("rm", "-f", tmp));
+        }
+    }
+
+    /** Reads a file (as root through become, so root-owned files can be read). */
+    public byte[] download(String path) {
+        ExecResult r = sudo(Cmd.of("base64", "-w0", path)).check(host.name());
+        return java.util.Base64.getDecoder().decode(r.out());
+    }
+
+    /** Forwards a free local port to {@code remoteHost:remotePort} as seen from this host (e.g. 127.0.0.1:5432). */
+    public Tunnel forward(String remoteHost, int remotePort) {
+        try {
+            SshdSocketAddress bound = session.startLocalPortForwarding(new SshdSocketAddress("127.0.0.1", 0),
+                    new SshdSocketAddress(remoteHost, remotePort));
+            Tunnel t = new Tunnel(this, bound);
+            tunnels.add(t);
+            return t;
+        } catch (IOException e) {
+            throw new IllegalStateException(host.name() + ": cannot forward a local port to " + remoteHost + ":" + remotePort, e);
+        }
+    }
+
+    void stopForwarding(Tunnel t) {
+        tunnels.remove(t);
+        try {
+            session.stopLocalPortForwarding(t.local());
+        } catch (IOException e) {
+            LOG.debug("{}: closing tunnel {}: {}", host.name(), t.local(), e.getMessage());
+        }
+    }
+
+    void close() {
+        tunnels.forEach(this::stopForwarding);
+        session.close(false);
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        if (b == null) {
+            return a;
+        }
+        byte[] out = new byte[a.length + b.length];
+        System.arraycopy(a, 0, out, 0, a.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    /** Copies output and hands each complete line to a listener as it arrives. */
+    private static final class LineTee extends OutputStream {
+        private final OutputStream copy;
+        private final Consumer<String> listener;
+        private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+
+        LineTee(OutputStream copy, Consumer<String> listener) {
+            this.copy = copy;
+            this.listener = listener;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            copy.write(b);
+            if (b == '\n') {
+                listener.accept(line.toString(StandardCharsets.UTF_8));
+                line.reset();
+            } else {
+                line.write(b);
+            }
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            for (int i = off; i < off + len; i++) {
+                write(b[i]);
+            }
+        }
+    }
+}

@@ -1,0 +1,209 @@
+package dev.pgplay.core.ssh;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pgplay.inventory.Host;
+import dev.pgplay.inventory.Inventory;
+import dev.pgplay.lab.Lab;
+import dev.pgplay.lab.LabExtension;
+import dev.pgplay.lab.LabHost;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** The SSH transport against real sshd: keys, host keys, become, quoting, SFTP, tunnels, jump hosts. */
+class SshTransportIT {
+    @RegisterExtension
+    static final LabExtension LAB = LabExtension.of(Lab.builder().hosts("db1", "db2").behind("db1", "inner"));
+
+    SshTransport ssh;
+    Inventory inventory;
+
+    @BeforeEach
+    void setUp() {
+        inventory = Inventory.load(LAB.lab().writeInventory("hosts.conf",
+                "hosts.inner.proxy-jump = \"admin@" + LAB.host("db1").address() + ":22\""));
+        ssh = new SshTransport();
+    }
+
+    @AfterEach
+    void tearDown() {
+        ssh.close();
+    }
+
+    @Test
+    void oneSessionPerHostReusedForEveryCommand() {
+        Connection c = ssh.connect(inventory.host("db1"));
+        assertSame(c, ssh.connect(inventory.host("db1")));
+        for (int i = 0; i < 20; i++) {
+            assertEquals(String.valueOf(i), c.exec(Cmd.of("echo", String.valueOf(i))).out());
+        }
+        ExecResult r = c.exec(Cmd.raw("echo out; echo err >&2; exit 3"));
+        assertEquals(3, r.exitStatus());
+        assertEquals("out", r.out());
+        assertEquals("err\n", r.stderr());
+        assertEquals("db2", ssh.connect(inventory.host("db2")).exec(Cmd.of("hostname")).out());
+    }
+
+    @Test
+    void hostileValuesArriveLiterally() {
+        Connection c = ssh.connect(inventory.host("db1"));
+        String hostile = "x'; touch /tmp/pwned; echo '";
+        String[] values = {hostile, "$(touch /tmp/pwned)", "`touch /tmp/pwned`", "a\nb; touch /tmp/pwned", "*", "", "\"; touch /tmp/pwned #"};
+        for (String v : values) {
+            assertEquals(v, c.exec(Cmd.of("printf", "%s", v)).stdout());
+            assertEquals(v, c.sudo(Cmd.of("printf", "%s", v)).stdout(), "through sudo");
+            assertEquals(v, c.sudo("postgres", Cmd.of("printf", "%s", v).env("X", v)).stdout(), "through sudo -u postgres");
+        }
+        assertEquals(1, c.exec(Cmd.of("test", "-e", "/tmp/pwned")).exitStatus(), "/tmp/pwned must not exist");
+    }
+
+    @Test
+    void becomeRootAndPostgres() {
+        Connection c = ssh.connect(inventory.host("db2"));
+        assertEquals("admin", c.exec(Cmd.of("id", "-un")).out());
+        assertEquals("root", c.sudo(Cmd.of("id", "-un")).out());
+        assertEquals("postgres", c.sudo("postgres", Cmd.of("id", "-un")).out());
+        assertEquals("1", c.sudo("postgres", Cmd.of("psql", "-tAc", "SELECT 1")).out());
+    }
+
+    @Test
+    void becomeAndLoginWithPasswordsThatNeverReachTheProcessList() throws Exception {
+        LabHost db2 = LAB.host("db2");
+        String password = "pw-" + System.nanoTime() + "'\"$x";
+        db2.docker("sh", "-c", "id ops >/dev/null 2>&1 || useradd -m -s /bin/bash ops");
+        Path pwFile = LAB.lab().dir().resolve("ops-password");
+        Files.writeString(pwFile, password);
+        db2.docker("sh", "-c", "printf 'ops:%s\\n' \"$1\" | chpasswd && echo 'ops ALL=(ALL) ALL' > /etc/sudoers.d/ops", "sh", password);
+        Inventory inv = Inventory.load(LAB.lab().writeInventory("ops.conf",
+                "hosts.db2 { user = ops, identity-file = [], password-file = \"" + pwFile + "\", become { password-file = \"" + pwFile + "\" } }"));
+        Connection c = ssh.connect(inv.host("db2"));
+        assertEquals("ops", c.exec(Cmd.of("id", "-un")).out());
+        CompletableFuture<ExecResult> slow = CompletableFuture.supplyAsync(() -> c.sudo(Cmd.raw("sleep 2; id -un")));
+        Thread.sleep(700);
+        String ps = db2.docker("ps", "-eo", "args");
+        assertTrue(ps.contains("sleep 2"), ps);
+        assertFalse(ps.contains(password), "password visible in the process list");
+        assertEquals("root", slow.get().out());
+    }
+
+    @Test
+    void unknownHostKeyRefusedUnlessAcceptNewAndChangedKeyAlwaysRefused() throws Exception {
+        Path empty = LAB.lab().dir().resolve("empty_known_hosts");
+        Files.writeString(empty, "");
+        Inventory strict = Inventory.load(LAB.lab().writeInventory("strict.conf", "defaults.known-hosts = \"" + empty + "\""));
+        UnreachableException unknown = assertThrows(UnreachableException.class, () -> ssh.connect(strict.host("db1")));
+        assertTrue(unknown.getMessage().startsWith("db1: unknown host key SHA256:"), unknown.getMessage());
+        assertTrue(unknown.getMessage().contains("ssh-keyscan -p 22 " + LAB.host("db1").address()), unknown.getMessage());
+
+        Inventory acceptNew = Inventory.load(LAB.lab().writeInventory("accept.conf",
+                "defaults { known-hosts = \"" + empty + "\", host-key-checking = accept-new }"));
+        assertEquals("db1", ssh.connect(acceptNew.host("db1")).exec(Cmd.of("hostname")).out());
+        String added = Files.readString(empty);
+        assertTrue(added.startsWith(LAB.host("db1").address() + " "), added);
+
+        // now pretend db2's keys belong to db1's address: a changed key, refused even with accept-new
+        Path wrong = LAB.lab().dir().resolve("wrong_known_hosts");
+        StringBuilder sb = new StringBuilder();
+        LAB.host("db2").hostKeys().forEach(k -> sb.append(LAB.host("db1").address()).append(' ').append(k).append('\n'));
+        Files.writeString(wrong, sb.toString());
+        Inventory changed = Inventory.load(LAB.lab().writeInventory("changed.conf",
+                "defaults { known-hosts = \"" + wrong + "\", host-key-checking = accept-new }"));
+        SshTransport fresh = new SshTransport();
+        try {
+            UnreachableException e = assertThrows(UnreachableException.class, () -> fresh.connect(changed.host("db1")));
+            assertTrue(e.getMessage().startsWith("db1: HOST KEY CHANGED for " + LAB.host("db1").address()), e.getMessage());
+        } finally {
+            fresh.close();
+        }
+        assertEquals(sb.toString(), Files.readString(wrong), "known_hosts must not be rewritten");
+    }
+
+    @Test
+    void wrongKeyAndUnreachableAddressSayWhat() throws Exception {
+        Path otherKey = LAB.lab().dir().resolve("other_key");
+        dev.pgplay.lab.LabKeys.generate(otherKey);
+        Inventory wrongKey = Inventory.load(LAB.lab().writeInventory("wrongkey.conf", "defaults.identity-file = \"" + otherKey + "\""));
+        UnreachableException auth = assertThrows(UnreachableException.class, () -> ssh.connect(wrongKey.host("db1")));
+        assertTrue(auth.getMessage().startsWith("db1: authentication failed for admin@"), auth.getMessage());
+
+        String nobody = LAB.lab().network().address(199);
+        Inventory down = Inventory.load(LAB.lab().writeInventory("down.conf",
+                "hosts.ghost { address = \"" + nobody + "\", connect-timeout = 2s }"));
+        long start = System.nanoTime();
+        UnreachableException e = assertThrows(UnreachableException.class, () -> ssh.connect(down.host("ghost")));
+        assertTrue(e.getMessage().startsWith("ghost: cannot connect to admin@" + nobody + ":22"), e.getMessage());
+        assertTrue(System.nanoTime() - start < 15_000_000_000L, "connect timeout not honoured");
+    }
+
+    @Test
+    void commandTimeoutClosesTheChannel() {
+        Connection c = ssh.connect(inventory.host("db1"));
+        CommandTimeoutException e = assertThrows(CommandTimeoutException.class,
+                () -> c.exec(Cmd.of("sleep", "30"), ExecOptions.DEFAULT.timeout(Duration.ofSeconds(1))));
+        assertEquals("db1: `sleep 30` did not finish within 1 s", e.getMessage());
+        assertEquals("still usable", c.exec(Cmd.of("echo", "still usable")).out());
+    }
+
+    @Test
+    void streamedOutputLines() {
+        Connection c = ssh.connect(inventory.host("db1"));
+        java.util.List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        c.exec(Cmd.raw("for i in 1 2 3; do echo line$i; done"), ExecOptions.DEFAULT.onLine(lines::add));
+        assertEquals(java.util.List.of("line1", "line2", "line3"), lines);
+    }
+
+    @Test
+    void uploadIsAtomicWithModeAndOwnerAndDownloadReadsItBack() {
+        Connection c = ssh.connect(inventory.host("db1"));
+        byte[] content = "listen_addresses = '*'\n# é ünïcode\n".getBytes(StandardCharsets.UTF_8);
+        c.upload(content, "/etc/postgresql/15/main/conf.d/pgplay-test.conf", "0640", "postgres:postgres");
+        assertEquals("640 postgres postgres", c.exec(Cmd.of("stat", "-c", "%a %U %G", "/etc/postgresql/15/main/conf.d/pgplay-test.conf")).out());
+        assertEquals(new String(content, StandardCharsets.UTF_8),
+                new String(c.download("/etc/postgresql/15/main/conf.d/pgplay-test.conf"), StandardCharsets.UTF_8));
+        assertEquals("", c.exec(Cmd.raw("ls /tmp | grep pgplay || true; ls /etc/postgresql/15/main/conf.d | grep pgplay-new || true")).out(),
+                "no temporary files left behind");
+        c.sudo(Cmd.of("rm", "-f", "/etc/postgresql/15/main/conf.d/pgplay-test.conf")).check("db1");
+    }
+
+    @Test
+    void jdbcThroughATunnelToAServerListeningOnlyOnLoopback() throws Exception {
+        Connection c = ssh.connect(inventory.host("db2"));
+        assertEquals("localhost", c.sudo("postgres", Cmd.of("psql", "-tAc", "SHOW listen_addresses")).out());
+        c.sudo("postgres", Cmd.of("psql", "-c", "ALTER ROLE postgres PASSWORD 'tunnel-test'")).check("db2");
+        try (Tunnel t = c.forward("127.0.0.1", 5432);
+             var jdbc = DriverManager.getConnection(t.jdbcUrl("postgres"), "postgres", "tunnel-test");
+             ResultSet rs = jdbc.createStatement().executeQuery("SELECT inet_server_addr()::text, current_setting('server_version')")) {
+            assertTrue(rs.next());
+            assertEquals("127.0.0.1/32", rs.getString(1));
+            assertTrue(rs.getString(2).startsWith("15."));
+        }
+    }
+
+    @Test
+    void hostReachableOnlyThroughAJumpHost() {
+        Host inner = inventory.host("inner");
+        LabHost labInner = LAB.host("inner");
+        // direct: no answer
+        Inventory direct = Inventory.load(LAB.lab().writeInventory("direct.conf", "hosts.inner.connect-timeout = 2s"));
+        try (SshTransport other = new SshTransport()) {
+            assertThrows(UnreachableException.class, () -> other.connect(direct.host("inner")));
+        }
+        // through db1
+        Connection c = ssh.connect(inner);
+        assertEquals("inner", c.exec(Cmd.of("hostname")).out());
+        assertTrue(c.exec(Cmd.of("hostname", "-I")).out().contains(labInner.address()));
+    }
+}

@@ -1,0 +1,85 @@
+package dev.pgplay.core.modules;
+
+import dev.pgplay.core.run.Fact;
+import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.run.Operation;
+import dev.pgplay.core.run.Step;
+import dev.pgplay.core.ssh.Cmd;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Packages in a wanted state (Ansible's apt/package module): {@link #present} installs what is
+ * missing, {@link #latest} upgrades to the candidate version; "name=version" pins a version.
+ * Uses apt on Debian-like hosts and dnf/yum elsewhere.
+ */
+public final class Apt implements Operation {
+    private final List<String> specs;
+    private final boolean latest;
+
+    private Apt(List<String> specs, boolean latest) {
+        this.specs = List.copyOf(specs);
+        this.latest = latest;
+    }
+
+    public static Apt present(String... specs) {
+        return new Apt(List.of(specs), false);
+    }
+
+    public static Apt latest(String... names) {
+        return new Apt(List.of(names), true);
+    }
+
+    @Override
+    public Plan plan(HostContext ctx) {
+        List<String> needed = new ArrayList<>();
+        for (String spec : specs) {
+            String name = spec.contains("=") ? spec.substring(0, spec.indexOf('=')) : spec;
+            String wanted = spec.contains("=") ? spec.substring(spec.indexOf('=') + 1) : null;
+            String installed = ctx.fact(Facts.installedVersion(name));
+            if (wanted != null) {
+                if (!wanted.equals(installed)) {
+                    needed.add(spec);
+                }
+            } else if (installed.isEmpty()) {
+                needed.add(spec);
+            } else if (latest) {
+                String candidate = ctx.fact(Facts.candidateVersion(name));
+                if (!candidate.isEmpty() && !candidate.equals(installed)) {
+                    needed.add(name);
+                }
+            }
+        }
+        if (needed.isEmpty()) {
+            return Plan.nothing(String.join(", ", specs) + (latest ? " at the newest version" : " installed"));
+        }
+        String manager = ctx.fact(Facts.PACKAGE_MANAGER);
+        List<String> argv = new ArrayList<>();
+        Cmd cmd;
+        if ("apt".equals(manager)) {
+            argv.addAll(List.of("apt-get", "install", "-y", "-q", "-o", "Dpkg::Options::=--force-confold",
+                    "-o", "Dpkg::Options::=--force-confdef", "--no-install-recommends"));
+            argv.addAll(needed);
+            cmd = Cmd.of(argv).env("DEBIAN_FRONTEND", "noninteractive");
+        } else if ("dnf".equals(manager) || "yum".equals(manager)) {
+            argv.addAll(List.of(manager, "install", "-y"));
+            needed.forEach(s -> argv.add(s.replace('=', '-')));
+            cmd = Cmd.of(argv);
+        } else {
+            throw new IllegalStateException("no supported package manager (apt, dnf, yum) on " + ctx.host().name());
+        }
+        return Plan.of("install " + String.join(" ", needed), Step.asRoot(cmd));
+    }
+
+    @Override
+    public List<Fact<?>> changes() {
+        List<Fact<?>> out = new ArrayList<>();
+        for (String spec : specs) {
+            String name = spec.contains("=") ? spec.substring(0, spec.indexOf('=')) : spec;
+            out.add(Facts.installedVersion(name));
+            out.add(Facts.candidateVersion(name));
+        }
+        out.add(Facts.CLUSTERS);
+        return out;
+    }
+}

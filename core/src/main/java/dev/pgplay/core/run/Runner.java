@@ -40,6 +40,9 @@ public final class Runner {
     private final Set<String> skipTags;
     private final Map<String, Object> extraVars;
     private final SshTransport externalTransport;
+    private final MaintenanceWindow window;
+    private final RunLock lock;
+    private final java.time.Clock clock;
     private volatile RunState state;
     private volatile boolean cancelRequested;
 
@@ -54,6 +57,9 @@ public final class Runner {
         this.skipTags = Set.copyOf(b.skipTags);
         this.extraVars = Map.copyOf(b.extraVars);
         this.externalTransport = b.transport;
+        this.window = b.window;
+        this.lock = b.lock;
+        this.clock = b.clock;
     }
 
     public static Builder builder(Inventory inventory) {
@@ -88,7 +94,16 @@ public final class Runner {
         return tags.isEmpty() || task.tagSet().contains("always") || !Collections.disjoint(task.tagSet(), tags);
     }
 
+    /**
+     * Runs the plays. Throws {@link IllegalStateException} before contacting any host when a
+     * maintenance window is set and now is outside it.
+     */
     public RunResult run(String playbook, List<Play> plays) {
+        if (window != null && !window.contains(java.time.ZonedDateTime.now(clock))) {
+            throw new IllegalStateException("window " + window + ": now is "
+                    + java.time.ZonedDateTime.now(clock).withZoneSameInstant(window.zone()).toLocalTime().withNano(0)
+                    + ", outside the window; nothing was run");
+        }
         long start = System.nanoTime();
         Listeners events = new Listeners(listeners);
         SshTransport transport = externalTransport != null ? externalTransport : new SshTransport();
@@ -106,16 +121,40 @@ public final class Runner {
         });
         events.runStarted(playbook, checkMode);
         try {
+            List<Host> targets = new ArrayList<>();
             for (Play play : plays) {
-                if (run.cancelled()) {
-                    break;
+                hostsOf(play).stream().filter(h -> !targets.contains(h)).forEach(targets::add);
+            }
+            boolean locked = true;
+            if (lock != null && !checkMode && !targets.isEmpty()) {
+                Play lockPlay = Play.of("run lock", names(targets)).task(lock.acquire()).failFast();
+                targets.forEach(h -> stats.putIfAbsent(h.name(), HostStats.ZERO));
+                events.playStarted(lockPlay, targets);
+                locked = runBatch(lockPlay, targets, run, pool, stats, new HashSet<>());
+            }
+            try {
+                if (locked) {
+                    for (Play play : plays) {
+                        if (run.cancelled()) {
+                            break;
+                        }
+                        List<Host> hosts = hostsOf(play);
+                        hosts.forEach(h -> stats.putIfAbsent(h.name(), HostStats.ZERO));
+                        events.playStarted(play, hosts);
+                        for (List<Host> batch : Play.batches(hosts, play.serial())) {
+                            if (!runBatch(play, batch, run, pool, stats, dead) || run.cancelled()) {
+                                break;
+                            }
+                        }
+                    }
                 }
-                List<Host> hosts = hostsOf(play);
-                hosts.forEach(h -> stats.putIfAbsent(h.name(), HostStats.ZERO));
-                events.playStarted(play, hosts);
-                for (List<Host> batch : Play.batches(hosts, play.serial())) {
-                    if (!runBatch(play, batch, run, pool, stats, dead) || run.cancelled()) {
-                        break;
+            } finally {
+                if (lock != null) {
+                    List<Host> holding = targets.stream().filter(h -> lock.holds(h.name())).toList();
+                    if (!holding.isEmpty()) {
+                        Play release = Play.of("run lock", names(holding)).task(lock.release());
+                        events.playStarted(release, holding);
+                        runBatch(release, holding, run, pool, stats, new HashSet<>());
                     }
                 }
             }
@@ -247,8 +286,14 @@ public final class Runner {
         ctx.current(task);
         TaskResult r;
         try {
+            java.time.ZonedDateTime now = java.time.ZonedDateTime.now(clock);
             if (!task.condition().test(ctx)) {
                 r = TaskResult.skipped("condition is false");
+            } else if (window != null && task.irreversibleEstimate().isPresent() && !run.checkMode()
+                    && !window.fits(now, task.irreversibleEstimate().get())) {
+                r = TaskResult.failed("refusing to begin an irreversible step: its estimate of "
+                        + task.irreversibleEstimate().get().toSeconds() + " s would end after the window " + window
+                        + " closes; run again in the next window");
             } else {
                 HostContext target = task.delegate().map(ctx::on).orElse(ctx);
                 target.current(task);
@@ -309,6 +354,10 @@ public final class Runner {
         return r;
     }
 
+    private static String names(List<Host> hosts) {
+        return String.join(",", hosts.stream().map(Host::name).toList());
+    }
+
     private static HostStats sum(HostStats a, HostStats b) {
         return new HostStats(a.ok() + b.ok(), a.changed() + b.changed(), a.unreachable() + b.unreachable(),
                 a.failed() + b.failed(), a.skipped() + b.skipped(), a.ignored() + b.ignored());
@@ -326,6 +375,9 @@ public final class Runner {
         private final Set<String> skipTags = new HashSet<>();
         private final Map<String, Object> extraVars = new LinkedHashMap<>();
         private SshTransport transport;
+        private MaintenanceWindow window;
+        private RunLock lock;
+        private java.time.Clock clock = java.time.Clock.systemDefaultZone();
 
         private Builder(Inventory inventory) {
             this.inventory = inventory;
@@ -378,6 +430,24 @@ public final class Runner {
         /** Use this transport (not closed by the run) instead of one per run. */
         public Builder transport(SshTransport shared) {
             transport = shared;
+            return this;
+        }
+
+        /** Refuse to start outside this window, and to begin an irreversible step that would not end inside it. */
+        public Builder window(MaintenanceWindow w) {
+            window = w;
+            return this;
+        }
+
+        /** Take a run lock on every target host first (not in check mode); release it at the end. */
+        public Builder runLock(RunLock l) {
+            lock = l;
+            return this;
+        }
+
+        /** The clock the window is checked against (tests). */
+        public Builder clock(java.time.Clock c) {
+            clock = c;
             return this;
         }
 

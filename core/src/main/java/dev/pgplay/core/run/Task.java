@@ -27,6 +27,7 @@ public final class Task implements Cloneable {
     private boolean runOnce;
     private Optional<String> delegateTo = Optional.empty();
     private boolean flushHandlers;
+    private Optional<Duration> irreversible = Optional.empty();
 
     private Task(String name, Action action) {
         this.name = name;
@@ -118,6 +119,20 @@ public final class Task implements Cloneable {
         Task t = copy();
         t.delegateTo = Optional.of(hostName);
         return t;
+    }
+
+    /**
+     * Marks a step that cannot be undone (a promotion, a data directory wiped): with a maintenance
+     * window, it does not begin unless {@code estimate} from now still ends inside the window.
+     */
+    public Task irreversible(Duration estimate) {
+        Task t = copy();
+        t.irreversible = Optional.of(estimate);
+        return t;
+    }
+
+    public Optional<Duration> irreversibleEstimate() {
+        return irreversible;
     }
 
     public String name() {

@@ -1,0 +1,133 @@
+package dev.pgplay.core.output;
+
+import dev.pgplay.core.run.HostStats;
+import dev.pgplay.core.run.Play;
+import dev.pgplay.core.run.RunListener;
+import dev.pgplay.core.run.RunResult;
+import dev.pgplay.core.run.Task;
+import dev.pgplay.core.run.TaskResult;
+import dev.pgplay.inventory.Host;
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Ansible-style console output: PLAY and TASK headers, one line per host result, progress lines
+ * of long waits, diffs in diff mode, and the PLAY RECAP. {@code verbosity} 1 adds commands,
+ * 2 adds command output.
+ */
+public final class ConsoleListener implements RunListener {
+    private final PrintStream out;
+    private final int verbosity;
+    private final boolean diff;
+
+    public ConsoleListener(PrintStream out, int verbosity, boolean diff) {
+        this.out = out;
+        this.verbosity = verbosity;
+        this.diff = diff;
+    }
+
+    private static String header(String text) {
+        int stars = Math.max(3, 78 - text.length());
+        return text + " " + "*".repeat(stars);
+    }
+
+    @Override
+    public void runStarted(String playbook, boolean checkMode) {
+        if (checkMode) {
+            out.println("CHECK MODE: nothing will be changed; changed means would change.");
+        }
+    }
+
+    @Override
+    public void playStarted(Play play, List<Host> hosts) {
+        out.println();
+        out.println(header("PLAY [" + play.name() + "]"));
+        if (hosts.isEmpty()) {
+            out.println("skipping: no hosts matched");
+        }
+    }
+
+    @Override
+    public void taskStarted(Play play, Task task, boolean handler) {
+        out.println();
+        out.println(header((handler ? "RUNNING HANDLER [" : "TASK [") + task.name() + "]"));
+    }
+
+    @Override
+    public void hostResult(Host host, Task task, TaskResult r) {
+        String label;
+        if (r instanceof TaskResult.Changed) {
+            label = "changed: [" + host.name() + "]";
+        } else if (r instanceof TaskResult.Skipped) {
+            label = "skipping: [" + host.name() + "]";
+        } else if (r instanceof TaskResult.Failed) {
+            label = "fatal: [" + host.name() + "]: FAILED!" + (task.ignoresErrors() ? " (ignored)" : "");
+        } else if (r instanceof TaskResult.Unreachable) {
+            label = "fatal: [" + host.name() + "]: UNREACHABLE!";
+        } else {
+            label = "ok: [" + host.name() + "]";
+        }
+        String msg = r.message() == null || r.message().isBlank() ? "" : " => " + oneLine(r.message());
+        out.println(label + msg);
+        if (r instanceof TaskResult.Changed c) {
+            if (verbosity >= 1) {
+                c.commands().forEach(cmd -> out.println("    $ " + cmd));
+            }
+            if (diff) {
+                c.diff().ifPresent(d -> printDiff(d));
+            }
+        }
+        if (verbosity >= 2) {
+            Object stdout = r.data().get("stdout");
+            if (stdout != null && !stdout.toString().isBlank()) {
+                stdout.toString().lines().forEach(l -> out.println("    | " + l));
+            }
+        }
+    }
+
+    private void printDiff(TaskResult.Diff d) {
+        out.println("--- before: " + d.path());
+        out.println("+++ after: " + d.path());
+        List<String> before = d.before().lines().toList();
+        List<String> after = d.after().lines().toList();
+        for (String l : before) {
+            if (!after.contains(l)) {
+                out.println("-" + l);
+            }
+        }
+        for (String l : after) {
+            if (!before.contains(l)) {
+                out.println("+" + l);
+            }
+        }
+    }
+
+    @Override
+    public void progress(Host host, Task task, String line) {
+        if (verbosity >= 1 || line.startsWith("waiting") || line.startsWith("retrying")) {
+            out.println("  [" + host.name() + "] " + line);
+        }
+    }
+
+    @Override
+    public void runFinished(RunResult result) {
+        out.println();
+        out.println(header("PLAY RECAP"));
+        int width = result.stats().keySet().stream().mapToInt(String::length).max().orElse(4);
+        for (Map.Entry<String, HostStats> e : result.stats().entrySet()) {
+            HostStats s = e.getValue();
+            out.printf("%-" + width + "s : ok=%-4d changed=%-4d unreachable=%-4d failed=%-4d skipped=%-4d ignored=%d%n",
+                    e.getKey(), s.ok(), s.changed(), s.unreachable(), s.failed(), s.skipped(), s.ignored());
+        }
+        if (result.cancelled()) {
+            out.println("run cancelled: tasks under way were allowed to finish, nothing new was started");
+        }
+        out.printf("finished in %.1f s, exit code %d%n", result.duration().toMillis() / 1000.0, result.exitCode());
+    }
+
+    private static String oneLine(String s) {
+        String t = s.strip().replace("\n", " | ");
+        return t.length() > 400 ? t.substring(0, 400) + "..." : t;
+    }
+}

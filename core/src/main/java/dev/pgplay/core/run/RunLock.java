@@ -1,0 +1,79 @@
+package dev.pgplay.core.run;
+
+import dev.pgplay.core.ssh.Cmd;
+import dev.pgplay.core.ssh.ExecResult;
+import java.time.Instant;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A run lock on each target host ({@code /var/lib/pgplay/run.lock}, made with an atomic mkdir), so
+ * a second run against the same hosts from any controller is refused with who holds it. A lock
+ * left by a dead run is reported with its age and removed only when asked ({@code --break-lock}).
+ */
+public final class RunLock {
+    static final String DIR = "/var/lib/pgplay/run.lock";
+
+    private final String playbook;
+    private final String owner;
+    private final String runId;
+    private final boolean breakLock;
+    private final Set<String> held = ConcurrentHashMap.newKeySet();
+
+    /** {@code owner} like user@controller; {@code runId} unique for this run. */
+    public RunLock(String playbook, String owner, String runId, boolean breakLock) {
+        this.playbook = playbook;
+        this.owner = owner;
+        this.runId = runId;
+        this.breakLock = breakLock;
+    }
+
+    Task acquire() {
+        return Task.of("acquire run lock", ctx -> {
+            String info = "owner=" + owner + "\nplaybook=" + playbook + "\nrun=" + runId + "\nstarted=" + Instant.now() + "\n";
+            if (breakLock) {
+                ExecResult old = ctx.connection().exec(Cmd.of("cat", DIR + "/info"));
+                ctx.connection().sudo(Cmd.of("rm", "-rf", DIR)).check(ctx.host().name());
+                if (old.ok()) {
+                    ctx.progress("removed the lock of " + old.out().replace("\n", ", "));
+                }
+            }
+            // mkdir is atomic: exactly one controller creates the directory
+            Cmd take = Cmd.of("mkdir", "-p", "/var/lib/pgplay").and(Cmd.of("mkdir", "-m", "0755", DIR))
+                    .and(Cmd.of("sh", "-c", "printf '%s' \"$1\" > " + DIR + "/info", "sh", info));
+            ExecResult r = ctx.connection().sudo(take);
+            if (r.ok()) {
+                held.add(ctx.host().name());
+                return TaskResult.ok("locked by " + owner);
+            }
+            ExecResult holder = ctx.connection().exec(Cmd.raw("cat " + DIR + "/info; echo; stat -c %Y " + DIR + "; date +%s"));
+            String[] lines = holder.out().split("\n");
+            String who = holder.out().replaceAll("\n\\d+\n\\d+$", "").replace("\n", ", ");
+            String age = "";
+            if (lines.length >= 2) {
+                try {
+                    long seconds = Long.parseLong(lines[lines.length - 1].trim()) - Long.parseLong(lines[lines.length - 2].trim());
+                    age = " for " + seconds / 60 + " min";
+                } catch (NumberFormatException e) {
+                    age = "";
+                }
+            }
+            return TaskResult.failed("run lock held" + age + " (" + who + "); another run is working on this host. "
+                    + "If that run is dead, re-run with --break-lock");
+        });
+    }
+
+    Task release() {
+        return Task.of("release run lock", ctx -> {
+            if (!held.remove(ctx.host().name())) {
+                return TaskResult.skipped("not held by this run");
+            }
+            ExecResult r = ctx.connection().sudo(Cmd.raw("grep -qx " + Cmd.quote("run=" + runId) + " " + DIR + "/info && rm -rf " + DIR));
+            return r.ok() ? TaskResult.ok("released") : TaskResult.failed("lock no longer ours; left in place");
+        });
+    }
+
+    boolean holds(String host) {
+        return held.contains(host);
+    }
+}

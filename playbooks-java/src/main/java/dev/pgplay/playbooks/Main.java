@@ -1,0 +1,285 @@
+package dev.pgplay.playbooks;
+
+import dev.pgplay.core.output.ConsoleListener;
+import dev.pgplay.core.output.JsonEventsListener;
+import dev.pgplay.core.run.MaintenanceWindow;
+import dev.pgplay.core.run.Play;
+import dev.pgplay.core.run.Playbook;
+import dev.pgplay.core.run.RunLock;
+import dev.pgplay.core.run.RunResult;
+import dev.pgplay.core.run.Runner;
+import dev.pgplay.core.run.Task;
+import dev.pgplay.inventory.Inventory;
+import dev.pgplay.inventory.InventoryException;
+import dev.pgplay.inventory.Problem;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code playbook NAME INVENTORY [options]}: runs a playbook against an inventory. Exit codes: 0;
+ * 1 usage, inventory or window error; 2 failed hosts; 4 unreachable hosts (2 and 4 ORed).
+ */
+@Command(name = "playbook", mixinStandardHelpOptions = true, version = "pgplay 0.1.0",
+        description = "Runs a PostgreSQL upgrade playbook (or any playbook on the class path) over SSH.",
+        footer = {"", "Exit codes: 0 ok; 1 usage, inventory or window error; 2 failed hosts; 4 unreachable hosts (ORed)."})
+public final class Main implements Callable<Integer> {
+    static final int USAGE = 1;
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "NAME", description = "playbook to run (see --list)")
+    String name;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "INVENTORY", description = "inventory file, e.g. hosts.conf")
+    Path inventoryFile;
+
+    @Option(names = "--list", description = "list the playbooks with a one-line description")
+    boolean list;
+
+    @Option(names = {"-C", "--check"}, description = "report what would change, change nothing")
+    boolean check;
+
+    @Option(names = {"-D", "--diff"}, description = "show before/after of files and settings")
+    boolean diff;
+
+    @Option(names = {"-l", "--limit"}, paramLabel = "PATTERN", description = "only these hosts (names, groups, globs, !exclude, &intersect)")
+    String limit;
+
+    @Option(names = {"-e", "--extra-vars"}, paramLabel = "KEY=VALUE", description = "extra variable (highest precedence); repeatable")
+    List<String> extraVars = new ArrayList<>();
+
+    @Option(names = {"-t", "--tags"}, split = ",", description = "only tasks with these tags")
+    List<String> tags = new ArrayList<>();
+
+    @Option(names = "--skip-tags", split = ",", description = "skip tasks with these tags")
+    List<String> skipTags = new ArrayList<>();
+
+    @Option(names = {"-f", "--forks"}, defaultValue = "5", description = "hosts worked on in parallel (default: ${DEFAULT-VALUE})")
+    int forks;
+
+    @Option(names = "--list-tasks", description = "list the tasks of each play and exit")
+    boolean listTasks;
+
+    @Option(names = "--list-hosts", description = "list the hosts of each play and exit")
+    boolean listHosts;
+
+    @Option(names = "--events", paramLabel = "FILE", description = "write every event as a JSON line to FILE")
+    Path events;
+
+    @Option(names = "--window", paramLabel = "HH:MM-HH:MM[@ZONE]", description = "refuse to start outside this window, or to begin an irreversible step that would not end inside it")
+    String window;
+
+    @Option(names = "--break-lock", description = "remove a run lock left on the hosts by a run that died")
+    boolean breakLock;
+
+    @Option(names = "--log-dir", paramLabel = "DIR", description = "where the run's log file goes (default: ~/.local/state/pgplay/logs)")
+    Path logDir;
+
+    @Option(names = "-v", description = "more output: -v shows commands, -vv their output")
+    boolean[] verbose = new boolean[0];
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    Main(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /** Runs the CLI and returns its exit code (no System.exit: usable from tests and embedders). */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        CommandLine cli = new CommandLine(new Main(out, err));
+        cli.setOut(new java.io.PrintWriter(out, true));
+        cli.setErr(new java.io.PrintWriter(err, true));
+        cli.setParameterExceptionHandler((e, badArgs) -> {
+            err.println("playbook: " + e.getMessage() + "   (playbook --help)");
+            return USAGE;
+        });
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            err.println("playbook: " + e.getMessage());
+            return USAGE;
+        });
+        return cli.execute(args);
+    }
+
+    static Map<String, Playbook> playbooks() {
+        Map<String, Playbook> out = new java.util.TreeMap<>();
+        for (Playbook p : ServiceLoader.load(Playbook.class)) {
+            out.put(p.name(), p);
+        }
+        return out;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Map<String, Playbook> all = playbooks();
+        if (list) {
+            int width = all.keySet().stream().mapToInt(String::length).max().orElse(4);
+            all.values().forEach(p -> out.printf("%-" + width + "s  %s%n", p.name(), p.description()));
+            return 0;
+        }
+        if (name == null || inventoryFile == null) {
+            err.println("playbook: usage: playbook NAME INVENTORY [options]   (playbook --list, playbook --help)");
+            return USAGE;
+        }
+        Playbook playbook = all.get(name);
+        if (playbook == null) {
+            err.println("playbook: unknown playbook '" + name + "' (known: " + String.join(", ", all.keySet()) + ")");
+            return USAGE;
+        }
+        Inventory inventory;
+        try {
+            inventory = Inventory.load(inventoryFile);
+        } catch (InventoryException e) {
+            for (Problem p : e.problems()) {
+                err.println(p);
+            }
+            err.println("playbook: " + e.problems().size() + " problem(s) in " + inventoryFile + "; nothing was run");
+            return USAGE;
+        }
+        Map<String, Object> vars = new LinkedHashMap<>();
+        for (String kv : extraVars) {
+            int eq = kv.indexOf('=');
+            if (eq <= 0) {
+                err.println("playbook: -e expects KEY=VALUE, got '" + kv + "'");
+                return USAGE;
+            }
+            vars.put(kv.substring(0, eq), kv.substring(eq + 1));
+        }
+        List<Play> plays;
+        MaintenanceWindow maintenance;
+        try {
+            plays = playbook.plays(inventory, vars);
+            maintenance = window == null ? null : MaintenanceWindow.parse(window);
+            if (limit != null) {
+                inventory.select(limit); // an unknown name is an error before anything runs
+            }
+        } catch (IllegalArgumentException e) {
+            err.println("playbook: " + e.getMessage() + "; nothing was run");
+            return USAGE;
+        }
+        String runId = UUID.randomUUID().toString();
+        Runner.Builder builder = Runner.builder(inventory).checkMode(check).diffMode(diff).forks(forks)
+                .tags(new HashSet<>(tags)).skipTags(new HashSet<>(skipTags)).extraVars(vars)
+                .listener(new ConsoleListener(out, verbose.length, diff))
+                .runLock(new RunLock(playbook.name(), owner(), runId, breakLock));
+        if (limit != null) {
+            builder.limit(limit);
+        }
+        if (maintenance != null) {
+            builder.window(maintenance);
+        }
+        Runner probe = builder.build();
+        if (listHosts || listTasks) {
+            for (Play play : plays) {
+                out.println("play: " + play.name());
+                if (listHosts) {
+                    probe.hostsOf(play).forEach(h -> out.println("  " + h.name() + " (" + h.address() + ")"));
+                }
+                if (listTasks) {
+                    for (Task t : play.tasks()) {
+                        if (probe.selected(t)) {
+                            out.println("  " + t.name() + (t.tagSet().isEmpty() ? "" : "  tags=" + t.tagSet()));
+                        }
+                    }
+                }
+            }
+            return 0;
+        }
+        Path logFile = startLog(playbook.name());
+        JsonEventsListener json = events == null ? null : new JsonEventsListener(events);
+        if (json != null) {
+            builder.listener(json);
+        }
+        Runner runner = builder.build();
+        Thread hook = new Thread(() -> {
+            err.println("\nplaybook: interrupted: letting the tasks under way finish, starting nothing new...");
+            runner.cancel();
+            try {
+                DONE.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "pgplay-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            RunResult result = runner.run(playbook.name(), plays);
+            if (logFile != null) {
+                out.println("log: " + logFile);
+            }
+            return result.exitCode();
+        } catch (IllegalStateException e) {
+            err.println("playbook: " + e.getMessage());
+            return USAGE;
+        } finally {
+            DONE.countDown();
+            if (json != null) {
+                json.close();
+            }
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // shutting down already
+            }
+        }
+    }
+
+    private static final java.util.concurrent.CountDownLatch DONE = new java.util.concurrent.CountDownLatch(1);
+
+    private Path startLog(String playbook) {
+        try {
+            Path dir = logDir != null ? logDir : Path.of(System.getProperty("user.home"), ".local", "state", "pgplay", "logs");
+            Files.createDirectories(dir);
+            Path file = dir.resolve(playbook + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".log");
+            System.setProperty("pgplay.logfile", file.toString());
+            reconfigureLogging();
+            org.slf4j.LoggerFactory.getLogger(Main.class).info("run of {} with inventory {}", playbook, inventoryFile);
+            return file;
+        } catch (java.io.IOException e) {
+            err.println("playbook: warning: no log file: " + e.getMessage());
+            return null;
+        }
+    }
+
+    private static void reconfigureLogging() {
+        if (org.slf4j.LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext ctx) {
+            ctx.reset();
+            ch.qos.logback.classic.joran.JoranConfigurator conf = new ch.qos.logback.classic.joran.JoranConfigurator();
+            conf.setContext(ctx);
+            try {
+                conf.doConfigure(Main.class.getResource("/logback.xml"));
+            } catch (ch.qos.logback.core.joran.spi.JoranException e) {
+                throw new IllegalStateException("logging: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private static String owner() {
+        String host;
+        try {
+            host = InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            host = "unknown";
+        }
+        return System.getProperty("user.name") + "@" + host + " pid " + ProcessHandle.current().pid();
+    }
+}

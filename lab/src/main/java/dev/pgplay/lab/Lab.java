@@ -120,6 +120,13 @@ public final class Lab implements AutoCloseable {
     public static final class Builder {
         private final List<String> names = new ArrayList<>();
         private final Map<String, String> behind = new LinkedHashMap<>();
+        private final Map<String, String> env = new LinkedHashMap<>();
+
+        /** Hosts boot with their PostgreSQL clusters down (many hosts for engine benchmarks). */
+        public Builder withoutPostgres() {
+            env.put("LAB_POSTGRES", "off");
+            return this;
+        }
 
         /**
          * Adds {@code inner}, a host on a second network that only {@code jump} (also in this lab)
@@ -164,7 +171,7 @@ public final class Lab implements AutoCloseable {
                 List<Future<LabHost>> futures = new ArrayList<>();
                 for (String name : names) {
                     LabNetwork net = behind.containsKey(name) ? inner : network;
-                    futures.add(pool.submit(() -> startHost(name, net, keys)));
+                    futures.add(pool.submit(() -> startHost(name, net, keys, env)));
                 }
                 for (Future<LabHost> f : futures) {
                     LabHost host = f.get();
@@ -195,8 +202,8 @@ public final class Lab implements AutoCloseable {
             }
         }
 
-        private static LabHost startHost(String name, LabNetwork network, LabKeys keys) {
-            GenericContainer<?> container = new LabHostSpec(name, network, null, keys.authorizedKey(), "test").testContainer();
+        private static LabHost startHost(String name, LabNetwork network, LabKeys keys, Map<String, String> env) {
+            GenericContainer<?> container = new LabHostSpec(name, network, null, keys.authorizedKey(), "test", env).testContainer();
             container.start();
             String address = container.getContainerInfo().getNetworkSettings().getNetworks().get(network.name()).getIpAddress();
             return new LabHost(name, address, container, KnownHostsFile.readHostKeys(container));

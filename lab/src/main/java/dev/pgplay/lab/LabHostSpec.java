@@ -25,8 +25,14 @@ final class LabHostSpec {
     private final String ipv4;
     private final String authorizedKey;
     private final String labelValue;
+    private final Map<String, String> env;
 
     LabHostSpec(String hostname, LabNetwork network, String ipv4, String authorizedKey, String labelValue) {
+        this(hostname, network, ipv4, authorizedKey, labelValue, Map.of());
+    }
+
+    LabHostSpec(String hostname, LabNetwork network, String ipv4, String authorizedKey, String labelValue, Map<String, String> env) {
+        this.env = Map.copyOf(env);
         this.hostname = hostname;
         this.network = network;
         this.ipv4 = ipv4;
@@ -41,9 +47,10 @@ final class LabHostSpec {
         if (ipv4 != null) {
             cmd.withIpv4Address(ipv4);
         }
-        List<String> env = new ArrayList<>(cmd.getEnv() == null ? List.of() : List.of(cmd.getEnv()));
-        env.add("LAB_AUTHORIZED_KEY=" + authorizedKey);
-        cmd.withEnv(env);
+        List<String> vars = new ArrayList<>(cmd.getEnv() == null ? List.of() : List.of(cmd.getEnv()));
+        vars.add("LAB_AUTHORIZED_KEY=" + authorizedKey);
+        env.forEach((k, v) -> vars.add(k + "=" + v));
+        cmd.withEnv(vars);
         Map<String, String> labels = new HashMap<>(cmd.getLabels() == null ? Map.of() : cmd.getLabels());
         labels.put(LabNetwork.LABEL, labelValue);
         cmd.withLabels(labels);

@@ -81,6 +81,7 @@ public final class LabMain {
         }
         try {
             Files.write(dir.resolve("known_hosts"), knownHosts);
+            writeSecret(dir.resolve("replication-password"));
         } catch (IOException e) {
             throw new IllegalStateException("lab: cannot write " + dir.resolve("known_hosts") + ": " + e.getMessage(), e);
         }
@@ -116,6 +117,18 @@ public final class LabMain {
             out.printf("lab: %s %s %s%n", String.join(",", c.getNames()), ip, c.getState());
         }
         return 0;
+    }
+
+    /** A random replication password for the lab (mode 0600), kept across lab restarts. */
+    static void writeSecret(Path file) throws IOException {
+        if (Files.exists(file)) {
+            return;
+        }
+        byte[] random = new byte[18];
+        new java.security.SecureRandom().nextBytes(random);
+        Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(file, java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(random) + "\n");
     }
 
     private static List<Container> userContainers(DockerClient docker) {

@@ -1,0 +1,75 @@
+package dev.pgplay.core.modules;
+
+import dev.pgplay.core.run.Action;
+import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.run.TaskResult;
+import dev.pgplay.core.ssh.Cmd;
+import dev.pgplay.core.ssh.ExecOptions;
+import dev.pgplay.core.ssh.ExecResult;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Ansible's blockinfile: lines between {@code # BEGIN pgplay NAME} and {@code # END pgplay NAME}
+ * markers, at the top of the file (pg_hba.conf rules match first to last) or at the end. The rest
+ * of the file is left as it is; written atomically, mode and owner kept.
+ */
+public final class ManagedBlock implements Action {
+    private final String path;
+    private final String name;
+    private final List<String> lines;
+    private final boolean top;
+
+    private ManagedBlock(String path, String name, List<String> lines, boolean top) {
+        this.path = path;
+        this.name = name;
+        this.lines = List.copyOf(lines);
+        this.top = top;
+    }
+
+    public static ManagedBlock atTop(String path, String name, List<String> lines) {
+        return new ManagedBlock(path, name, lines, true);
+    }
+
+    public static ManagedBlock atEnd(String path, String name, List<String> lines) {
+        return new ManagedBlock(path, name, lines, false);
+    }
+
+    @Override
+    public TaskResult run(HostContext ctx) {
+        ExecResult meta = ctx.connection().exec(Cmd.of("stat", "-c", "%a %U:%G", path), ExecOptions.as("root"));
+        if (!meta.ok()) {
+            return TaskResult.failed(path + " does not exist");
+        }
+        String before = new String(ctx.connection().download(path), StandardCharsets.UTF_8);
+        String after = apply(before, name, lines, top);
+        if (after.equals(before)) {
+            return TaskResult.ok(path + ": block " + name + " up to date");
+        }
+        Optional<TaskResult.Diff> diff = ctx.diffMode() ? Optional.of(new TaskResult.Diff(path, before, after)) : Optional.empty();
+        if (ctx.checkMode()) {
+            return new TaskResult.Changed("would update block " + name + " in " + path, List.of("edit " + path), diff, Map.of());
+        }
+        String[] m = meta.out().split(" ");
+        ctx.connection().upload(after.getBytes(StandardCharsets.UTF_8), path, m[0], m[1]);
+        return new TaskResult.Changed("updated block " + name + " in " + path, List.of("edit " + path), diff, Map.of());
+    }
+
+    /** The text with the block in place (pure; unit-tested). */
+    static String apply(String text, String name, List<String> lines, boolean top) {
+        String begin = "# BEGIN pgplay " + name;
+        String end = "# END pgplay " + name;
+        StringBuilder block = new StringBuilder(begin).append('\n');
+        lines.forEach(l -> block.append(l).append('\n'));
+        block.append(end).append('\n');
+        int b = text.indexOf(begin + "\n");
+        int e = text.indexOf(end + "\n", Math.max(b, 0));
+        if (b >= 0 && e > b) {
+            return text.substring(0, b) + block + text.substring(e + end.length() + 1);
+        }
+        String body = text.isEmpty() || text.endsWith("\n") ? text : text + "\n";
+        return top ? block + body : body + block;
+    }
+}

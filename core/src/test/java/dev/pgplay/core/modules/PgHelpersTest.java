@@ -1,0 +1,40 @@
+package dev.pgplay.core.modules;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class PgHelpersTest {
+    @Test
+    void quoting() {
+        assertEquals("'it''s'", Psql.literal("it's"));
+        assertEquals("\"My \"\"Role\"\"\"", Psql.ident("My \"Role\""));
+    }
+
+    @Test
+    void lsnOrder() {
+        assertEquals(0x3000148L, Psql.lsn("0/3000148"));
+        assertTrue(Psql.lsn("1/0") > Psql.lsn("0/FFFFFFFF"));
+    }
+
+    @Test
+    void scramVerifierMatchesPostgresFormat() {
+        // RFC 7677 test vector: user "user", password "pencil", salt W22ZaJ0SNY7soEsUEjb6gQ==, 4096 iterations
+        byte[] salt = java.util.Base64.getDecoder().decode("W22ZaJ0SNY7soEsUEjb6gQ==");
+        String v = Scram.verifier("pencil", salt, 4096);
+        assertEquals("SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=", v);
+    }
+
+    @Test
+    void managedBlockIsInsertedOnceAndReplaced() {
+        String text = "local all postgres peer\n";
+        String once = ManagedBlock.apply(text, "replication", List.of("host replication r 10.0.0.2/32 scram-sha-256"), true);
+        assertEquals("# BEGIN pgplay replication\nhost replication r 10.0.0.2/32 scram-sha-256\n# END pgplay replication\nlocal all postgres peer\n", once);
+        assertEquals(once, ManagedBlock.apply(once, "replication", List.of("host replication r 10.0.0.2/32 scram-sha-256"), true));
+        String changed = ManagedBlock.apply(once, "replication", List.of("host replication r 10.0.0.3/32 scram-sha-256"), true);
+        assertEquals(once.replace("10.0.0.2", "10.0.0.3"), changed);
+        assertEquals("a\n# BEGIN pgplay x\nb\n# END pgplay x\n", ManagedBlock.apply("a", "x", List.of("b"), false));
+    }
+}

@@ -1,0 +1,189 @@
+package dev.pgplay.playbooks;
+
+import dev.pgplay.core.modules.FileContent;
+import dev.pgplay.core.modules.ManagedBlock;
+import dev.pgplay.core.modules.PgCluster;
+import dev.pgplay.core.modules.Psql;
+import dev.pgplay.core.modules.Scram;
+import dev.pgplay.core.modules.VirtualIp;
+import dev.pgplay.core.modules.WaitFor;
+import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.run.Play;
+import dev.pgplay.core.run.Playbook;
+import dev.pgplay.core.run.Task;
+import dev.pgplay.core.run.TaskResult;
+import dev.pgplay.core.ssh.Cmd;
+import dev.pgplay.inventory.Inventory;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Builds a primary/standby pair from bare hosts: replication settings (wal_level, senders, slots,
+ * wal_log_hints so pg_rewind works), pg_hba for the replication user and client networks, the
+ * replication role (password as a SCRAM verifier), a physical slot per standby, each standby
+ * cloned with pg_basebackup and streaming, and the VIP on the primary with gratuitous ARP.
+ * Idempotent: a second run changes nothing.
+ */
+public final class ClusterSetup implements Playbook {
+    @Override
+    public String name() {
+        return "cluster-setup";
+    }
+
+    @Override
+    public String description() {
+        return "build a streaming primary/standby pair with replication slots and the VIP on the primary (idempotent)";
+    }
+
+    static String settingsFile() {
+        return "# written by pgplay cluster-setup\n"
+                + "listen_addresses = '*'\n"
+                + "wal_level = replica\n"
+                + "max_wal_senders = 10\n"
+                + "max_replication_slots = 10\n"
+                + "wal_log_hints = on\n"
+                + "hot_standby = on\n"
+                + "hot_standby_feedback = on\n"
+                + "wal_keep_size = '256MB'\n";
+    }
+
+    @Override
+    public List<Play> plays(Inventory inventory, Map<String, Object> extra) {
+        PgSettings s = PgSettings.of(inventory, extra);
+        String all = s.primary() + "," + String.join(",", s.standbys());
+        String standbys = String.join(",", s.standbys());
+        boolean force = Boolean.parseBoolean(String.valueOf(extra.getOrDefault("force-reclone", "false")));
+
+        List<String> hba = new ArrayList<>();
+        for (String h : inventory.select(all).stream().map(x -> x.address()).toList()) {
+            hba.add("host replication " + s.replicationUser() + " " + h + "/32 scram-sha-256");
+        }
+        for (String net : s.clientNetworks()) {
+            hba.add("host all all " + net + " scram-sha-256");
+        }
+
+        Play configure = Play.of("configure PostgreSQL for replication", all)
+                .task(Task.of("cluster " + s.version() + "/" + s.cluster() + " exists and runs", ctx -> {
+                    Pg pg = new Pg(ctx, s);
+                    var c = pg.cluster();
+                    return c.online() ? TaskResult.ok(c.version() + "/" + c.name() + " " + c.status())
+                            : TaskResult.failed(c.version() + "/" + c.name() + " is " + c.status() + "; start it (pg_ctlcluster "
+                            + c.version() + " " + c.name() + " start) and run again");
+                }))
+                .task(Task.of("replication settings", FileContent.of(s.confDir() + "/conf.d/pgplay.conf", settingsFile(), "0644", "postgres:postgres"))
+                        .notify("restart PostgreSQL"))
+                .task(Task.of("pg_hba rules for replication and clients", ManagedBlock.atTop(s.confDir() + "/pg_hba.conf", "replication", hba))
+                        .notify("reload PostgreSQL"))
+                .task(Task.of("replication password for postgres (.pgpass)", ctx -> new Pg(ctx, s).pgpass().run(ctx)))
+                .task(Task.flushHandlers())
+                .handler(Task.of("restart PostgreSQL", PgCluster.restarted(s.version(), s.cluster())))
+                .handler(Task.of("reload PostgreSQL", PgCluster.reloaded(s.version(), s.cluster())));
+
+        Play primary = Play.of("primary: replication role and slots", s.primary())
+                .task(Task.of("primary is not in recovery", ctx -> new Pg(ctx, s).inRecovery()
+                        ? TaskResult.failed(ctx.host().name() + " is in recovery (a standby), but the inventory says it is the primary; fix roles.primary")
+                        : TaskResult.ok("read-write")))
+                .task(Task.of("replication role " + s.replicationUser(), ctx -> replicationRole(ctx, s)))
+                .task(Task.of("replication slot per standby", ctx -> slots(ctx, s, s.standbys())));
+
+        Play clone = Play.of("standbys: clone and stream", standbys).serial("1")
+                .task(Task.of("clone from the primary (pg_basebackup)", ctx -> cloneStandby(ctx, s, force)).irreversible(Duration.ofMinutes(30)))
+                .task(Task.of("streaming from the primary", ctx -> {
+                    String primaryAddress = ctx.inventory().host(s.primary()).address();
+                    TaskResult r = WaitFor.sql(s.port(), "SELECT status || ' ' || sender_host FROM pg_stat_wal_receiver",
+                            "streaming " + primaryAddress).timeout(Duration.ofSeconds(60)).run(ctx);
+                    return r;
+                }));
+
+        Play vip = Play.of("VIP on the primary", all)
+                .task(Task.of("VIP not on the standbys", ctx -> s.vip().isEmpty() ? TaskResult.skipped("no VIP in the inventory")
+                        : VirtualIp.absent(s.vip().get()).run(ctx)).when(ctx -> !ctx.host().name().equals(s.primary())))
+                .task(Task.of("VIP on the primary (gratuitous ARP)", ctx -> s.vip().isEmpty() ? TaskResult.skipped("no VIP in the inventory")
+                        : VirtualIp.present(s.vip().get()).run(ctx)).when(ctx -> ctx.host().name().equals(s.primary())));
+
+        return List.of(configure, primary, clone, vip);
+    }
+
+    static TaskResult replicationRole(HostContext ctx, PgSettings s) {
+        Pg pg = new Pg(ctx, s);
+        String found = pg.sql("SELECT rolreplication::text || ' ' || rolcanlogin::text FROM pg_roles WHERE rolname = "
+                + Psql.literal(s.replicationUser()));
+        if ("true true".equals(found)) {
+            return TaskResult.ok("role " + s.replicationUser() + " exists with REPLICATION LOGIN");
+        }
+        String sql = found.isEmpty()
+                ? "CREATE ROLE " + Psql.ident(s.replicationUser()) + " WITH REPLICATION LOGIN PASSWORD " + Psql.literal(Scram.verifier(s.replicationPassword()))
+                : "ALTER ROLE " + Psql.ident(s.replicationUser()) + " WITH REPLICATION LOGIN";
+        String what = (found.isEmpty() ? "create" : "grant REPLICATION LOGIN to") + " role " + s.replicationUser();
+        if (ctx.checkMode()) {
+            return TaskResult.changed("would " + what, List.of("psql: " + what));
+        }
+        pg.sql(sql);
+        return TaskResult.changed(what, List.of("psql: " + what));
+    }
+
+    static TaskResult slots(HostContext ctx, PgSettings s, List<String> hosts) {
+        Pg pg = new Pg(ctx, s);
+        List<String> created = new ArrayList<>();
+        for (String h : hosts) {
+            String slot = PgSettings.slotFor(h);
+            if (pg.sql("SELECT count(*) FROM pg_replication_slots WHERE slot_name = " + Psql.literal(slot)).equals("0")) {
+                if (!ctx.checkMode()) {
+                    pg.sql("SELECT pg_create_physical_replication_slot(" + Psql.literal(slot) + ")");
+                }
+                created.add(slot);
+            }
+        }
+        if (created.isEmpty()) {
+            return TaskResult.ok("slots exist");
+        }
+        return TaskResult.changed((ctx.checkMode() ? "would create " : "created ") + String.join(", ", created), List.of("psql: create slots"));
+    }
+
+    /** Clones a standby from the primary unless it already streams from it; refuses to wipe a node with data. */
+    static TaskResult cloneStandby(HostContext ctx, PgSettings s, boolean force) {
+        Pg pg = new Pg(ctx, s);
+        String primaryAddress = ctx.inventory().host(s.primary()).address();
+        String slot = PgSettings.slotFor(ctx.host().name());
+        boolean online = pg.online();
+        if (online && pg.inRecovery() && pg.streamingFrom(primaryAddress)) {
+            return TaskResult.ok("already streaming from " + s.primary());
+        }
+        if (online && !pg.inRecovery() && !force) {
+            String dbs = pg.sql("SELECT string_agg(datname, ', ') FROM pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1')");
+            if (!dbs.isEmpty()) {
+                return TaskResult.failed(ctx.host().name() + " is a read-write server with databases " + dbs
+                        + "; refusing to replace its data with a clone. If it really is a disposable standby, run again with -e force-reclone=true");
+            }
+        }
+        String data = pg.dataDir();
+        List<String> plan = List.of("stop " + s.version() + "/" + s.cluster(), "move " + data + " aside",
+                "pg_basebackup -h " + primaryAddress + " -S " + slot + " -X stream", "standby.signal + primary_conninfo", "start");
+        if (ctx.checkMode()) {
+            return TaskResult.changed("would clone " + ctx.host().name() + " from " + s.primary(), plan);
+        }
+        if (online) {
+            pg.stopFast();
+        }
+        String aside = data + ".pgplay-old";
+        pg.root(Cmd.of("rm", "-rf", aside));
+        pg.root(Cmd.of("mv", data, aside));
+        try {
+            pg.root(Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0700", data));
+            ctx.progress("pg_basebackup from " + primaryAddress);
+            pg.postgres(Cmd.of(pg.bin("pg_basebackup"), "-h", primaryAddress, "-p", String.valueOf(s.port()), "-U", s.replicationUser(),
+                    "-D", data, "-X", "stream", "-S", slot, "-c", "fast", "--no-password", "-P"));
+            pg.writeStandbyConfig(primaryAddress, slot);
+            pg.start();
+        } catch (RuntimeException e) {
+            // put the old data back so the node is as it was
+            pg.root(Cmd.of("rm", "-rf", data));
+            pg.root(Cmd.of("mv", aside, data));
+            throw new IllegalStateException("clone failed, the old data directory was put back: " + e.getMessage(), e);
+        }
+        pg.root(Cmd.of("rm", "-rf", aside));
+        return TaskResult.changed("cloned from " + s.primary() + " with slot " + slot, plan);
+    }
+}

@@ -1,0 +1,144 @@
+package dev.pgplay.playbooks;
+
+import dev.pgplay.core.modules.Facts;
+import dev.pgplay.core.modules.FileContent;
+import dev.pgplay.core.modules.Psql;
+import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.ssh.Cmd;
+import dev.pgplay.core.ssh.ExecOptions;
+import dev.pgplay.core.ssh.ExecResult;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** Reading and steering one PostgreSQL node over SSH, for the playbooks. */
+final class Pg {
+    private final HostContext ctx;
+    private final PgSettings s;
+
+    Pg(HostContext ctx, PgSettings settings) {
+        this.ctx = ctx;
+        this.s = settings;
+    }
+
+    String name() {
+        return ctx.host().name();
+    }
+
+    /** The cluster as pg_lsclusters shows it now (not cached). */
+    Facts.Cluster cluster() {
+        ctx.forget(Facts.CLUSTERS);
+        return ctx.fact(Facts.CLUSTERS).stream()
+                .filter(c -> c.version().equals(s.version()) && c.name().equals(s.cluster())).findFirst()
+                .orElseThrow(() -> new IllegalStateException("no PostgreSQL cluster " + s.version() + "/" + s.cluster()
+                        + " on " + name() + " (pg_lsclusters); install postgresql-" + s.version() + " and create it"));
+    }
+
+    boolean online() {
+        return cluster().online();
+    }
+
+    String dataDir() {
+        return cluster().dataDir();
+    }
+
+    String bin(String program) {
+        return "/usr/lib/postgresql/" + s.version() + "/bin/" + program;
+    }
+
+    String sql(String query) {
+        return Psql.value(ctx, s.port(), query);
+    }
+
+    List<List<String>> rows(String query) {
+        return Psql.rows(ctx, s.port(), query);
+    }
+
+    boolean inRecovery() {
+        return "t".equals(sql("SELECT pg_is_in_recovery()"));
+    }
+
+    String serverVersion() {
+        return sql("SHOW server_version");
+    }
+
+    /** WAL receiver status and the host it streams from; empty when none runs. */
+    Optional<List<String>> receiver() {
+        List<List<String>> r = rows("SELECT status, sender_host, coalesce(flushed_lsn::text, '') FROM pg_stat_wal_receiver");
+        return r.isEmpty() ? Optional.empty() : Optional.of(r.get(0));
+    }
+
+    boolean streamingFrom(String address) {
+        return receiver().map(r -> "streaming".equals(r.get(0)) && address.equals(r.get(1))).orElse(false);
+    }
+
+    /** pg_controldata of the data directory (works with the server down). */
+    Map<String, String> controlData() {
+        ExecResult r = ctx.connection().exec(Cmd.of(bin("pg_controldata"), "-D", dataDir()).env("LC_ALL", "C"), ExecOptions.as("postgres"))
+                .check(name());
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String line : r.stdout().split("\n")) {
+            int colon = line.indexOf(':');
+            if (colon > 0) {
+                out.put(line.substring(0, colon).trim(), line.substring(colon + 1).trim());
+            }
+        }
+        return out;
+    }
+
+    /** Installed version of a package (not cached). */
+    String installed(String pkg) {
+        ctx.forget(Facts.installedVersion(pkg));
+        return ctx.fact(Facts.installedVersion(pkg));
+    }
+
+    String candidate(String pkg) {
+        ctx.forget(Facts.candidateVersion(pkg));
+        return ctx.fact(Facts.candidateVersion(pkg));
+    }
+
+    ExecResult root(Cmd cmd) {
+        return ctx.connection().exec(cmd, ExecOptions.as("root").timeout(Duration.ofMinutes(10))).check(name());
+    }
+
+    ExecResult postgres(Cmd cmd) {
+        return ctx.connection().exec(cmd, ExecOptions.as("postgres").timeout(Duration.ofMinutes(30)).onLine(ctx::progress)).check(name());
+    }
+
+    /** Starts the cluster through Debian's wrapper (reads /etc/postgresql config). */
+    void start() {
+        root(Cmd.of("pg_ctlcluster", s.version(), s.cluster(), "start"));
+    }
+
+    /** Fast shutdown with pg_ctl -w (answers within ~100 ms of the postmaster exiting). */
+    void stopFast() {
+        postgres(Cmd.of(bin("pg_ctl"), "-D", dataDir(), "-m", "fast", "-w", "-t", "120", "stop"));
+    }
+
+    void restart() {
+        root(Cmd.of("pg_ctlcluster", s.version(), s.cluster(), "restart"));
+    }
+
+    /** Makes this node a standby of {@code primaryAddress}: standby.signal plus conf.d/pgplay-standby.conf. */
+    void writeStandbyConfig(String primaryAddress, String slot) {
+        String conf = "# written by pgplay: where this node replicates from when it is a standby\n"
+                + "primary_conninfo = 'host=" + primaryAddress + " port=" + s.port() + " user=" + s.replicationUser()
+                + " application_name=" + name() + "'\n"
+                + "primary_slot_name = '" + slot + "'\n";
+        ctx.connection().upload(conf.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                s.confDir() + "/conf.d/pgplay-standby.conf", "0644", "postgres:postgres");
+        root(Cmd.of("install", "-o", "postgres", "-g", "postgres", "-m", "0600", "/dev/null", dataDir() + "/standby.signal"));
+    }
+
+    /** The .pgpass line that lets postgres on this node log in to any node as the replication user. */
+    FileContent pgpass() {
+        String escaped = s.replicationPassword().replace("\\", "\\\\").replace(":", "\\:");
+        return FileContent.of("/var/lib/postgresql/.pgpass", "*:*:*:" + s.replicationUser() + ":" + escaped + "\n", "0600", "postgres:postgres");
+    }
+
+    HostContext ctx() {
+        return ctx;
+    }
+}

@@ -59,6 +59,8 @@ public final class ClusterSetup implements Playbook {
         List<String> hba = new ArrayList<>();
         for (String h : inventory.select(all).stream().map(x -> x.address()).toList()) {
             hba.add("host replication " + s.replicationUser() + " " + h + "/32 scram-sha-256");
+            // pg_rewind reads the source server through a normal connection
+            hba.add("host postgres " + s.replicationUser() + " " + h + "/32 scram-sha-256");
         }
         for (String net : s.clientNetworks()) {
             hba.add("host all all " + net + " scram-sha-256");
@@ -86,6 +88,7 @@ public final class ClusterSetup implements Playbook {
                         ? TaskResult.failed(ctx.host().name() + " is in recovery (a standby), but the inventory says it is the primary; fix roles.primary")
                         : TaskResult.ok("read-write")))
                 .task(Task.of("replication role " + s.replicationUser(), ctx -> replicationRole(ctx, s)))
+                .task(Task.of("pg_rewind may read files as " + s.replicationUser(), ctx -> rewindGrants(ctx, s)))
                 .task(Task.of("replication slot per standby", ctx -> slots(ctx, s, s.standbys())));
 
         Play clone = Play.of("standbys: clone and stream", standbys).serial("1")
@@ -122,6 +125,32 @@ public final class ClusterSetup implements Playbook {
         }
         pg.sql(sql);
         return TaskResult.changed(what, List.of("psql: " + what));
+    }
+
+    static final List<String> REWIND_FUNCTIONS = List.of("pg_catalog.pg_ls_dir(text, boolean, boolean)",
+            "pg_catalog.pg_stat_file(text, boolean)", "pg_catalog.pg_read_binary_file(text)",
+            "pg_catalog.pg_read_binary_file(text, bigint, bigint, boolean)");
+
+    /** The grants pg_rewind needs from a non-superuser source connection (PostgreSQL docs, pg_rewind). */
+    static TaskResult rewindGrants(HostContext ctx, PgSettings s) {
+        Pg pg = new Pg(ctx, s);
+        List<String> missing = new ArrayList<>();
+        for (String f : REWIND_FUNCTIONS) {
+            if (!"t".equals(pg.sql("SELECT has_function_privilege(" + Psql.literal(s.replicationUser()) + ", " + Psql.literal(f) + ", 'EXECUTE')"))) {
+                missing.add(f);
+            }
+        }
+        if (missing.isEmpty()) {
+            return TaskResult.ok("granted");
+        }
+        if (!ctx.checkMode()) {
+            StringBuilder sql = new StringBuilder();
+            for (String f : missing) {
+                sql.append("GRANT EXECUTE ON FUNCTION ").append(f).append(" TO ").append(Psql.ident(s.replicationUser())).append(";\n");
+            }
+            pg.sql(sql.toString());
+        }
+        return TaskResult.changed((ctx.checkMode() ? "would grant " : "granted ") + missing.size() + " function(s)", missing);
     }
 
     static TaskResult slots(HostContext ctx, PgSettings s, List<String> hosts) {

@@ -45,8 +45,8 @@ public final class Facts {
         }
     }
 
-    /** The host's PostgreSQL clusters (Debian's postgresql-common); empty when none. */
-    public static final Fact<List<Cluster>> CLUSTERS = Fact.of("pg_clusters", Cmd.of("pg_lsclusters", "--no-header"), r -> {
+    /** The host's PostgreSQL clusters (Debian's postgresql-common); empty when none. Read as root: seeing recovery needs the data directory. */
+    public static final Fact<List<Cluster>> CLUSTERS = Fact.asUser("root", "pg_clusters", Cmd.of("pg_lsclusters", "--no-header"), r -> {
         List<Cluster> out = new ArrayList<>();
         for (String line : r.stdout().split("\n")) {
             String[] f = line.trim().split("\\s+");

@@ -78,6 +78,9 @@ public final class ConsoleListener implements RunListener {
                 c.diff().ifPresent(d -> printDiff(d));
             }
         }
+        if (r.data().get("report") instanceof List<?> report) {
+            report.forEach(line -> out.println("    " + line));
+        }
         if (verbosity >= 2) {
             Object stdout = r.data().get("stdout");
             if (stdout != null && !stdout.toString().isBlank()) {

@@ -1,0 +1,579 @@
+package dev.pgplay.playbooks;
+
+import dev.pgplay.core.modules.Apt;
+import dev.pgplay.core.modules.Psql;
+import dev.pgplay.core.modules.VirtualIp;
+import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.run.Operation;
+import dev.pgplay.core.run.Play;
+import dev.pgplay.core.run.Playbook;
+import dev.pgplay.core.run.Step;
+import dev.pgplay.core.run.Task;
+import dev.pgplay.core.run.TaskResult;
+import dev.pgplay.core.ssh.Cmd;
+import dev.pgplay.core.ssh.ExecOptions;
+import dev.pgplay.inventory.Inventory;
+import dev.pgplay.inventory.Vip;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+
+/**
+ * Rolling minor upgrade of a primary/standby pair behind a VIP, losing no acknowledged write:
+ * pre-flight; upgrade and restart the standby; switch over (writes blocked and sessions ended,
+ * VIP off, checkpoint, fast stop, proof that the standby replayed the old primary's shutdown
+ * checkpoint, promotion, VIP up with gratuitous ARP); upgrade the old primary and rejoin it as a
+ * standby by the cheapest safe method (direct, pg_rewind, pg_basebackup). {@code -e switchback=true}
+ * switches back so the original primary serves again. Every step reads the live cluster first, so
+ * a run after a failure continues where the cluster stands.
+ */
+public final class RollingMinor implements Playbook {
+    static final long DEFAULT_MAX_LAG = 16L * 1024 * 1024;
+
+    @Override
+    public String name() {
+        return "rolling-minor";
+    }
+
+    @Override
+    public String description() {
+        return "minor upgrade of a primary/standby pair: standby first, switchover behind the VIP with no lost writes, old primary rejoins";
+    }
+
+    @Override
+    public List<Play> plays(Inventory inventory, Map<String, Object> extra) {
+        PgSettings s = PgSettings.of(inventory, extra);
+        if (s.standbys().size() != 1) {
+            throw new IllegalArgumentException(inventory.file().getFileName() + ": rolling-minor handles one standby, roles.standby lists "
+                    + s.standbys());
+        }
+        boolean switchback = Boolean.parseBoolean(String.valueOf(extra.getOrDefault("switchback", "false")));
+        long maxLag = Long.parseLong(String.valueOf(extra.getOrDefault("max-lag-bytes", DEFAULT_MAX_LAG)));
+        RollingState st = new RollingState();
+        String hosts = s.primary() + "," + s.standbys().get(0);
+        Predicate<HostContext> onPrimary = ctx -> st.isPrimary(ctx.host().name());
+        Predicate<HostContext> onStandby = ctx -> st.isStandby(ctx.host().name());
+        // a node that was primary and is down without standby.signal must never be started as it is
+        Predicate<HostContext> onRunningStandby = ctx -> onStandby.test(ctx) && !st.oldPrimaryNeedsRejoin;
+
+        Play play = Play.of("rolling minor upgrade of PostgreSQL " + s.version(), hosts).failFast()
+                .task(Task.of("discover which node is primary", ctx -> discover(ctx, s, st)).runOnce())
+                .task(Task.of("pre-flight checks (nothing is changed if one fails)", ctx -> preflight(ctx, s, st, maxLag)).runOnce())
+                .task(Task.of("standby: install the new packages", packages(s, st)).when(onRunningStandby))
+                .task(Task.of("standby: run on the new binaries", ctx -> restartOnNewBinaries(new Pg(ctx, s), st)).when(onRunningStandby))
+                .task(Task.of("standby: streaming and caught up", ctx -> caughtUp(ctx, s, st, maxLag)).when(onRunningStandby))
+                .task(Task.of("standby: runs the new version", ctx -> runsTarget(new Pg(ctx, s), st)).when(onRunningStandby));
+        Predicate<HostContext> needsSwitch = ctx -> !st.oldPrimaryNeedsRejoin && primaryNeedsUpgrade(ctx, s, st);
+        play = withSwitchover(play, s, st, needsSwitch, "");
+        play = play
+                .task(Task.of("old primary: install the new packages", packages(s, st)).when(ctx -> st.oldPrimaryNeedsRejoin && onStandby.test(ctx)))
+                .task(Task.of("old primary: rejoin as a standby (direct, else pg_rewind, else pg_basebackup)", ctx -> rejoin(ctx, s, st))
+                        .when(ctx -> st.oldPrimaryNeedsRejoin && onStandby.test(ctx)).irreversible(Duration.ofMinutes(30)))
+                .task(Task.of("old primary: streaming and caught up", ctx -> caughtUp(ctx, s, st, maxLag)).when(onStandby))
+                .task(Task.of("old primary: runs the new version", ctx -> runsTarget(new Pg(ctx, s), st)).when(onStandby));
+        if (switchback) {
+            Predicate<HostContext> back = ctx -> !s.primary().equals(st.primary);
+            play = withSwitchover(play, s, st, back, "switchback: ");
+            play = play
+                    .task(Task.of("switchback: old primary rejoins as a standby", ctx -> rejoin(ctx, s, st))
+                            .when(ctx -> st.oldPrimaryNeedsRejoin && onStandby.test(ctx)).irreversible(Duration.ofMinutes(30)))
+                    .task(Task.of("switchback: streaming and caught up", ctx -> caughtUp(ctx, s, st, maxLag)).when(onStandby));
+        }
+        play = play
+                .task(Task.of("VIP only on the primary", ctx -> vip(ctx, s, st.isPrimary(ctx.host().name()), st)))
+                .task(Task.of("report", ctx -> report(ctx, s, st)).runOnce());
+        return List.of(play);
+    }
+
+    /** The switchover steps, each guarded by {@code needed} and by the host's live role. */
+    static Play withSwitchover(Play play, PgSettings s, RollingState st, Predicate<HostContext> needed, String label) {
+        return play
+                .task(Task.of(label + "primary: block writes and end client sessions", ctx -> blockWrites(new Pg(ctx, s), st))
+                        .when(ctx -> st.isPrimary(ctx.host().name()) && needed.test(ctx)))
+                .task(Task.of(label + "primary: take the VIP off", ctx -> vip(ctx, s, false, st))
+                        .when(ctx -> st.isPrimary(ctx.host().name()) && needed.test(ctx)))
+                .task(Task.of(label + "primary: CHECKPOINT and fast shutdown", ctx -> checkpointAndStop(new Pg(ctx, s), st))
+                        .when(ctx -> st.isPrimary(ctx.host().name()) && needed.test(ctx)))
+                .task(Task.of(label + "standby: prove it has every byte of the primary's WAL, then promote", ctx -> proveAndPromote(ctx, s, st))
+                        .when(ctx -> st.isStandby(ctx.host().name()) && st.checkpointLsn >= 0).irreversible(Duration.ofMinutes(2)))
+                .task(Task.of(label + "new primary: raise the VIP (gratuitous ARP)", ctx -> vip(ctx, s, true, st))
+                        .when(ctx -> st.isPrimary(ctx.host().name()) && st.writesBlockedAt > 0))
+                .task(Task.of(label + "new primary: replication slot for the old primary", ctx ->
+                        ClusterSetup.slots(ctx, s, List.of(st.standby))).when(ctx -> st.isPrimary(ctx.host().name()) && st.oldPrimaryNeedsRejoin));
+    }
+
+    // ---------------------------------------------------------------- discovery and pre-flight
+
+    static TaskResult discover(HostContext ctx, PgSettings s, RollingState st) {
+        Pg a = new Pg(ctx.on(s.primary()), s);
+        Pg b = new Pg(ctx.on(s.standbys().get(0)), s);
+        var ca = a.cluster();
+        var cb = b.cluster();
+        boolean aWrites = ca.online() && !ca.inRecovery();
+        boolean bWrites = cb.online() && !cb.inRecovery();
+        if (aWrites && bWrites) {
+            return TaskResult.failed("both " + a.name() + " and " + b.name() + " are read-write (split brain); stop the one that must not serve, "
+                    + "check it for writes the other lacks, then run again");
+        }
+        if (!aWrites && !bWrites) {
+            return TaskResult.failed("no read-write node (" + a.name() + ": " + ca.status() + ", " + b.name() + ": " + cb.status()
+                    + "); start the primary or promote the right standby deliberately, then run again");
+        }
+        Pg p = aWrites ? a : b;
+        Pg o = aWrites ? b : a;
+        st.primary = p.name();
+        st.standby = o.name();
+        var other = aWrites ? cb : ca;
+        st.standbyDown = !other.online();
+        boolean signal = o.ctx().connection().exec(Cmd.of("test", "-e", other.dataDir() + "/standby.signal"), ExecOptions.as("postgres")).ok();
+        st.oldPrimaryNeedsRejoin = !other.online() && !signal;
+        for (Pg pg : List.of(a, b)) {
+            st.versionsBefore.putIfAbsent(pg.name(), pg.installed("postgresql-" + s.version()));
+        }
+        String how = st.oldPrimaryNeedsRejoin ? o.name() + " is down without standby.signal: an earlier run switched over, it will rejoin"
+                : st.standbyDown ? o.name() + " (standby) is down: it will be started" : o.name() + " is a running standby";
+        if (!st.primary.equals(s.primary())) {
+            st.notes.add(st.primary + " is primary now, the inventory says " + s.primary() + " (an earlier switchover)");
+        }
+        return TaskResult.ok("primary " + st.primary + "; " + how);
+    }
+
+    static TaskResult preflight(HostContext ctx, PgSettings s, RollingState st, long maxLag) {
+        Pg p = new Pg(ctx.on(st.primary), s);
+        Pg o = new Pg(ctx.on(st.standby), s);
+        List<String> problems = new ArrayList<>();
+        List<String> info = new ArrayList<>();
+        String pkg = "postgresql-" + s.version();
+        String candP = p.candidate(pkg);
+        String candO = o.candidate(pkg);
+        if (candP.isEmpty() || candO.isEmpty()) {
+            problems.add("no candidate version of " + pkg + " (apt-cache policy) on " + (candP.isEmpty() ? p.name() : o.name()));
+        } else if (!candP.equals(candO)) {
+            problems.add("the hosts would install different versions: " + p.name() + " " + candP + ", " + o.name() + " " + candO
+                    + "; align their apt sources first");
+        }
+        st.target = candO;
+        for (Pg pg : List.of(p, o)) {
+            String inst = pg.installed(pkg);
+            if (inst.isEmpty()) {
+                problems.add(pkg + " is not installed on " + pg.name());
+            } else if (!st.target.isEmpty() && versionLess(pg, st.target, inst)) {
+                problems.add(pg.name() + " has " + inst + ", newer than the candidate " + st.target);
+            }
+            if (!pg.ctx().connection().exec(Cmd.of("sh", "-c", "command -v arping")).ok() && s.vip().isPresent()) {
+                problems.add("arping is missing on " + pg.name() + " (apt-get install iputils-arping): the VIP needs gratuitous ARP");
+            }
+            String free = pg.ctx().connection().exec(Cmd.of("df", "--output=avail", "-B1M", pg.dataDir()), ExecOptions.as("postgres")).out();
+            String[] lines = free.split("\n");
+            long mb = lines.length > 1 ? Long.parseLong(lines[lines.length - 1].trim()) : 0;
+            if (mb < 512) {
+                problems.add(pg.name() + " has " + mb + " MB free for " + pg.dataDir() + " (512 MB needed)");
+            }
+        }
+        String prepared = p.sql("SELECT count(*) FROM pg_prepared_xacts");
+        if (!"0".equals(prepared)) {
+            problems.add(prepared + " prepared transaction(s) on " + p.name() + " (pg_prepared_xacts): commit or roll them back first");
+        }
+        String longTx = p.sql("SELECT string_agg(pid || ' ' || usename || ' ' || (now() - xact_start)::text, '; ') FROM pg_stat_activity "
+                + "WHERE xact_start < now() - interval '5 minutes' AND backend_type = 'client backend'");
+        if (!longTx.isEmpty()) {
+            info.add("long transactions (they will be ended at the switchover): " + longTx);
+        }
+        if (!st.standbyDown && !st.oldPrimaryNeedsRejoin) {
+            if (!o.inRecovery()) {
+                problems.add(o.name() + " is not in recovery");
+            } else if (!o.streamingFrom(p.ctx().host().address())) {
+                problems.add(o.name() + " does not stream from " + p.name() + " (pg_stat_wal_receiver: "
+                        + o.receiver().map(Object::toString).orElse("no receiver") + ")");
+            } else {
+                long lag = lagBytes(p, o);
+                if (lag > maxLag) {
+                    problems.add(o.name() + " is " + lag + " bytes behind (limit " + maxLag + ", -e max-lag-bytes=N)");
+                } else {
+                    info.add("lag " + lag + " bytes");
+                }
+            }
+        }
+        if (s.vip().isPresent()) {
+            Vip vip = s.vip().get();
+            boolean onP = vipHeld(p.ctx(), vip);
+            boolean onO = vipHeld(o.ctx(), vip);
+            if (onO) {
+                problems.add("the VIP " + vip.address() + " is on " + o.name() + ", which is not the primary");
+            } else if (!onP) {
+                info.add("the VIP " + vip.address() + " is on no host (it will be raised on the primary)");
+            }
+        }
+        if (!problems.isEmpty()) {
+            return TaskResult.failed(String.join("; ", problems));
+        }
+        st.notes.addAll(info);
+        return TaskResult.ok("target " + st.target + "; " + String.join("; ", info));
+    }
+
+    static boolean vipHeld(HostContext ctx, Vip vip) {
+        ctx.forget(VirtualIp.held(vip));
+        return ctx.fact(VirtualIp.held(vip));
+    }
+
+    static long lagBytes(Pg primary, Pg standby) {
+        long current = Psql.lsn(primary.sql("SELECT pg_current_wal_lsn()"));
+        String replay = standby.sql("SELECT coalesce(pg_last_wal_replay_lsn()::text, '0/0')");
+        return Math.max(0, current - Psql.lsn(replay));
+    }
+
+    /** dpkg's version order: is {@code a} older than {@code b}? */
+    static boolean versionLess(Pg pg, String a, String b) {
+        return pg.ctx().connection().exec(Cmd.of("dpkg", "--compare-versions", a, "lt", b)).ok();
+    }
+
+    /** The primary's package is older than the target, or it still runs older binaries than installed. */
+    static boolean primaryNeedsUpgrade(HostContext ctx, PgSettings s, RollingState st) {
+        Pg p = new Pg(ctx.on(st.primary), s);
+        String installed = p.installed("postgresql-" + s.version());
+        String running = p.serverVersion();
+        String upstream = upstream(installed);
+        return versionLess(p, installed, st.target) || !(running.equals(upstream) || running.startsWith(upstream + " "));
+    }
+
+    // ---------------------------------------------------------------- standby upgrade
+
+    static Operation packages(PgSettings s, RollingState st) {
+        return ctx -> {
+            Operation.Plan plan = Apt.present("postgresql-" + s.version() + "=" + st.target,
+                    "postgresql-client-" + s.version() + "=" + st.target).plan(ctx);
+            return plan;
+        };
+    }
+
+    static TaskResult restartOnNewBinaries(Pg pg, RollingState st) {
+        var c = pg.cluster();
+        String upstream = upstream(st.target);
+        if (c.online() && pg.serverVersion().startsWith(upstream + " ") || c.online() && pg.serverVersion().equals(upstream)) {
+            return TaskResult.ok("already runs " + upstream);
+        }
+        if (pg.ctx().checkMode()) {
+            return TaskResult.changed("would " + (c.online() ? "restart" : "start") + " " + pg.name(), List.of("pg_ctlcluster restart"));
+        }
+        if (c.online()) {
+            pg.restart();
+        } else {
+            pg.start();
+        }
+        return TaskResult.changed((c.online() ? "restarted" : "started") + " on " + pg.serverVersion(), List.of("pg_ctlcluster restart"));
+    }
+
+    static TaskResult caughtUp(HostContext ctx, PgSettings s, RollingState st, long maxLag) throws InterruptedException {
+        Pg o = new Pg(ctx, s);
+        Pg p = new Pg(ctx.on(st.primary), s);
+        if (st.simulated || ctx.checkMode() && !o.online()) {
+            return TaskResult.skipped("check mode: " + o.name() + " would be waited for here");
+        }
+        String address = p.ctx().host().address();
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        String last = "";
+        while (System.nanoTime() < deadline && !ctx.cancelled()) {
+            if (o.online() && o.streamingFrom(address)) {
+                long lag = lagBytes(p, o);
+                last = "lag " + lag + " bytes";
+                if (lag <= maxLag) {
+                    return TaskResult.ok("streaming from " + p.name() + ", " + last);
+                }
+            } else {
+                last = "receiver " + (o.online() ? o.receiver().map(Object::toString).orElse("not running") : "server down");
+            }
+            Thread.sleep(200);
+        }
+        return TaskResult.failed("not streaming and caught up from " + p.name() + " after 120 s (" + last + ")");
+    }
+
+    static TaskResult runsTarget(Pg pg, RollingState st) {
+        if (pg.ctx().checkMode()) {
+            return TaskResult.skipped("check mode");
+        }
+        String v = pg.serverVersion();
+        String upstream = upstream(st.target);
+        return v.equals(upstream) || v.startsWith(upstream + " ") ? TaskResult.ok(v)
+                : TaskResult.failed(pg.name() + " runs " + v + ", expected " + upstream);
+    }
+
+    /** 15.20-0+deb12u1 -> 15.20 */
+    static String upstream(String debianVersion) {
+        String v = debianVersion.contains(":") ? debianVersion.substring(debianVersion.indexOf(':') + 1) : debianVersion;
+        return v.contains("-") ? v.substring(0, v.indexOf('-')) : v;
+    }
+
+    // ---------------------------------------------------------------- switchover
+
+    static TaskResult blockWrites(Pg p, RollingState st) {
+        if (p.ctx().checkMode()) {
+            st.writesBlockedAt = System.nanoTime();
+            return TaskResult.changed("would set default_transaction_read_only and end client sessions on " + p.name(),
+                    List.of("ALTER SYSTEM SET default_transaction_read_only = on", "pg_terminate_backend(client backends)"));
+        }
+        p.sql("CHECKPOINT"); // flush most dirty pages now, so the shutdown checkpoint is short
+        st.writesBlockedAt = System.nanoTime();
+        String ended = p.sql("ALTER SYSTEM SET default_transaction_read_only = on; SELECT pg_reload_conf(); "
+                + "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()");
+        String last = ended.isEmpty() ? "0" : ended.lines().reduce((x, y) -> y).orElse("0");
+        return TaskResult.changed("writes blocked on " + p.name() + ", " + last + " client session(s) ended",
+                List.of("ALTER SYSTEM SET default_transaction_read_only = on", "pg_terminate_backend(client backends)"));
+    }
+
+    static TaskResult vip(HostContext ctx, PgSettings s, boolean up, RollingState st) throws Exception {
+        if (st.simulated && s.vip().isPresent()) {
+            return TaskResult.changed("would " + (up ? "raise the VIP on " : "take the VIP off ") + ctx.host().name(), List.of("VIP"));
+        }
+        if (s.vip().isEmpty()) {
+            if (up && st.writesBlockedAt > 0) {
+                st.gapsMillis.add((System.nanoTime() - st.writesBlockedAt) / 1_000_000);
+                st.writesBlockedAt = 0;
+            }
+            return TaskResult.skipped("no VIP in the inventory");
+        }
+        VirtualIp op = up ? VirtualIp.present(s.vip().get()) : VirtualIp.absent(s.vip().get());
+        Operation.Plan plan = op.plan(ctx);
+        if (plan.steps().isEmpty() || ctx.checkMode()) {
+            return plan.steps().isEmpty() ? TaskResult.ok(plan.message())
+                    : TaskResult.changed("would " + plan.message(), plan.steps().stream().map(x -> x.command().toString()).toList());
+        }
+        List<String> done = new ArrayList<>();
+        for (Step step : plan.steps()) {
+            ctx.connection().exec(step.command(), ExecOptions.as("root")).check(ctx.host().name());
+            done.add(step.command().toString());
+            if (up && st.writesBlockedAt > 0 && st.vipUpAt == 0) {
+                st.vipUpAt = System.nanoTime(); // the address answers from here on (the first ARP follows at once)
+            }
+        }
+        op.changes().forEach(ctx::forget);
+        if (up && st.writesBlockedAt > 0) {
+            st.gapsMillis.add((st.vipUpAt - st.writesBlockedAt) / 1_000_000);
+            st.writesBlockedAt = 0;
+            st.vipUpAt = 0;
+        }
+        return TaskResult.changed(plan.message(), done);
+    }
+
+    static TaskResult checkpointAndStop(Pg p, RollingState st) {
+        if (p.ctx().checkMode()) {
+            st.checkpointLsn = 0;
+            return TaskResult.changed("would CHECKPOINT and stop " + p.name() + " (fast)", List.of("CHECKPOINT", "pg_ctl stop -m fast"));
+        }
+        // the read-only switch must not outlive this run: reset it in the file, without reload, before the stop
+        p.sql("CHECKPOINT; ALTER SYSTEM RESET default_transaction_read_only");
+        p.stopFast();
+        Map<String, String> control = p.controlData();
+        String state = control.getOrDefault("Database cluster state", "?");
+        if (!"shut down".equals(state)) {
+            return TaskResult.failed(p.name() + " did not shut down cleanly (pg_controldata: " + state + ")");
+        }
+        st.checkpointLsn = Psql.lsn(control.get("Latest checkpoint location"));
+        return TaskResult.changed("stopped " + p.name() + "; shutdown checkpoint at " + control.get("Latest checkpoint location"),
+                List.of("CHECKPOINT", "pg_ctl stop -m fast"));
+    }
+
+    /**
+     * Promotes only after the standby replayed past the old primary's shutdown checkpoint: then it
+     * has every acknowledged commit. If that is not proven in time, the old primary is started
+     * again and gets the VIP back; nothing is promoted.
+     */
+    static TaskResult proveAndPromote(HostContext ctx, PgSettings s, RollingState st) throws Exception {
+        Pg o = new Pg(ctx, s);
+        Pg p = new Pg(ctx.on(st.primary), s);
+        if (ctx.checkMode()) {
+            String from = st.primary;
+            st.checkpointLsn = -1;
+            st.swap();
+            st.oldPrimaryNeedsRejoin = true;
+            st.simulated = true;
+            st.switchovers.add(from + " -> " + st.primary + " (would)");
+            return TaskResult.changed("would wait until " + o.name() + " replayed past " + p.name() + "'s shutdown checkpoint, then promote "
+                    + o.name() + " (if not proven: no promotion, " + p.name() + " restarted with the VIP)", List.of("SELECT pg_promote(true, 60)"));
+        }
+        long checkpoint = st.checkpointLsn;
+        String cp = lsnText(checkpoint);
+        long deadline = System.nanoTime() + Duration.ofSeconds(Long.parseLong(ctx.var("proof-timeout-seconds", "15"))).toNanos();
+        long replay = -1;
+        long received = -1;
+        while (System.nanoTime() < deadline && !ctx.cancelled()) {
+            List<String> row = o.rows("SELECT coalesce(pg_last_wal_receive_lsn()::text, '0/0'), coalesce(pg_last_wal_replay_lsn()::text, '0/0')").get(0);
+            received = Psql.lsn(row.get(0));
+            replay = Psql.lsn(row.get(1));
+            if (replay > checkpoint && received > checkpoint) {
+                break;
+            }
+            Thread.sleep(20);
+        }
+        if (!(replay > checkpoint && received > checkpoint)) {
+            // roll back: the old primary serves again
+            st.checkpointLsn = -1;
+            p.start();
+            String vipBack = "";
+            if (s.vip().isPresent()) {
+                vip(p.ctx(), s, true, st);
+                vipBack = " and holds the VIP again";
+            }
+            st.writesBlockedAt = 0;
+            return TaskResult.failed("NOT promoted: " + o.name() + " replayed up to " + lsnText(replay) + " (received " + lsnText(received)
+                    + "), not past " + p.name() + "'s shutdown checkpoint at " + cp + "; " + p.name() + " was started again" + vipBack
+                    + ". Next: find out why " + o.name() + " stopped receiving WAL (pg_stat_wal_receiver, its log), then run again");
+        }
+        o.sql("SELECT pg_promote(true, 60)");
+        if (o.inRecovery()) {
+            return TaskResult.failed(o.name() + " did not leave recovery after pg_promote; " + p.name() + " is stopped and the VIP is down: "
+                    + "check " + o.name() + "'s log, promote it by hand (pg_ctlcluster " + s.version() + " " + s.cluster() + " promote) "
+                    + "or start " + p.name() + " again");
+        }
+        String from = st.primary;
+        st.checkpointLsn = -1;
+        st.swap();
+        st.oldPrimaryNeedsRejoin = true;
+        st.switchovers.add(from + " -> " + st.primary);
+        return TaskResult.changed("replayed " + lsnText(replay) + " > shutdown checkpoint " + cp + "; promoted " + o.name(),
+                List.of("SELECT pg_promote(true, 60)"));
+    }
+
+    static String lsnText(long lsn) {
+        return lsn < 0 ? "?" : Long.toHexString(lsn >>> 32).toUpperCase() + "/" + Long.toHexString(lsn & 0xFFFFFFFFL).toUpperCase();
+    }
+
+    // ---------------------------------------------------------------- rejoin
+
+    /** Brings the old primary back as a standby of the new one by the cheapest safe method. */
+    static TaskResult rejoin(HostContext ctx, PgSettings s, RollingState st) throws Exception {
+        Pg old = new Pg(ctx, s);
+        Pg np = new Pg(ctx.on(st.primary), s);
+        String primaryAddress = np.ctx().host().address();
+        String slot = PgSettings.slotFor(old.name());
+        if (st.simulated) {
+            st.rejoinMethod = "chosen after the switchover";
+            return TaskResult.changed("would rejoin " + old.name() + " as a standby of " + np.name()
+                    + ": directly when its shutdown checkpoint precedes the new timeline, else pg_rewind, else pg_basebackup", List.of("rejoin"));
+        }
+        if (old.online()) {
+            if (old.inRecovery() && old.streamingFrom(primaryAddress)) {
+                st.oldPrimaryNeedsRejoin = false;
+                return TaskResult.ok("already streams from " + np.name());
+            }
+            return TaskResult.failed(old.name() + " is running but is not a standby of " + np.name() + "; stop it and run again");
+        }
+        Map<String, String> control = old.controlData();
+        boolean clean = "shut down".equals(control.get("Database cluster state"));
+        long oldEnd = clean ? Psql.lsn(control.get("Latest checkpoint location")) : -1;
+        long switchpoint = switchpoint(np);
+        boolean direct = clean && oldEnd >= 0 && switchpoint > oldEnd;
+        boolean hints = "on".equals(control.get("wal_log_hints setting")) || !"0".equals(control.getOrDefault("Data page checksum version", "0"));
+        if (ctx.checkMode()) {
+            st.rejoinMethod = direct ? "direct" : hints ? "pg_rewind" : "pg_basebackup";
+            return TaskResult.changed("would rejoin " + old.name() + " " + (direct ? "directly" : hints ? "with pg_rewind" : "with pg_basebackup"),
+                    List.of("rejoin"));
+        }
+        List<String> tried = new ArrayList<>();
+        if (direct) {
+            old.writeStandbyConfig(primaryAddress, slot);
+            old.start();
+            if (streamsSoon(old, primaryAddress, Duration.ofSeconds(20))) {
+                return rejoined(st, "direct", "its WAL ends at " + lsnText(oldEnd) + ", before the switch point " + lsnText(switchpoint));
+            }
+            tried.add("direct rejoin did not stream");
+            old.stopFast();
+        } else {
+            tried.add(clean ? "its WAL goes past the switch point" : "it was not shut down cleanly");
+        }
+        if (hints) {
+            ctx.progress("pg_rewind from " + np.name());
+            var r = ctx.connection().exec(Cmd.of(old.bin("pg_rewind"), "-D", old.dataDir(), "--source-server",
+                    "host=" + primaryAddress + " port=" + s.port() + " user=" + s.replicationUser() + " dbname=postgres", "--progress"),
+                    ExecOptions.as("postgres").timeout(Duration.ofMinutes(30)));
+            if (r.ok()) {
+                old.writeStandbyConfig(primaryAddress, slot);
+                old.start();
+                if (streamsSoon(old, primaryAddress, Duration.ofSeconds(30))) {
+                    return rejoined(st, "pg_rewind", String.join("; ", tried));
+                }
+                old.stopFast();
+                tried.add("pg_rewind: did not stream");
+            } else {
+                tried.add("pg_rewind failed: " + r.stderr().strip().lines().reduce((a, b) -> b).orElse(""));
+            }
+        }
+        ctx.progress("pg_basebackup from " + np.name());
+        String data = old.dataDir();
+        String aside = data + ".pgplay-old";
+        old.root(Cmd.of("rm", "-rf", aside));
+        old.root(Cmd.of("mv", data, aside));
+        try {
+            old.root(Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0700", data));
+            old.postgres(Cmd.of(old.bin("pg_basebackup"), "-h", primaryAddress, "-p", String.valueOf(s.port()), "-U", s.replicationUser(),
+                    "-D", data, "-X", "stream", "-S", slot, "-c", "fast", "--no-password"));
+        } catch (RuntimeException e) {
+            old.root(Cmd.of("rm", "-rf", data));
+            old.root(Cmd.of("mv", aside, data));
+            throw new IllegalStateException("pg_basebackup failed, the old data directory was put back: " + e.getMessage(), e);
+        }
+        old.writeStandbyConfig(primaryAddress, slot);
+        old.start();
+        old.root(Cmd.of("rm", "-rf", aside));
+        if (!streamsSoon(old, primaryAddress, Duration.ofSeconds(60))) {
+            return TaskResult.failed("cloned with pg_basebackup but " + old.name() + " does not stream from " + np.name());
+        }
+        return rejoined(st, "pg_basebackup", String.join("; ", tried));
+    }
+
+    private static TaskResult rejoined(RollingState st, String method, String why) {
+        st.rejoinMethod = st.rejoinMethod.isEmpty() ? method : st.rejoinMethod + ", then " + method;
+        st.oldPrimaryNeedsRejoin = false;
+        st.standbyDown = false;
+        return TaskResult.changed("rejoined " + st.standby + " as a standby of " + st.primary + " by " + method
+                + (why.isEmpty() ? "" : " (" + why + ")"), List.of(method));
+    }
+
+    /** Where the new primary's timeline began: the end of the WAL it took over. */
+    static long switchpoint(Pg np) {
+        String tli = np.sql("SELECT timeline_id FROM pg_control_checkpoint()");
+        String file = String.format("%08X.history", Integer.parseInt(tli));
+        String history = np.sql("SELECT pg_read_file('pg_wal/' || " + Psql.literal(file) + ")");
+        long last = -1;
+        for (String line : history.split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length >= 2 && f[0].matches("\\d+")) {
+                last = Psql.lsn(f[1]);
+            }
+        }
+        return last;
+    }
+
+    static boolean streamsSoon(Pg pg, String address, Duration limit) throws InterruptedException {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (pg.online() && pg.inRecovery() && pg.streamingFrom(address)) {
+                return true;
+            }
+            Thread.sleep(200);
+        }
+        return false;
+    }
+
+    // ---------------------------------------------------------------- report
+
+    static TaskResult report(HostContext ctx, PgSettings s, RollingState st) {
+        List<String> lines = new ArrayList<>();
+        for (String h : List.of(s.primary(), s.standbys().get(0))) {
+            Pg pg = new Pg(ctx.on(h), s);
+            String now = pg.installed("postgresql-" + s.version());
+            lines.add(String.format("%-10s %s -> %s%s", h, st.versionsBefore.getOrDefault(h, "?"), now,
+                    h.equals(st.primary) ? "  (primary)" : "  (standby)"));
+        }
+        lines.add("switchovers: " + (st.switchovers.isEmpty() ? "none" : String.join(", ", st.switchovers)));
+        lines.add("rejoin method: " + (st.rejoinMethod.isEmpty() ? "none needed" : st.rejoinMethod));
+        lines.add("writes refused (blocked until the VIP was up on the new primary): "
+                + (st.gapsMillis.isEmpty() ? "none" : st.gapsMillis.stream().map(g -> g + " ms").toList()));
+        lines.addAll(st.notes);
+        lines.add("next: applications reconnect through the VIP by themselves; check their pools and logs. "
+                + (st.primary.equals(s.primary()) ? "" : "The inventory's roles.primary is " + s.primary() + ", the primary is now "
+                + st.primary + ": update hosts.conf or run again with -e switchback=true."));
+        return TaskResult.ok("primary " + st.primary + ", standby " + st.standby, Map.of("report", lines));
+    }
+}

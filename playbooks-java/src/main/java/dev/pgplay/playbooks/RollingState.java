@@ -1,0 +1,39 @@
+package dev.pgplay.playbooks;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** What rolling-minor learns and decides during one run; its tasks read and update it in order. */
+final class RollingState {
+    volatile String primary;
+    volatile String standby;
+    volatile String target = "";
+    volatile boolean standbyDown;
+    /** Check mode walked through a switchover that did not happen: later steps describe, not inspect. */
+    volatile boolean simulated;
+    volatile boolean oldPrimaryNeedsRejoin;
+    volatile long checkpointLsn = -1;
+    volatile String rejoinMethod = "";
+    volatile long writesBlockedAt;
+    volatile long vipUpAt;
+    final List<Long> gapsMillis = new ArrayList<>();
+    final Map<String, String> versionsBefore = new LinkedHashMap<>();
+    final List<String> switchovers = new ArrayList<>();
+    final List<String> notes = new ArrayList<>();
+
+    boolean isPrimary(String host) {
+        return host.equals(primary);
+    }
+
+    boolean isStandby(String host) {
+        return host.equals(standby);
+    }
+
+    void swap() {
+        String p = primary;
+        primary = standby;
+        standby = p;
+    }
+}

@@ -78,8 +78,12 @@ final class Pg {
     Map<String, String> controlData() {
         ExecResult r = ctx.connection().exec(Cmd.of(bin("pg_controldata"), "-D", dataDir()).env("LC_ALL", "C"), ExecOptions.as("postgres"))
                 .check(name());
+        return parseControl(r.stdout());
+    }
+
+    static Map<String, String> parseControl(String text) {
         Map<String, String> out = new LinkedHashMap<>();
-        for (String line : r.stdout().split("\n")) {
+        for (String line : text.split("\n")) {
             int colon = line.indexOf(':');
             if (colon > 0) {
                 out.put(line.substring(0, colon).trim(), line.substring(colon + 1).trim());
@@ -115,6 +119,22 @@ final class Pg {
     /** Fast shutdown with pg_ctl -w (answers within ~100 ms of the postmaster exiting). */
     void stopFast() {
         postgres(Cmd.of(bin("pg_ctl"), "-D", dataDir(), "-m", "fast", "-w", "-t", "120", "stop"));
+    }
+
+    /**
+     * CHECKPOINT, reset default_transaction_read_only in postgresql.auto.conf (no reload), fast
+     * shutdown, wait for the postmaster to exit, then pg_controldata: one round trip as postgres.
+     */
+    Map<String, String> checkpointStopAndReadControl() {
+        String data = dataDir();
+        String script = "set -e\n"
+                + "printf '%s\\n' 'CHECKPOINT;' 'ALTER SYSTEM RESET default_transaction_read_only;' | psql -X -q -v ON_ERROR_STOP=1 -p \"$3\" -d postgres\n"
+                + "pid=$(head -n 1 \"$2/postmaster.pid\")\n"
+                + "\"$1/pg_ctl\" -D \"$2\" -m fast -W stop >/dev/null\n"
+                + "i=0; while kill -0 \"$pid\" 2>/dev/null; do i=$((i+1)); [ $i -lt 12000 ] || { echo 'postmaster did not exit in 120 s' >&2; exit 1; }; sleep 0.01; done\n"
+                + "LC_ALL=C \"$1/pg_controldata\" -D \"$2\"\n";
+        ExecResult r = postgres(Cmd.of("sh", "-c", script, "sh", "/usr/lib/postgresql/" + s.version() + "/bin", data, String.valueOf(s.port())));
+        return parseControl(r.stdout());
     }
 
     void restart() {

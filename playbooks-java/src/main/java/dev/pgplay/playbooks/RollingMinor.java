@@ -22,10 +22,17 @@ import java.util.function.Predicate;
 
 /**
  * Rolling minor upgrade of a primary/standby pair behind a VIP, losing no acknowledged write:
- * pre-flight; upgrade and restart the standby; switch over (writes blocked and sessions ended,
- * VIP off, checkpoint, fast stop, proof that the standby replayed the old primary's shutdown
- * checkpoint, promotion, VIP up with gratuitous ARP); upgrade the old primary and rejoin it as a
- * standby by the cheapest safe method (direct, pg_rewind, pg_basebackup). {@code -e switchback=true}
+ * pre-flight; upgrade and restart the standby; switch over (writes blocked and client sessions
+ * ended, checkpoint, fast stop, proof that the standby replayed the old primary's shutdown
+ * checkpoint, promotion, VIP moved with gratuitous ARP); upgrade the old primary and rejoin it as
+ * a standby by the cheapest safe method (direct, pg_rewind, pg_basebackup).
+ *
+ * <p>The VIP leaves the old primary only after the promotion, not first as in the hand-run
+ * recipe: once writes are blocked and the server is stopped it can accept nothing, and clients
+ * that reach a stopped server are refused at once and retry, instead of waiting out a connect
+ * timeout against an address nobody answers; if the proof fails, the VIP never moved. It is raised
+ * on the new primary before it is removed from the stopped old one, so there is no moment in
+ * which the address leads nowhere. {@code -e switchback=true}
  * switches back so the original primary serves again. Every step reads the live cluster first, so
  * a run after a failure continues where the cluster stands.
  */
@@ -92,14 +99,14 @@ public final class RollingMinor implements Playbook {
         return play
                 .task(Task.of(label + "primary: block writes and end client sessions", ctx -> blockWrites(new Pg(ctx, s), st))
                         .when(ctx -> st.isPrimary(ctx.host().name()) && needed.test(ctx)))
-                .task(Task.of(label + "primary: take the VIP off", ctx -> vip(ctx, s, false, st))
-                        .when(ctx -> st.isPrimary(ctx.host().name()) && needed.test(ctx)))
                 .task(Task.of(label + "primary: CHECKPOINT and fast shutdown", ctx -> checkpointAndStop(new Pg(ctx, s), st))
-                        .when(ctx -> st.isPrimary(ctx.host().name()) && needed.test(ctx)))
+                        .when(ctx -> st.isPrimary(ctx.host().name()) && st.switching))
                 .task(Task.of(label + "standby: prove it has every byte of the primary's WAL, then promote", ctx -> proveAndPromote(ctx, s, st))
                         .when(ctx -> st.isStandby(ctx.host().name()) && st.checkpointLsn >= 0).irreversible(Duration.ofMinutes(2)))
                 .task(Task.of(label + "new primary: raise the VIP (gratuitous ARP)", ctx -> vip(ctx, s, true, st))
                         .when(ctx -> st.isPrimary(ctx.host().name()) && st.writesBlockedAt > 0))
+                .task(Task.of(label + "old primary: take the VIP off", ctx -> vip(ctx, s, false, st))
+                        .when(ctx -> st.isStandby(ctx.host().name()) && vipHeld(ctx, s)))
                 .task(Task.of(label + "new primary: replication slot for the old primary", ctx ->
                         ClusterSetup.slots(ctx, s, List.of(st.standby))).when(ctx -> st.isPrimary(ctx.host().name()) && st.oldPrimaryNeedsRejoin));
     }
@@ -213,6 +220,10 @@ public final class RollingMinor implements Playbook {
         return TaskResult.ok("target " + st.target + "; " + String.join("; ", info));
     }
 
+    static boolean vipHeld(HostContext ctx, PgSettings s) {
+        return s.vip().isPresent() && vipHeld(ctx, s.vip().get());
+    }
+
     static boolean vipHeld(HostContext ctx, Vip vip) {
         ctx.forget(VirtualIp.held(vip));
         return ctx.fact(VirtualIp.held(vip));
@@ -308,6 +319,7 @@ public final class RollingMinor implements Playbook {
     // ---------------------------------------------------------------- switchover
 
     static TaskResult blockWrites(Pg p, RollingState st) {
+        st.switching = true;
         if (p.ctx().checkMode()) {
             st.writesBlockedAt = System.nanoTime();
             return TaskResult.changed("would set default_transaction_read_only and end client sessions on " + p.name(),
@@ -361,15 +373,15 @@ public final class RollingMinor implements Playbook {
             st.checkpointLsn = 0;
             return TaskResult.changed("would CHECKPOINT and stop " + p.name() + " (fast)", List.of("CHECKPOINT", "pg_ctl stop -m fast"));
         }
-        // the read-only switch must not outlive this run: reset it in the file, without reload, before the stop
-        p.sql("CHECKPOINT; ALTER SYSTEM RESET default_transaction_read_only");
-        p.stopFast();
-        Map<String, String> control = p.controlData();
+        // one round trip: reset the read-only switch in the file (no reload: it must not outlive this run),
+        // CHECKPOINT, fast stop, wait for the postmaster to exit (10 ms steps; pg_ctl -w polls every 100 ms)
+        Map<String, String> control = p.checkpointStopAndReadControl();
         String state = control.getOrDefault("Database cluster state", "?");
         if (!"shut down".equals(state)) {
             return TaskResult.failed(p.name() + " did not shut down cleanly (pg_controldata: " + state + ")");
         }
         st.checkpointLsn = Psql.lsn(control.get("Latest checkpoint location"));
+        st.switching = false;
         return TaskResult.changed("stopped " + p.name() + "; shutdown checkpoint at " + control.get("Latest checkpoint location"),
                 List.of("CHECKPOINT", "pg_ctl stop -m fast"));
     }
@@ -394,34 +406,33 @@ public final class RollingMinor implements Playbook {
         }
         long checkpoint = st.checkpointLsn;
         String cp = lsnText(checkpoint);
-        long deadline = System.nanoTime() + Duration.ofSeconds(Long.parseLong(ctx.var("proof-timeout-seconds", "15"))).toNanos();
-        long replay = -1;
-        long received = -1;
-        while (System.nanoTime() < deadline && !ctx.cancelled()) {
-            List<String> row = o.rows("SELECT coalesce(pg_last_wal_receive_lsn()::text, '0/0'), coalesce(pg_last_wal_replay_lsn()::text, '0/0')").get(0);
-            received = Psql.lsn(row.get(0));
-            replay = Psql.lsn(row.get(1));
-            if (replay > checkpoint && received > checkpoint) {
-                break;
-            }
-            Thread.sleep(20);
-        }
+        int timeoutSeconds = Integer.parseInt(ctx.var("proof-timeout-seconds", "15"));
+        // wait inside one psql session (5 ms steps) until replay passed the shutdown checkpoint, then read both positions
+        String lsn = Psql.literal(cp);
+        List<String> row = o.rows("DO $$ BEGIN FOR i IN 1.." + (timeoutSeconds * 200) + " LOOP "
+                + "EXIT WHEN pg_last_wal_replay_lsn() > " + lsn + "::pg_lsn AND pg_last_wal_receive_lsn() > " + lsn + "::pg_lsn; "
+                + "PERFORM pg_sleep(0.005); END LOOP; END $$; "
+                + "SELECT coalesce(pg_last_wal_receive_lsn()::text, '0/0'), coalesce(pg_last_wal_replay_lsn()::text, '0/0')").get(0);
+        long received = Psql.lsn(row.get(0));
+        long replay = Psql.lsn(row.get(1));
         if (!(replay > checkpoint && received > checkpoint)) {
-            // roll back: the old primary serves again
+            // roll back: the old primary serves again (it kept the VIP; make sure it has it)
             st.checkpointLsn = -1;
             p.start();
             String vipBack = "";
             if (s.vip().isPresent()) {
                 vip(p.ctx(), s, true, st);
-                vipBack = " and holds the VIP again";
+                vipBack = " and holds the VIP";
             }
             st.writesBlockedAt = 0;
             return TaskResult.failed("NOT promoted: " + o.name() + " replayed up to " + lsnText(replay) + " (received " + lsnText(received)
                     + "), not past " + p.name() + "'s shutdown checkpoint at " + cp + "; " + p.name() + " was started again" + vipBack
                     + ". Next: find out why " + o.name() + " stopped receiving WAL (pg_stat_wal_receiver, its log), then run again");
         }
-        o.sql("SELECT pg_promote(true, 60)");
-        if (o.inRecovery()) {
+        // promote without pg_promote's 100 ms polling: ask, then watch recovery end in 5 ms steps
+        String stillInRecovery = o.sql("SELECT pg_promote(false); DO $$ BEGIN FOR i IN 1..12000 LOOP EXIT WHEN NOT pg_is_in_recovery(); "
+                + "PERFORM pg_sleep(0.005); END LOOP; END $$; SELECT pg_is_in_recovery()");
+        if (stillInRecovery.endsWith("t")) {
             return TaskResult.failed(o.name() + " did not leave recovery after pg_promote; " + p.name() + " is stopped and the VIP is down: "
                     + "check " + o.name() + "'s log, promote it by hand (pg_ctlcluster " + s.version() + " " + s.cluster() + " promote) "
                     + "or start " + p.name() + " again");
@@ -432,7 +443,7 @@ public final class RollingMinor implements Playbook {
         st.oldPrimaryNeedsRejoin = true;
         st.switchovers.add(from + " -> " + st.primary);
         return TaskResult.changed("replayed " + lsnText(replay) + " > shutdown checkpoint " + cp + "; promoted " + o.name(),
-                List.of("SELECT pg_promote(true, 60)"));
+                List.of("SELECT pg_promote()"));
     }
 
     static String lsnText(long lsn) {
@@ -532,8 +543,8 @@ public final class RollingMinor implements Playbook {
 
     /** Where the new primary's timeline began: the end of the WAL it took over. */
     static long switchpoint(Pg np) {
-        String tli = np.sql("SELECT timeline_id FROM pg_control_checkpoint()");
-        String file = String.format("%08X.history", Integer.parseInt(tli));
+        // the current timeline (pg_control_checkpoint() lags until the first checkpoint after promotion)
+        String file = np.sql("SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)") + ".history";
         String history = np.sql("SELECT pg_read_file('pg_wal/' || " + Psql.literal(file) + ")");
         long last = -1;
         for (String line : history.split("\n")) {

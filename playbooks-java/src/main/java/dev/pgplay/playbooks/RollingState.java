@@ -13,6 +13,8 @@ final class RollingState {
     volatile boolean standbyDown;
     /** Check mode walked through a switchover that did not happen: later steps describe, not inspect. */
     volatile boolean simulated;
+    /** Set when the switchover begins (writes blocked), so later steps need not ask the hosts again. */
+    volatile boolean switching;
     volatile boolean oldPrimaryNeedsRejoin;
     volatile long checkpointLsn = -1;
     volatile String rejoinMethod = "";

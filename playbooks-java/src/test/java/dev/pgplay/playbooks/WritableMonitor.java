@@ -1,0 +1,78 @@
+package dev.pgplay.playbooks;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Asks both nodes, directly by their own addresses, whether they accept writes, over and over
+ * (bounded to 10 minutes); counts rounds in which both did. A node that does not answer counts as
+ * not writable.
+ */
+final class WritableMonitor implements AutoCloseable {
+    private final String urlA;
+    private final String urlB;
+    private final AtomicBoolean stop = new AtomicBoolean();
+    private final Thread thread;
+    final AtomicInteger bothWritable = new AtomicInteger();
+    final AtomicInteger rounds = new AtomicInteger();
+
+    WritableMonitor(String urlA, String urlB) {
+        this.urlA = urlA;
+        this.urlB = urlB;
+        this.thread = new Thread(this::loop, "monitor");
+        this.thread.setDaemon(true);
+    }
+
+    WritableMonitor start() {
+        thread.start();
+        return this;
+    }
+
+    private void loop() {
+        long deadline = System.nanoTime() + 600_000_000_000L;
+        Connection[] c = new Connection[2];
+        String[] urls = {urlA, urlB};
+        while (!stop.get() && System.nanoTime() < deadline) {
+            boolean[] writable = new boolean[2];
+            for (int i = 0; i < 2; i++) {
+                try {
+                    if (c[i] == null) {
+                        c[i] = DriverManager.getConnection(urls[i], "app", "app-pw");
+                    }
+                    try (ResultSet rs = c[i].createStatement().executeQuery("SELECT NOT pg_is_in_recovery()")) {
+                        rs.next();
+                        writable[i] = rs.getBoolean(1);
+                    }
+                } catch (SQLException e) {
+                    try {
+                        if (c[i] != null) {
+                            c[i].close();
+                        }
+                    } catch (SQLException ignored) {
+                        // gone
+                    }
+                    c[i] = null;
+                }
+            }
+            rounds.incrementAndGet();
+            if (writable[0] && writable[1]) {
+                bothWritable.incrementAndGet();
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        stop.set(true);
+        thread.join(10_000);
+    }
+}

@@ -1,0 +1,97 @@
+package dev.pgplay.playbooks;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * An independent application: inserts numbered rows through the VIP, a new connection after each
+ * failure, and records every commit the server acknowledged and when. Bounded: stops when asked
+ * or after {@code maxRows} rows or 10 minutes.
+ */
+final class Writer implements AutoCloseable {
+    private final String url;
+    private final AtomicBoolean stop = new AtomicBoolean();
+    private final Thread thread;
+    final List<Long> acked = new ArrayList<>();
+    final List<Long> ackedAtNanos = new ArrayList<>();
+    volatile int failures;
+
+    Writer(String url, int maxRows) {
+        this.url = url;
+        this.thread = new Thread(() -> loop(maxRows), "writer");
+        this.thread.setDaemon(true);
+    }
+
+    Writer start() {
+        thread.start();
+        return this;
+    }
+
+    private void loop(int maxRows) {
+        long deadline = System.nanoTime() + 600_000_000_000L;
+        long id = 1;
+        Connection c = null;
+        while (!stop.get() && id <= maxRows && System.nanoTime() < deadline) {
+            try {
+                if (c == null) {
+                    c = DriverManager.getConnection(url, "app", "app-pw");
+                    c.setAutoCommit(true);
+                }
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO writes (id) VALUES (?)")) {
+                    ps.setLong(1, id);
+                    ps.executeUpdate();
+                }
+                synchronized (this) {
+                    acked.add(id);
+                    ackedAtNanos.add(System.nanoTime());
+                }
+                id++;
+                Thread.sleep(5);
+            } catch (SQLException e) {
+                failures++;
+                if ("23505".equals(e.getSQLState())) {
+                    id++; // committed before, but the acknowledgement was lost: not counted as acknowledged
+                }
+                try {
+                    if (c != null) {
+                        c.close();
+                    }
+                } catch (SQLException ignored) {
+                    // the connection is gone anyway
+                }
+                c = null;
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    /** The longest time between two acknowledged commits, in ms. */
+    synchronized long longestGapMillis() {
+        long max = 0;
+        for (int i = 1; i < ackedAtNanos.size(); i++) {
+            max = Math.max(max, ackedAtNanos.get(i) - ackedAtNanos.get(i - 1));
+        }
+        return max / 1_000_000;
+    }
+
+    synchronized List<Long> acknowledged() {
+        return List.copyOf(acked);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        stop.set(true);
+        thread.join(10_000);
+    }
+}

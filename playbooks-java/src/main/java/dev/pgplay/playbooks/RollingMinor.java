@@ -68,6 +68,8 @@ public final class RollingMinor implements Playbook {
         Play play = Play.of("rolling minor upgrade of PostgreSQL " + s.version(), hosts).failFast()
                 .task(Task.of("discover which node is primary", ctx -> discover(ctx, s, st)).runOnce())
                 .task(Task.of("pre-flight checks (nothing is changed if one fails)", ctx -> preflight(ctx, s, st, maxLag)).runOnce())
+                .task(Task.of("VIP on the primary (gratuitous ARP)", ctx -> vip(ctx, s, true, st)).when(onPrimary))
+                .task(Task.of("VIP not on the standby", ctx -> vip(ctx, s, false, st)).when(ctx -> onStandby.test(ctx) && vipHeld(ctx, s)))
                 .task(Task.of("standby: install the new packages", packages(s, st)).when(onRunningStandby))
                 .task(Task.of("standby: run on the new binaries", ctx -> restartOnNewBinaries(new Pg(ctx, s), st)).when(onRunningStandby))
                 .task(Task.of("standby: streaming and caught up", ctx -> caughtUp(ctx, s, st, maxLag)).when(onRunningStandby))
@@ -208,7 +210,7 @@ public final class RollingMinor implements Playbook {
             boolean onP = vipHeld(p.ctx(), vip);
             boolean onO = vipHeld(o.ctx(), vip);
             if (onO) {
-                problems.add("the VIP " + vip.address() + " is on " + o.name() + ", which is not the primary");
+                info.add("the VIP " + vip.address() + " is on " + o.name() + ", which is not the primary: it moves to " + p.name() + " first");
             } else if (!onP) {
                 info.add("the VIP " + vip.address() + " is on no host (it will be raised on the primary)");
             }

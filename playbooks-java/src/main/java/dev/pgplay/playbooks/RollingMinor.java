@@ -27,6 +27,11 @@ import java.util.function.Predicate;
  * checkpoint, promotion, VIP moved with gratuitous ARP); upgrade the old primary and rejoin it as
  * a standby by the cheapest safe method (direct, pg_rewind, pg_basebackup).
  *
+ * <p>Extra vars: {@code switchback=true} (the original primary serves again at the end),
+ * {@code switchover=true} (switch over even when nothing needs upgrading: a planned switchover),
+ * {@code rejoin-method=auto|direct|pg_rewind|pg_basebackup}, {@code max-lag-bytes},
+ * {@code proof-timeout-seconds}.
+ *
  * <p>The VIP leaves the old primary only after the promotion, not first as in the hand-run
  * recipe: once writes are blocked and the server is stopped it can accept nothing, and clients
  * that reach a stopped server are refused at once and retry, instead of waiting out a connect
@@ -74,7 +79,9 @@ public final class RollingMinor implements Playbook {
                 .task(Task.of("standby: run on the new binaries", ctx -> restartOnNewBinaries(new Pg(ctx, s), st)).when(onRunningStandby))
                 .task(Task.of("standby: streaming and caught up", ctx -> caughtUp(ctx, s, st, maxLag)).when(onRunningStandby))
                 .task(Task.of("standby: runs the new version", ctx -> runsTarget(new Pg(ctx, s), st)).when(onRunningStandby));
-        Predicate<HostContext> needsSwitch = ctx -> !st.oldPrimaryNeedsRejoin && primaryNeedsUpgrade(ctx, s, st);
+        boolean forceSwitch = Boolean.parseBoolean(String.valueOf(extra.getOrDefault("switchover", "false")));
+        Predicate<HostContext> needsSwitch = ctx -> !st.oldPrimaryNeedsRejoin
+                && (forceSwitch && st.switchovers.isEmpty() || primaryNeedsUpgrade(ctx, s, st));
         play = withSwitchover(play, s, st, needsSwitch, "");
         play = play
                 .task(Task.of("old primary: install the new packages", packages(s, st)).when(ctx -> st.oldPrimaryNeedsRejoin && onStandby.test(ctx)))
@@ -483,7 +490,22 @@ public final class RollingMinor implements Playbook {
             return TaskResult.changed("would rejoin " + old.name() + " " + (direct ? "directly" : hints ? "with pg_rewind" : "with pg_basebackup"),
                     List.of("rejoin"));
         }
+        String method = ctx.var("rejoin-method", "auto");
+        if (!List.of("auto", "direct", "pg_rewind", "pg_basebackup").contains(method)) {
+            return TaskResult.failed("rejoin-method must be auto, direct, pg_rewind or pg_basebackup, got '" + method + "'");
+        }
+        if (method.equals("direct") && !direct) {
+            return TaskResult.failed("refusing a direct rejoin of " + old.name() + ": "
+                    + (clean ? "its WAL goes past the new timeline's switch point" : "it was not shut down cleanly")
+                    + "; use -e rejoin-method=auto (pg_rewind or pg_basebackup)");
+        }
         List<String> tried = new ArrayList<>();
+        boolean forced = !method.equals("auto") && !method.equals("direct");
+        if (forced) {
+            tried.add("-e rejoin-method=" + method);
+            direct = false;
+            hints = hints && method.equals("pg_rewind");
+        }
         if (direct) {
             old.writeStandbyConfig(primaryAddress, slot);
             old.start();
@@ -492,7 +514,7 @@ public final class RollingMinor implements Playbook {
             }
             tried.add("direct rejoin did not stream");
             old.stopFast();
-        } else {
+        } else if (!forced) {
             tried.add(clean ? "its WAL goes past the switch point" : "it was not shut down cleanly");
         }
         if (hints) {

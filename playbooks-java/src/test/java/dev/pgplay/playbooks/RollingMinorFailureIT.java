@@ -14,6 +14,7 @@ import dev.pgplay.core.run.TaskResult;
 import dev.pgplay.inventory.Host;
 import dev.pgplay.inventory.Inventory;
 import dev.pgplay.lab.LabExtension;
+import dev.pgplay.lab.Writer;
 import dev.pgplay.lab.LabHost;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -106,7 +107,7 @@ class RollingMinorFailureIT {
         int before = writer.acknowledged().size();
         assertTrue(before > 50);
         RollingMinorIT.assertAllPresent(writer.acknowledged(), db1);
-        long lastAck = writer.ackedAtNanos.get(writer.ackedAtNanos.size() - 1);
+        long lastAck = writer.lastAckNanos();
         assertTrue(System.nanoTime() - lastAck < 5_000_000_000L, "the writer was still committing through the VIP at the end");
         // db2 has not been upgraded past its binaries' restart: it is on 15.20 packages but still a standby of db1
         PgLab.sql(db2, "postgres", "ALTER SYSTEM RESET primary_conninfo");

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pgplay.lab.LabExtension;
+import dev.pgplay.lab.WritableMonitor;
+import dev.pgplay.lab.Writer;
 import dev.pgplay.lab.LabHost;
 import java.util.HashSet;
 import java.util.List;
@@ -86,13 +88,13 @@ class RollingMinorIT {
         assertAllPresent(acked, db2);
         waitCaughtUp(db2, db1);
         assertAllPresent(acked, db1);
-        assertEquals(0, monitor.bothWritable.get(), "both nodes accepted writes at once");
-        assertTrue(monitor.rounds.get() > 50);
+        assertEquals(0, monitor.bothWritable(), "both nodes accepted writes at once");
+        assertTrue(monitor.rounds() > 50);
         assertTrue(PgLab.holdsVip(db2, pg.vip) ^ PgLab.holdsVip(db1, pg.vip), "the VIP must be on exactly one host");
         assertTrue(PgLab.holdsVip(db2, pg.vip));
         assertTrue(r.out().contains("rejoin method: direct"), r.out());
         System.out.printf("rolling-minor: %d commits acknowledged, %d writer errors, longest gap between commits %d ms%n",
-                acked.size(), writer.failures, writer.longestGapMillis());
+                acked.size(), writer.failures(), writer.longestGapMillis());
     }
 
     @Test

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pgplay.lab.LabExtension;
+import dev.pgplay.lab.WritableMonitor;
+import dev.pgplay.lab.Writer;
 import dev.pgplay.lab.LabHost;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
@@ -56,7 +58,7 @@ class RollingMinorSwitchbackIT {
         RollingMinorIT.assertAllPresent(acked, db1);
         RollingMinorIT.waitCaughtUp(db1, db2);
         RollingMinorIT.assertAllPresent(acked, db2);
-        assertEquals(0, monitor.bothWritable.get(), "both nodes accepted writes at once");
+        assertEquals(0, monitor.bothWritable(), "both nodes accepted writes at once");
         System.out.printf("rolling-minor with switchback: %d commits acknowledged, longest gap between commits %d ms%n",
                 acked.size(), writer.longestGapMillis());
 

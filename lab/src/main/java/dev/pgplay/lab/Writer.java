@@ -1,4 +1,4 @@
-package dev.pgplay.playbooks;
+package dev.pgplay.lab;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -13,21 +13,22 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * failure, and records every commit the server acknowledged and when. Bounded: stops when asked
  * or after {@code maxRows} rows or 10 minutes.
  */
-final class Writer implements AutoCloseable {
+public final class Writer implements AutoCloseable {
     private final String url;
     private final AtomicBoolean stop = new AtomicBoolean();
     private final Thread thread;
-    final List<Long> acked = new ArrayList<>();
-    final List<Long> ackedAtNanos = new ArrayList<>();
-    volatile int failures;
+    private final List<Long> acked = new ArrayList<>();
+    private final List<Long> ackedAtNanos = new ArrayList<>();
+    private volatile int failures;
 
-    Writer(String url, int maxRows) {
+    /** A writer on {@code url} (user app, password app-pw, table writes(id bigint primary key)). */
+    public Writer(String url, int maxRows) {
         this.url = url;
         this.thread = new Thread(() -> loop(maxRows), "writer");
         this.thread.setDaemon(true);
     }
 
-    Writer start() {
+    public Writer start() {
         thread.start();
         return this;
     }
@@ -77,7 +78,27 @@ final class Writer implements AutoCloseable {
     }
 
     /** The longest time between two acknowledged commits, in ms. */
-    synchronized long longestGapMillis() {
+    public int failures() {
+        return failures;
+    }
+
+    /** When the last commit was acknowledged (System.nanoTime), or 0. */
+    public synchronized long lastAckNanos() {
+        return ackedAtNanos.isEmpty() ? 0 : ackedAtNanos.get(ackedAtNanos.size() - 1);
+    }
+
+    /** The longest time between two acknowledged commits acknowledged after {@code fromNanos}, in ms. */
+    public synchronized long longestGapMillisSince(long fromNanos) {
+        long max = 0;
+        for (int i = 1; i < ackedAtNanos.size(); i++) {
+            if (ackedAtNanos.get(i - 1) >= fromNanos) {
+                max = Math.max(max, ackedAtNanos.get(i) - ackedAtNanos.get(i - 1));
+            }
+        }
+        return max / 1_000_000;
+    }
+
+    public synchronized long longestGapMillis() {
         long max = 0;
         for (int i = 1; i < ackedAtNanos.size(); i++) {
             max = Math.max(max, ackedAtNanos.get(i) - ackedAtNanos.get(i - 1));
@@ -85,7 +106,7 @@ final class Writer implements AutoCloseable {
         return max / 1_000_000;
     }
 
-    synchronized List<Long> acknowledged() {
+    public synchronized List<Long> acknowledged() {
         return List.copyOf(acked);
     }
 

@@ -1,4 +1,4 @@
-package dev.pgplay.playbooks;
+package dev.pgplay.lab;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -12,22 +12,22 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (bounded to 10 minutes); counts rounds in which both did. A node that does not answer counts as
  * not writable.
  */
-final class WritableMonitor implements AutoCloseable {
+public final class WritableMonitor implements AutoCloseable {
     private final String urlA;
     private final String urlB;
     private final AtomicBoolean stop = new AtomicBoolean();
     private final Thread thread;
-    final AtomicInteger bothWritable = new AtomicInteger();
-    final AtomicInteger rounds = new AtomicInteger();
+    private final AtomicInteger bothWritable = new AtomicInteger();
+    private final AtomicInteger rounds = new AtomicInteger();
 
-    WritableMonitor(String urlA, String urlB) {
+    public WritableMonitor(String urlA, String urlB) {
         this.urlA = urlA;
         this.urlB = urlB;
         this.thread = new Thread(this::loop, "monitor");
         this.thread.setDaemon(true);
     }
 
-    WritableMonitor start() {
+    public WritableMonitor start() {
         thread.start();
         return this;
     }
@@ -68,6 +68,15 @@ final class WritableMonitor implements AutoCloseable {
                 return;
             }
         }
+    }
+
+    /** Rounds in which both nodes said they accept writes. */
+    public int bothWritable() {
+        return bothWritable.get();
+    }
+
+    public int rounds() {
+        return rounds.get();
     }
 
     @Override

@@ -1,0 +1,130 @@
+package dev.pgplay.bench;
+
+import dev.pgplay.core.output.ConsoleListener;
+import dev.pgplay.core.run.Play;
+import dev.pgplay.core.run.RunListener;
+import dev.pgplay.core.run.RunResult;
+import dev.pgplay.core.run.Runner;
+import dev.pgplay.core.run.Task;
+import dev.pgplay.core.run.TaskResult;
+import dev.pgplay.inventory.Host;
+import dev.pgplay.inventory.Inventory;
+import dev.pgplay.lab.Lab;
+import dev.pgplay.lab.LabHost;
+import dev.pgplay.lab.Writer;
+import dev.pgplay.playbooks.ClusterSetup;
+import dev.pgplay.playbooks.RollingMinor;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code bin/bench switchover}: on a lab pair built by cluster-setup, (1) the write gap an
+ * independent writer sees through the VIP (longest time between two acknowledged commits) over
+ * SWITCHOVERS switchovers, median and all; (2) the old primary's rejoin time for a database of
+ * SCALE pgbench scale (66 is about 1 GB) by the method rolling-minor chooses, against
+ * pg_basebackup, in the same run.
+ */
+public final class SwitchoverBenchmark {
+    private SwitchoverBenchmark() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int switchovers = Integer.parseInt(System.getProperty("switchovers", "5"));
+        int scale = Integer.parseInt(System.getProperty("scale", "66"));
+        try (Lab lab = Lab.builder().hosts("db1", "db2").start()) {
+            String vip = lab.freeVip();
+            Path pw = lab.dir().resolve("replication-password");
+            Files.writeString(pw, "bench-" + System.nanoTime() + "\n");
+            Inventory inv = Inventory.load(lab.writeInventory("pg.conf", """
+                    roles { primary = db1, standby = [db2], vip { address = "%s", prefix = 24, interface = eth0 } }
+                    vars { replication-password-file = "%s", client-networks = ["%s"] }
+                    """.formatted(vip, pw, lab.network().subnet())));
+            check(run(inv, new ClusterSetup().plays(inv, Map.of()), Map.of(), null), "cluster-setup");
+            sql(lab.host("db1"), "postgres", "CREATE ROLE app LOGIN PASSWORD 'app-pw'");
+            sql(lab.host("db1"), "postgres", "CREATE DATABASE app OWNER app");
+            sql(lab.host("db1"), "app", "CREATE TABLE writes (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp()); ALTER TABLE writes OWNER TO app");
+            check(run(inv, new RollingMinor().plays(inv, Map.of()), Map.of(), null), "rolling-minor (the upgrade itself)");
+
+            System.out.printf("== write gap seen by a writer through the VIP, %d switchovers ==%n", switchovers);
+            List<Long> gaps = new ArrayList<>();
+            String url = "jdbc:postgresql://" + vip + ":5432/app?connectTimeout=1&socketTimeout=2&loginTimeout=2";
+            try (Writer writer = new Writer(url, 10_000_000).start()) {
+                Thread.sleep(1000);
+                for (int i = 1; i <= switchovers; i++) {
+                    long from = System.nanoTime();
+                    Map<String, Object> vars = Map.of("switchover", "true");
+                    check(run(inv, new RollingMinor().plays(inv, vars), vars, null), "switchover " + i);
+                    Thread.sleep(500);
+                    long gap = writer.longestGapMillisSince(from);
+                    gaps.add(gap);
+                    System.out.printf("switchover %d: longest gap between acknowledged commits %d ms%n", i, gap);
+                }
+            }
+            List<Long> sorted = gaps.stream().sorted().toList();
+            System.out.printf("median write gap: %d ms over %d switchovers (target < 1000 ms)%n", sorted.get(sorted.size() / 2), sorted.size());
+
+            System.out.printf("%n== rejoin of the old primary, pgbench scale %d ==%n", scale);
+            String primary = inRecovery(lab.host("db1")) ? "db2" : "db1";
+            lab.host(primary).docker("su", "postgres", "-c", "pgbench -i -q -s " + scale + " app");
+            String size = sql(lab.host(primary), "postgres", "SELECT pg_size_pretty(pg_database_size('app'))");
+            System.out.println("database size: " + size);
+            long auto = rejoinMillis(inv, "auto");
+            long base = rejoinMillis(inv, "pg_basebackup");
+            System.out.printf("rejoin by the chosen method: %d ms; by pg_basebackup: %d ms; ratio %.1f%% (target < 10%%)%n",
+                    auto, base, 100.0 * auto / base);
+        }
+    }
+
+    static long rejoinMillis(Inventory inv, String method) throws Exception {
+        Map<String, Object> vars = Map.of("switchover", "true", "rejoin-method", method);
+        Map<String, Long> started = new HashMap<>();
+        long[] took = {-1};
+        String[] how = {""};
+        RunListener timer = new RunListener() {
+            @Override
+            public void taskStarted(Play play, Task task, boolean handler) {
+                started.put(task.name(), System.nanoTime());
+            }
+
+            @Override
+            public void hostResult(Host host, Task task, TaskResult result) {
+                if (task.name().startsWith("old primary: rejoin") && result instanceof TaskResult.Changed) {
+                    took[0] = (System.nanoTime() - started.get(task.name())) / 1_000_000;
+                    how[0] = result.message();
+                }
+            }
+        };
+        check(run(inv, new RollingMinor().plays(inv, vars), vars, timer), "switchover with rejoin-method=" + method);
+        System.out.printf("rejoin-method=%s: %d ms (%s)%n", method, took[0], how[0]);
+        return took[0];
+    }
+
+    static RunResult run(Inventory inv, List<Play> plays, Map<String, Object> vars, RunListener extra) {
+        Runner.Builder b = Runner.builder(inv).extraVars(vars)
+                .listener(new ConsoleListener(new PrintStream(OutputStream.nullOutputStream()), 0, false));
+        if (extra != null) {
+            b.listener(extra);
+        }
+        return b.build().run("bench", plays);
+    }
+
+    static void check(RunResult r, String what) {
+        if (r.exitCode() != 0) {
+            throw new IllegalStateException(what + " failed: " + r.stats());
+        }
+    }
+
+    static String sql(LabHost host, String db, String sql) {
+        return host.docker("su", "postgres", "-c", "psql -X -q -t -A -v ON_ERROR_STOP=1 -d " + db + " -c \"$0\"", sql).strip();
+    }
+
+    static boolean inRecovery(LabHost host) {
+        return "t".equals(sql(host, "postgres", "SELECT pg_is_in_recovery()"));
+    }
+}

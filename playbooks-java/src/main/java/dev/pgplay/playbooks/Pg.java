@@ -113,7 +113,16 @@ final class Pg {
 
     /** Starts the cluster through Debian's wrapper (reads /etc/postgresql config). */
     void start() {
-        root(Cmd.of("pg_ctlcluster", s.version(), s.cluster(), "start"));
+        ExecResult r = ctx.connection().exec(Cmd.of("pg_ctlcluster", s.version(), s.cluster(), "start"),
+                ExecOptions.as("root").timeout(Duration.ofMinutes(10)));
+        if (!r.ok()) {
+            // the server's own words are in its log, not in pg_ctlcluster's output
+            String log = ctx.connection().exec(Cmd.of("tail", "-n", "40", "/var/log/postgresql/postgresql-" + s.version() + "-" + s.cluster() + ".log"),
+                    ExecOptions.as("root")).stdout();
+            String reasons = log.lines().filter(l -> l.contains("FATAL") || l.contains("PANIC") || l.contains("ERROR"))
+                    .reduce((a, b) -> a + " | " + b).orElse(r.stderr().strip());
+            throw new IllegalStateException(name() + ": PostgreSQL " + s.version() + "/" + s.cluster() + " did not start: " + reasons);
+        }
     }
 
     /** Fast shutdown with pg_ctl -w (answers within ~100 ms of the postmaster exiting). */

@@ -519,6 +519,7 @@ public final class RollingMinor implements Playbook {
         }
         if (hints) {
             ctx.progress("pg_rewind from " + np.name());
+            np.sql("CHECKPOINT"); // a just-promoted source must show its new timeline in pg_control (pg_rewind docs)
             var r = ctx.connection().exec(Cmd.of(old.bin("pg_rewind"), "-D", old.dataDir(), "--source-server",
                     "host=" + primaryAddress + " port=" + s.port() + " user=" + s.replicationUser() + " dbname=postgres", "--progress"),
                     ExecOptions.as("postgres").timeout(Duration.ofMinutes(30)));

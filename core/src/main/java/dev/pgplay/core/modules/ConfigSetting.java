@@ -3,14 +3,8 @@ package dev.pgplay.core.modules;
 import dev.pgplay.core.run.Action;
 import dev.pgplay.core.run.HostContext;
 import dev.pgplay.core.run.TaskResult;
-import dev.pgplay.core.ssh.Cmd;
-import dev.pgplay.core.ssh.ExecOptions;
-import dev.pgplay.core.ssh.ExecResult;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -43,23 +37,9 @@ public final class ConfigSetting implements Action {
 
     @Override
     public TaskResult run(HostContext ctx) {
-        ExecResult meta = ctx.connection().exec(Cmd.of("stat", "-c", "%a %U:%G", path), ExecOptions.as("root"));
-        if (!meta.ok()) {
-            return TaskResult.failed(path + " does not exist");
-        }
-        String before = new String(ctx.connection().download(path), StandardCharsets.UTF_8);
-        String after = apply(before, key, value);
-        if (after.equals(before)) {
-            return TaskResult.ok(key + " = " + value);
-        }
-        Optional<TaskResult.Diff> diff = ctx.diffMode()
-                ? Optional.of(new TaskResult.Diff(path, currentLine(before, key), key + " = " + value)) : Optional.empty();
-        if (ctx.checkMode()) {
-            return new TaskResult.Changed("would set " + key + " = " + value, List.of("edit " + path), diff, Map.of());
-        }
-        String[] m = meta.out().split(" ");
-        ctx.connection().upload(after.getBytes(StandardCharsets.UTF_8), path, m[0], m[1]);
-        return new TaskResult.Changed("set " + key + " = " + value + " in " + path, List.of("edit " + path), diff, Map.of());
+        String wanted = key + " = " + value;
+        return TextEdit.apply(ctx, path, text -> apply(text, key, value), "set " + wanted, wanted,
+                text -> currentLine(text, key));
     }
 
     /** The file text with the setting applied (pure; unit-tested). */

@@ -3,13 +3,7 @@ package dev.pgplay.core.modules;
 import dev.pgplay.core.run.Action;
 import dev.pgplay.core.run.HostContext;
 import dev.pgplay.core.run.TaskResult;
-import dev.pgplay.core.ssh.Cmd;
-import dev.pgplay.core.ssh.ExecOptions;
-import dev.pgplay.core.ssh.ExecResult;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 
 /**
  * Ansible's blockinfile: lines between {@code # BEGIN pgplay NAME} and {@code # END pgplay NAME}
@@ -39,22 +33,8 @@ public final class ManagedBlock implements Action {
 
     @Override
     public TaskResult run(HostContext ctx) {
-        ExecResult meta = ctx.connection().exec(Cmd.of("stat", "-c", "%a %U:%G", path), ExecOptions.as("root"));
-        if (!meta.ok()) {
-            return TaskResult.failed(path + " does not exist");
-        }
-        String before = new String(ctx.connection().download(path), StandardCharsets.UTF_8);
-        String after = apply(before, name, lines, top);
-        if (after.equals(before)) {
-            return TaskResult.ok(path + ": block " + name + " up to date");
-        }
-        Optional<TaskResult.Diff> diff = ctx.diffMode() ? Optional.of(new TaskResult.Diff(path, before, after)) : Optional.empty();
-        if (ctx.checkMode()) {
-            return new TaskResult.Changed("would update block " + name + " in " + path, List.of("edit " + path), diff, Map.of());
-        }
-        String[] m = meta.out().split(" ");
-        ctx.connection().upload(after.getBytes(StandardCharsets.UTF_8), path, m[0], m[1]);
-        return new TaskResult.Changed("updated block " + name + " in " + path, List.of("edit " + path), diff, Map.of());
+        return TextEdit.apply(ctx, path, text -> apply(text, name, lines, top), "update block " + name,
+                path + ": block " + name + " up to date", text -> text);
     }
 
     /** The text with the block in place (pure; unit-tested). */

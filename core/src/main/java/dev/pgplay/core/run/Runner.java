@@ -195,14 +195,10 @@ public final class Runner {
             for (Map.Entry<Host, TaskResult> e : results.entrySet()) {
                 Host host = e.getKey();
                 TaskResult r = e.getValue();
-                boolean ignored = r instanceof TaskResult.Failed && task.ignoresErrors();
-                stats.merge(host.name(), HostStats.ZERO.add(r, ignored), Runner::sum);
                 if (r instanceof TaskResult.Changed && !task.handlersToNotify().isEmpty()) {
                     notified.computeIfAbsent(host.name(), k -> new LinkedHashSet<>()).addAll(task.handlersToNotify());
                 }
-                if ((r instanceof TaskResult.Failed && !ignored) || r instanceof TaskResult.Unreachable) {
-                    dead.add(host.name());
-                    active.remove(host);
+                if (record(task, host, r, stats, dead, active)) {
                     failedInBatch.incrementAndGet();
                     anyFailure = true;
                 }
@@ -233,16 +229,22 @@ public final class Runner {
             run.listeners().taskStarted(play, handler, true);
             Map<Host, TaskResult> results = runOnHosts(handler, hosts, run, pool);
             for (Map.Entry<Host, TaskResult> e : results.entrySet()) {
-                TaskResult r = e.getValue();
-                boolean ignored = r instanceof TaskResult.Failed && handler.ignoresErrors();
-                stats.merge(e.getKey().name(), HostStats.ZERO.add(r, ignored), Runner::sum);
                 notified.getOrDefault(e.getKey().name(), new HashSet<>()).remove(handler.name());
-                if ((r instanceof TaskResult.Failed && !ignored) || r instanceof TaskResult.Unreachable) {
-                    dead.add(e.getKey().name());
-                    active.remove(e.getKey());
-                }
+                record(handler, e.getKey(), e.getValue(), stats, dead, active);
             }
         }
+    }
+
+    /** Counts a result in the stats; a failed (not ignored) or unreachable host leaves the play. True when it left. */
+    private static boolean record(Task task, Host host, TaskResult r, Map<String, HostStats> stats, Set<String> dead, Set<Host> active) {
+        boolean ignored = r instanceof TaskResult.Failed && task.ignoresErrors();
+        stats.merge(host.name(), HostStats.ZERO.add(r, ignored), Runner::sum);
+        if ((r instanceof TaskResult.Failed && !ignored) || r instanceof TaskResult.Unreachable) {
+            dead.add(host.name());
+            active.remove(host);
+            return true;
+        }
+        return false;
     }
 
     private Map<Host, TaskResult> runOnHosts(Task task, List<Host> hosts, RunState run, ExecutorService pool) {

@@ -10,6 +10,8 @@ import java.util.Set;
 /**
  * One managed host as the inventory describes it, with connection settings already merged from
  * {@code defaults} and vars merged in the documented precedence (all, groups, host).
+ * {@code explicit} names the connection settings the inventory gave (host or defaults); the others
+ * hold defaults that ~/.ssh/config may override (User, Port, IdentityFile, ProxyJump).
  */
 public record Host(
         String name,
@@ -17,6 +19,7 @@ public record Host(
         int port,
         String user,
         List<Path> identityFiles,
+        Optional<Secret> identityPassphrase,
         Optional<Path> knownHosts,
         HostKeyChecking hostKeyChecking,
         Optional<Secret> password,
@@ -25,6 +28,7 @@ public record Host(
         Optional<String> proxyJump,
         Set<String> groups,
         Map<String, Object> vars,
+        Set<String> explicit,
         String origin) {
 
     /** Whether unknown host keys may be added (never a changed one). */
@@ -33,6 +37,17 @@ public record Host(
         STRICT,
         /** Unknown hosts are accepted and their key appended, like OpenSSH's accept-new; changed keys are refused. */
         ACCEPT_NEW
+    }
+
+    /** Whether the inventory set this connection setting (e.g. "user", "port"). */
+    public boolean isExplicit(String setting) {
+        return explicit.contains(setting);
+    }
+
+    /** A copy with connection settings taken from elsewhere (e.g. ~/.ssh/config). */
+    public Host withConnection(String newUser, int newPort, List<Path> newIdentities, Optional<String> newProxyJump) {
+        return new Host(name, address, newPort, newUser, newIdentities, identityPassphrase, knownHosts, hostKeyChecking, password,
+                become, connectTimeout, newProxyJump, groups, vars, explicit, origin);
     }
 
     public Object var(String key) {

@@ -30,8 +30,9 @@ import java.util.function.Function;
 /** Reads a HOCON inventory and validates it completely before anything can use it. */
 final class InventoryLoader {
     private static final Set<String> TOP = Set.of("defaults", "hosts", "groups", "roles", "vars");
-    private static final Set<String> CONNECTION = Set.of("user", "port", "identity-file", "known-hosts",
-            "host-key-checking", "password-env", "password-file", "become", "connect-timeout", "proxy-jump");
+    private static final Set<String> CONNECTION = Set.of("user", "port", "identity-file", "identity-passphrase-env",
+            "identity-passphrase-file", "known-hosts", "host-key-checking", "password-env", "password-file", "become",
+            "connect-timeout", "proxy-jump");
     private static final Set<String> HOST_ONLY = Set.of("address", "vars", "groups", "role");
     private static final Set<String> BECOME = Set.of("method", "user", "password-env", "password-file");
     private static final Set<String> GROUP = Set.of("hosts", "children", "vars");
@@ -183,6 +184,13 @@ final class InventoryLoader {
             }
         };
         Optional<Secret> password = secret(setting.apply("password-env"), setting.apply("password-file"), path);
+        Optional<Secret> passphrase = secret(setting.apply("identity-passphrase-env"), setting.apply("identity-passphrase-file"), path);
+        Set<String> explicit = new java.util.TreeSet<>();
+        for (String key : List.of("user", "port", "identity-file", "proxy-jump")) {
+            if (setting.apply(key) != null) {
+                explicit.add(key);
+            }
+        }
         Become become = become(setting.apply("become"), path);
         Duration connectTimeout = duration(setting.apply("connect-timeout"), path + ".connect-timeout", Duration.ofSeconds(10));
         String proxyJump = stringValue(setting.apply("proxy-jump"), path + ".proxy-jump", null);
@@ -202,8 +210,8 @@ final class InventoryLoader {
         if (problems.size() > before) {
             return null;
         }
-        return new Host(name, address, port, user, List.copyOf(identities), Optional.ofNullable(kh).map(this::path), hkc,
-                password, become, connectTimeout, Optional.ofNullable(proxyJump), memberOf, vars, origin(h.origin()));
+        return new Host(name, address, port, user, List.copyOf(identities), passphrase, Optional.ofNullable(kh).map(this::path), hkc,
+                password, become, connectTimeout, Optional.ofNullable(proxyJump), memberOf, vars, Set.copyOf(explicit), origin(h.origin()));
     }
 
     private Become become(ConfigValue v, String hostPath) {

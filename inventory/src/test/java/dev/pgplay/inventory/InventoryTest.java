@@ -91,7 +91,7 @@ class InventoryTest {
                   standby = [db9]
                 }
                 """);
-        assertTrue(p.contains("hosts.conf:2: hosts.db1.colour: unknown key (allowed here: address, become, connect-timeout, groups, host-key-checking, identity-file, known-hosts, password-env, password-file, port, proxy-jump, role, user, vars)"), p.toString());
+        assertTrue(p.contains("hosts.conf:2: hosts.db1.colour: unknown key (allowed here: address, become, connect-timeout, groups, host-key-checking, identity-file, identity-passphrase-env, identity-passphrase-file, known-hosts, password-env, password-file, port, proxy-jump, role, user, vars)"), p.toString());
         assertTrue(p.contains("hosts.conf:3: hosts.db2: missing address"), p.toString());
         assertTrue(p.contains("hosts.conf:4: hosts.db3: duplicate host: same address and port (10.0.0.1:22) as db1"), p.toString());
         assertTrue(p.contains("hosts.conf:5: hosts.db4.port: must be a whole number, got string \"many\""), p.toString());

@@ -2,6 +2,7 @@ package dev.pgplay.core.ssh;
 
 import dev.pgplay.inventory.Host;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,7 +30,16 @@ public final class SshTransport implements AutoCloseable {
     private final Map<String, Connection> connections = new ConcurrentHashMap<>();
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
 
+    private final SshConfig sshConfig;
+
+    /** A transport that reads ~/.ssh/config for what the inventory leaves unset. */
     public SshTransport() {
+        this(Path.of(System.getProperty("user.home"), ".ssh", "config"));
+    }
+
+    /** A transport with this OpenSSH client config file (null: none). */
+    public SshTransport(Path sshConfigFile) {
+        sshConfig = SshConfig.load(sshConfigFile);
         client = SshClient.setUpDefaultClient();
         // small commands wait on Nagle otherwise: 100 commands ~5 s without, ~0.6 s with
         CoreModuleProperties.TCP_NODELAY.set(client, true);
@@ -43,7 +53,7 @@ public final class SshTransport implements AutoCloseable {
                 return java.util.List.of();
             }
             FileKeyPairProvider keys = new FileKeyPairProvider(host.identityFiles());
-            keys.setPasswordFinder(FilePasswordProvider.EMPTY);
+            keys.setPasswordFinder(host.identityPassphrase().map(p -> FilePasswordProvider.of(p.reveal())).orElse(FilePasswordProvider.EMPTY));
             return keys.loadKeys(session);
         });
         // a password, when the inventory gives one, is tried after the keys
@@ -71,7 +81,8 @@ public final class SshTransport implements AutoCloseable {
         }
     }
 
-    private Connection open(Host host) {
+    private Connection open(Host inventoryHost) {
+        Host host = sshConfig.apply(inventoryHost);
         long start = System.nanoTime();
         ClientSession session = null;
         try {

@@ -248,6 +248,20 @@ class RunnerIT {
         assertFalse(trace.contains(" after "));
     }
 
+    @Test
+    void sqlThroughAJdbcTunnelToLoopbackOnly() {
+        LabHost h1 = LAB.host("h1");
+        h1.docker("su", "postgres", "-c", "psql -c \"ALTER ROLE postgres PASSWORD 'jdbc-test'\"");
+        java.util.concurrent.atomic.AtomicReference<List<List<String>>> rows = new java.util.concurrent.atomic.AtomicReference<>();
+        Play play = Play.of("jdbc", "h1").task(Task.of("query", ctx -> {
+            rows.set(dev.pgplay.core.modules.Jdbc.query(ctx, 5432, "postgres", "postgres",
+                    dev.pgplay.inventory.Secret.of("jdbc-test", "test"), "SELECT inet_server_addr()::text, current_setting('listen_addresses')"));
+            return TaskResult.ok("queried");
+        }));
+        assertEquals(0, run(play).exitCode(), rec.events.toString());
+        assertEquals(List.of(List.of("127.0.0.1/32", "localhost")), rows.get());
+    }
+
     private long stamp(String host, String task) {
         for (String line : LAB.host(host).docker("cat", "/tmp/trace").split("\n")) {
             String[] f = line.split(" ");

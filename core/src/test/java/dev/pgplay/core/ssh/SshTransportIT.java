@@ -206,4 +206,42 @@ class SshTransportIT {
         assertEquals("inner", c.exec(Cmd.of("hostname")).out());
         assertTrue(c.exec(Cmd.of("hostname", "-I")).out().contains(labInner.address()));
     }
+
+    @Test
+    void passphraseProtectedRsaAndEcdsaKeys() throws Exception {
+        LabHost db1 = LAB.host("db1");
+        Path pass = LAB.lab().dir().resolve("key-passphrase");
+        Files.writeString(pass, "correct horse\n");
+        for (String type : new String[] {"rsa", "ecdsa"}) {
+            Path key = LAB.lab().dir().resolve("id_" + type + "_pw");
+            Files.deleteIfExists(key);
+            Process p = new ProcessBuilder("ssh-keygen", "-q", "-t", type, "-N", "correct horse", "-C", "test", "-f", key.toString())
+                    .redirectErrorStream(true).start();
+            assertEquals(0, p.waitFor(), new String(p.getInputStream().readAllBytes()));
+            String pub = Files.readString(Path.of(key + ".pub")).trim();
+            db1.docker("sh", "-c", "printf '%s\\n' \"$1\" >> /home/admin/.ssh/authorized_keys", "sh", pub);
+            Inventory inv = Inventory.load(LAB.lab().writeInventory(type + ".conf",
+                    "defaults { identity-file = \"" + key + "\", identity-passphrase-file = \"" + pass + "\" }"));
+            try (SshTransport t = new SshTransport(null)) {
+                assertEquals("db1", t.connect(inv.host("db1")).exec(Cmd.of("hostname")).out(), type);
+            }
+        }
+    }
+
+    @Test
+    void sshConfigFillsWhatTheInventoryLeavesUnset() throws Exception {
+        LabHost db1 = LAB.host("db1");
+        Path config = LAB.lab().dir().resolve("ssh_config");
+        Files.writeString(config, "Host db1\n  User admin\n  IdentityFile " + LAB.lab().privateKey() + "\n");
+        Path inv = LAB.lab().dir().resolve("bare.conf");
+        Files.writeString(inv, "hosts { db1 { address = \"" + db1.address() + "\", known-hosts = \"" + LAB.lab().knownHosts() + "\" } }\n");
+        Inventory bare = Inventory.load(inv);
+        try (SshTransport t = new SshTransport(config)) {
+            assertEquals("admin", t.connect(bare.host("db1")).exec(Cmd.of("id", "-un")).out());
+        }
+        try (SshTransport t = new SshTransport(null)) {
+            UnreachableException e = assertThrows(UnreachableException.class, () -> t.connect(bare.host("db1")));
+            assertTrue(e.getMessage().contains("authentication failed"), e.getMessage());
+        }
+    }
 }

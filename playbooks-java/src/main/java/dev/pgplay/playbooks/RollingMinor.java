@@ -584,10 +584,11 @@ public final class RollingMinor implements Playbook {
     static boolean streamsSoon(Pg pg, String address, Duration limit) throws InterruptedException {
         long deadline = System.nanoTime() + limit.toNanos();
         while (System.nanoTime() < deadline) {
-            if (pg.online() && pg.inRecovery() && pg.streamingFrom(address)) {
+            int left = (int) Math.max(1, (deadline - System.nanoTime()) / 1_000_000_000L);
+            if (pg.waitStreamingFrom(address, left)) {
                 return true;
             }
-            Thread.sleep(200);
+            Thread.sleep(200); // server not accepting connections yet
         }
         return false;
     }

@@ -262,6 +262,27 @@ class RunnerIT {
         assertEquals(List.of(List.of("127.0.0.1/32", "localhost")), rows.get());
     }
 
+    @Test
+    void vipWithAnIfconfigAliasAndWaitForPorts() {
+        LabHost h2 = LAB.host("h2");
+        String address = LAB.lab().network().freeVip(1);
+        Vip vip = new Vip(address, 24, "eth0", "ifconfig", "eth0:pgvip", "h2");
+        Play up = Play.of("vip", "h2").task(Task.of("raise", VirtualIp.present(vip)), Task.of("again", VirtualIp.present(vip)));
+        RunResult r = run(up);
+        assertEquals(new HostStats(2, 1, 0, 0, 0, 0), r.stats().get("h2"), rec.events.toString());
+        String addr = h2.docker("ip", "-o", "-4", "addr", "show", "dev", "eth0");
+        assertTrue(addr.contains(address + "/24") && addr.contains("eth0:pgvip"), addr);
+        assertEquals(new HostStats(1, 1, 0, 0, 0, 0), run(Play.of("vip", "h2").task(Task.of("drop", VirtualIp.absent(vip)))).stats().get("h2"));
+        assertFalse(h2.docker("ip", "-o", "-4", "addr").contains(address + "/"));
+
+        Play ports = Play.of("ports", "h2")
+                .task(Task.of("sshd listens", dev.pgplay.core.modules.WaitFor.port("127.0.0.1", 22)))
+                .task(Task.of("nothing on port 1", dev.pgplay.core.modules.WaitFor.port("127.0.0.1", 1).timeout(Duration.ofSeconds(1))));
+        RunResult p = run(ports);
+        assertEquals(1, p.stats().get("h2").failed());
+        assertTrue(rec.events.contains("h2 sshd listens ok"), rec.events.toString());
+    }
+
     private long stamp(String host, String task) {
         for (String line : LAB.host(host).docker("cat", "/tmp/trace").split("\n")) {
             String[] f = line.split(" ");

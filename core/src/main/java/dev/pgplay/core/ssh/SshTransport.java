@@ -32,15 +32,27 @@ public final class SshTransport implements AutoCloseable {
 
     private final SshConfig sshConfig;
 
-    /** A transport that reads ~/.ssh/config for what the inventory leaves unset. */
+    /**
+     * A transport that reads ~/.ssh/config for what the inventory leaves unset and offers the keys
+     * of the ssh-agent at SSH_AUTH_SOCK, when one runs.
+     */
     public SshTransport() {
-        this(Path.of(System.getProperty("user.home"), ".ssh", "config"));
+        this(Path.of(System.getProperty("user.home"), ".ssh", "config"),
+                System.getenv("SSH_AUTH_SOCK") == null ? null : Path.of(System.getenv("SSH_AUTH_SOCK")));
     }
 
-    /** A transport with this OpenSSH client config file (null: none). */
+    /** A transport with this OpenSSH client config file (null: none) and no agent. */
     public SshTransport(Path sshConfigFile) {
+        this(sshConfigFile, null);
+    }
+
+    /** A transport with this OpenSSH client config file and ssh-agent socket (either null: none). */
+    public SshTransport(Path sshConfigFile, Path agentSocket) {
         sshConfig = SshConfig.load(sshConfigFile);
         client = SshClient.setUpDefaultClient();
+        if (agentSocket != null && java.nio.file.Files.exists(agentSocket)) {
+            client.setAgentFactory(UnixAgent.factory(agentSocket));
+        }
         // small commands wait on Nagle otherwise: 100 commands ~5 s without, ~0.6 s with
         CoreModuleProperties.TCP_NODELAY.set(client, true);
         CoreModuleProperties.HEARTBEAT_INTERVAL.set(client, Duration.ofSeconds(15));

@@ -244,4 +244,38 @@ class SshTransportIT {
             assertTrue(e.getMessage().contains("authentication failed"), e.getMessage());
         }
     }
+
+    @Test
+    void keysFromARunningSshAgent() throws Exception {
+        Path dir = LAB.lab().dir();
+        Path socket = dir.resolve("agent.sock");
+        Path key = dir.resolve("id_agent");
+        Files.deleteIfExists(key);
+        Process gen = new ProcessBuilder("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "agent", "-f", key.toString()).start();
+        assertEquals(0, gen.waitFor());
+        LAB.host("db2").docker("sh", "-c", "printf '%s\\n' \"$1\" >> /home/admin/.ssh/authorized_keys", "sh",
+                Files.readString(Path.of(key + ".pub")).trim());
+        Process agent = new ProcessBuilder("ssh-agent", "-D", "-a", socket.toString()).redirectErrorStream(true).start();
+        try {
+            for (int i = 0; i < 50 && !Files.exists(socket); i++) {
+                Thread.sleep(100);
+            }
+            ProcessBuilder add = new ProcessBuilder("ssh-add", key.toString()).redirectErrorStream(true);
+            add.environment().put("SSH_AUTH_SOCK", socket.toString());
+            Process a = add.start();
+            assertEquals(0, a.waitFor(), new String(a.getInputStream().readAllBytes()));
+            // the inventory names no key at all: only the agent has one
+            Path inv = dir.resolve("agent.conf");
+            Files.writeString(inv, "hosts { db2 { address = \"" + LAB.host("db2").address() + "\", user = admin, known-hosts = \""
+                    + LAB.lab().knownHosts() + "\" } }\n");
+            try (SshTransport t = new SshTransport(null, socket)) {
+                assertEquals("db2", t.connect(Inventory.load(inv).host("db2")).exec(Cmd.of("hostname")).out());
+            }
+            try (SshTransport t = new SshTransport(null, null)) {
+                assertThrows(UnreachableException.class, () -> t.connect(Inventory.load(inv).host("db2")));
+            }
+        } finally {
+            agent.destroy();
+        }
+    }
 }

@@ -88,14 +88,16 @@ public final class RollingMinor implements Playbook {
                 .task(Task.of("old primary: rejoin as a standby (direct, else pg_rewind, else pg_basebackup)", ctx -> rejoin(ctx, s, st))
                         .when(ctx -> st.oldPrimaryNeedsRejoin && onStandby.test(ctx)).irreversible(Duration.ofMinutes(30)))
                 .task(Task.of("old primary: streaming and caught up", ctx -> caughtUp(ctx, s, st, maxLag)).when(onStandby))
-                .task(Task.of("old primary: runs the new version", ctx -> runsTarget(new Pg(ctx, s), st)).when(onStandby));
+                .task(Task.of("old primary: runs the new version", ctx -> runsTarget(new Pg(ctx, s), st)).when(onStandby))
+                .task(Task.of("standby: drop the slots it kept from its time as primary", ctx -> dropStaleSlots(ctx, s, st)).when(onStandby));
         if (switchback) {
             Predicate<HostContext> back = ctx -> !s.primary().equals(st.primary);
             play = withSwitchover(play, s, st, back, "switchback: ");
             play = play
                     .task(Task.of("switchback: old primary rejoins as a standby", ctx -> rejoin(ctx, s, st))
                             .when(ctx -> st.oldPrimaryNeedsRejoin && onStandby.test(ctx)).irreversible(Duration.ofMinutes(30)))
-                    .task(Task.of("switchback: streaming and caught up", ctx -> caughtUp(ctx, s, st, maxLag)).when(onStandby));
+                    .task(Task.of("switchback: streaming and caught up", ctx -> caughtUp(ctx, s, st, maxLag)).when(onStandby))
+                    .task(Task.of("switchback: drop the standby's slots from its time as primary", ctx -> dropStaleSlots(ctx, s, st)).when(onStandby));
         }
         play = play
                 .task(Task.of("VIP only on the primary", ctx -> vip(ctx, s, st.isPrimary(ctx.host().name()), st)))
@@ -564,6 +566,37 @@ public final class RollingMinor implements Playbook {
         st.standbyDown = false;
         return TaskResult.changed("rejoined " + st.standby + " as a standby of " + st.primary + " by " + method
                 + (why.isEmpty() ? "" : " (" + why + ")"), List.of(method));
+    }
+
+    /**
+     * A rejoined old primary keeps the slots it served as primary; on a standby a slot still holds
+     * back WAL removal, so pg_wal would grow without end. Ours (pgplay_*) are dropped (the step
+     * that makes a node primary creates them again); others are only reported.
+     */
+    static TaskResult dropStaleSlots(HostContext ctx, PgSettings s, RollingState st) {
+        if (st.simulated) {
+            return TaskResult.skipped("check mode: after the switchover");
+        }
+        Pg pg = new Pg(ctx, s);
+        if (!pg.online() || !pg.inRecovery()) {
+            return TaskResult.skipped(pg.name() + " is not a running standby");
+        }
+        List<List<String>> rows = pg.rows("SELECT slot_name, slot_name LIKE 'pgplay\\_%' FROM pg_replication_slots WHERE NOT active");
+        List<String> ours = rows.stream().filter(r -> "t".equals(r.get(1))).map(r -> r.get(0)).toList();
+        List<String> others = rows.stream().filter(r -> !"t".equals(r.get(1))).map(r -> r.get(0)).toList();
+        if (!others.isEmpty()) {
+            st.notes.add(pg.name() + " (standby) has inactive replication slots not made by pgplay: " + String.join(", ", others)
+                    + "; they keep WAL on it until dropped");
+        }
+        if (ours.isEmpty()) {
+            return TaskResult.ok("no stale slots");
+        }
+        if (!ctx.checkMode()) {
+            for (String slot : ours) {
+                pg.sql("SELECT pg_drop_replication_slot(" + Psql.literal(slot) + ")");
+            }
+        }
+        return TaskResult.changed((ctx.checkMode() ? "would drop " : "dropped ") + String.join(", ", ours), List.of("pg_drop_replication_slot"));
     }
 
     /** Where the new primary's timeline began: the end of the WAL it took over. */

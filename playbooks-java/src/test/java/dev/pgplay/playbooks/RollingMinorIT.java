@@ -93,6 +93,9 @@ class RollingMinorIT {
         assertTrue(PgLab.holdsVip(db2, pg.vip) ^ PgLab.holdsVip(db1, pg.vip), "the VIP must be on exactly one host");
         assertTrue(PgLab.holdsVip(db2, pg.vip));
         assertTrue(r.out().contains("rejoin method: direct"), r.out());
+        assertEquals("0", PgLab.sql(db1, "postgres", "SELECT count(*) FROM pg_replication_slots"),
+                "the rejoined standby must not keep slots that pin its WAL");
+        assertEquals("pgplay_db1 true", PgLab.sql(db2, "postgres", "SELECT slot_name || ' ' || active FROM pg_replication_slots"));
         System.out.printf("rolling-minor: %d commits acknowledged, %d writer errors, longest gap between commits %d ms%n",
                 acked.size(), writer.failures(), writer.longestGapMillis());
     }

@@ -211,11 +211,12 @@ public final class Main implements Callable<Integer> {
             builder.listener(json);
         }
         Runner runner = builder.build();
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
         Thread hook = new Thread(() -> {
             err.println("\nplaybook: interrupted: letting the tasks under way finish, starting nothing new...");
             runner.cancel();
             try {
-                DONE.await(60, TimeUnit.SECONDS);
+                done.await(60, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -231,7 +232,7 @@ public final class Main implements Callable<Integer> {
             err.println("playbook: " + e.getMessage());
             return USAGE;
         } finally {
-            DONE.countDown();
+            done.countDown();
             if (json != null) {
                 json.close();
             }
@@ -242,8 +243,6 @@ public final class Main implements Callable<Integer> {
             }
         }
     }
-
-    private static final java.util.concurrent.CountDownLatch DONE = new java.util.concurrent.CountDownLatch(1);
 
     private Path startLog(String playbook) {
         try {

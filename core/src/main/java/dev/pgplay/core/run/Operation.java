@@ -2,6 +2,7 @@ package dev.pgplay.core.run;
 
 import dev.pgplay.core.ssh.ExecOptions;
 import dev.pgplay.core.ssh.ExecResult;
+import dev.pgplay.core.ssh.RemoteCommandException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -61,15 +62,10 @@ public interface Operation extends Action {
             if (!r.ok()) {
                 changes().forEach(ctx::forget);
                 return TaskResult.failed("`" + r.command() + "` exited " + r.exitStatus()
-                        + (r.stderr().isBlank() ? "" : ": " + lastLines(r.stderr())), data);
+                        + (r.stderr().isBlank() ? "" : ": " + RemoteCommandException.lastLines(r.stderr())), data);
             }
         }
         changes().forEach(ctx::forget);
         return new TaskResult.Changed(plan.message(), commands, plan.diff(), data);
-    }
-
-    private static String lastLines(String text) {
-        String[] lines = text.strip().split("\n");
-        return String.join(" | ", java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - 3), lines.length));
     }
 }

@@ -15,7 +15,8 @@ public final class RemoteCommandException extends RuntimeException {
         return result;
     }
 
-    static String lastLines(String text) {
+    /** The last few lines of a command's output on one line, for messages. */
+    public static String lastLines(String text) {
         String[] lines = text.strip().split("\n");
         int from = Math.max(0, lines.length - 5);
         return String.join(" | ", java.util.Arrays.copyOfRange(lines, from, lines.length));

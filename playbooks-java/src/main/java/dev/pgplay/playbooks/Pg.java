@@ -190,7 +190,7 @@ final class Pg {
     /** The .pgpass line that lets postgres on this node log in to any node as the replication user. */
     FileContent pgpass() {
         String escaped = s.replicationPassword().replace("\\", "\\\\").replace(":", "\\:");
-        return FileContent.of("/var/lib/postgresql/.pgpass", "*:*:*:" + s.replicationUser() + ":" + escaped + "\n", "0600", "postgres:postgres");
+        return FileContent.of("/var/lib/postgresql/.pgpass", "*:*:*:" + s.replicationUser() + ":" + escaped + "\n", "0600", "postgres:postgres").sensitive();
     }
 
     HostContext ctx() {

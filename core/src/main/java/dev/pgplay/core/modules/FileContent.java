@@ -24,12 +24,23 @@ public final class FileContent implements Action {
     private final String content;
     private final String mode;
     private final String owner;
+    private final boolean sensitive;
 
     private FileContent(String path, String content, String mode, String owner) {
+        this(path, content, mode, owner, false);
+    }
+
+    private FileContent(String path, String content, String mode, String owner, boolean sensitive) {
         this.path = path;
         this.content = content;
         this.mode = mode;
         this.owner = owner;
+        this.sensitive = sensitive;
+    }
+
+    /** The content is a secret (a .pgpass, a key): diff mode says that it changed, never what. */
+    public FileContent sensitive() {
+        return new FileContent(path, content, mode, owner, true);
     }
 
     /** {@code owner} is "user" or "user:group"; {@code mode} octal like "0644". */
@@ -75,8 +86,8 @@ public final class FileContent implements Action {
         }
         Optional<TaskResult.Diff> diff = Optional.empty();
         if (ctx.diffMode()) {
-            String before = exists ? new String(ctx.connection().download(path), StandardCharsets.UTF_8) : "";
-            diff = Optional.of(new TaskResult.Diff(path, before, content));
+            String before = sensitive ? (exists ? "(secret content)\n" : "") : exists ? new String(ctx.connection().download(path), StandardCharsets.UTF_8) : "";
+            diff = Optional.of(new TaskResult.Diff(path, before, sensitive ? "(new secret content)\n" : content));
         }
         String message = (exists ? "update " : "create ") + path;
         if (ctx.checkMode()) {

@@ -283,6 +283,24 @@ class RunnerIT {
         assertTrue(rec.events.contains("h2 sshd listens ok"), rec.events.toString());
     }
 
+    @Test
+    void sensitiveFilesNeverShowTheirContentInDiffs() {
+        java.util.List<TaskResult> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        RunListener capture = new RunListener() {
+            @Override
+            public void hostResult(dev.pgplay.inventory.Host host, Task task, TaskResult result) {
+                seen.add(result);
+            }
+        };
+        Play play = Play.of("secret", "h3").task(Task.of("pgpass", FileContent.of("/tmp/checkmode.conf", "*:*:*:rep:Top-Secret-1\n", "0600", "root").sensitive()));
+        RunResult r = Runner.builder(inventory).diffMode(true).listener(capture).build().run("test", List.of(play));
+        assertEquals(1, r.stats().get("h3").changed());
+        TaskResult.Changed c = (TaskResult.Changed) seen.get(0);
+        assertTrue(c.diff().isPresent());
+        assertFalse(c.diff().get().after().contains("Top-Secret-1"));
+        assertTrue(LAB.host("h3").docker("cat", "/tmp/checkmode.conf").contains("Top-Secret-1"), "the file itself is written");
+    }
+
     private long stamp(String host, String task) {
         for (String line : LAB.host(host).docker("cat", "/tmp/trace").split("\n")) {
             String[] f = line.split(" ");

@@ -21,20 +21,25 @@ final class KnownHostsFile {
             if (r.getExitCode() != 0) {
                 throw new IllegalStateException("lab: cannot read host keys: " + r.getStderr());
             }
-            List<String> keys = new ArrayList<>();
-            for (String line : r.getStdout().split("\n")) {
-                String[] parts = line.trim().split("\\s+");
-                if (parts.length >= 2) {
-                    keys.add(parts[0] + " " + parts[1]);
-                }
-            }
-            return keys;
+            return parse(r.getStdout());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    /** "TYPE BASE64" of each line of sshd's *.pub files (the comment dropped). */
+    static List<String> parse(String pubFiles) {
+        List<String> keys = new ArrayList<>();
+        for (String line : pubFiles.split("\n")) {
+            String[] parts = line.trim().split("\\s+");
+            if (parts.length >= 2) {
+                keys.add(parts[0] + " " + parts[1]);
+            }
+        }
+        return keys;
     }
 
     static void write(Path file, Collection<LabHost> hosts) {

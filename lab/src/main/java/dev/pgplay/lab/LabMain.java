@@ -70,12 +70,8 @@ public final class LabMain {
             String id = cmd.exec().getId();
             docker.startContainerCmd(id).exec();
             waitReady(docker, id, name);
-            String keysText = execCat(docker, id);
-            for (String line : keysText.split("\n")) {
-                String[] parts = line.trim().split("\\s+");
-                if (parts.length >= 2) {
-                    knownHosts.add(address + " " + parts[0] + " " + parts[1]);
-                }
+            for (String key : KnownHostsFile.parse(execCat(docker, id))) {
+                knownHosts.add(address + " " + key);
             }
             out.printf("lab: %s up at %s%n", name, address);
         }

@@ -3,7 +3,6 @@ package dev.pgplay.lab;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.security.PublicKey;
 import java.time.Duration;
 import java.util.EnumSet;
@@ -14,7 +13,6 @@ import org.apache.sshd.client.channel.ClientChannelEvent;
 import org.apache.sshd.client.keyverifier.KnownHostsServerKeyVerifier;
 import org.apache.sshd.client.keyverifier.RejectAllServerKeyVerifier;
 import org.apache.sshd.client.session.ClientSession;
-import org.apache.sshd.common.config.keys.KeyUtils;
 
 /** Minimal SSH client for the lab's own tests (the engine has its own transport, tested in core). */
 final class LabSsh implements AutoCloseable {
@@ -70,14 +68,6 @@ final class LabSsh implements AutoCloseable {
             Integer status = channel.getExitStatus();
             return new Result(status == null ? -1 : status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
         }
-    }
-
-    static String fingerprint(PublicKey key) {
-        return KeyUtils.getFingerPrint(key);
-    }
-
-    static Path keyFile(Lab lab) {
-        return lab.privateKey();
     }
 
     @Override

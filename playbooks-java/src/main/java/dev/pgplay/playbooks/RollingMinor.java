@@ -255,9 +255,7 @@ public final class RollingMinor implements Playbook {
     static boolean primaryNeedsUpgrade(HostContext ctx, PgSettings s, RollingState st) {
         Pg p = new Pg(ctx.on(st.primary), s);
         String installed = p.installed("postgresql-" + s.version());
-        String running = p.serverVersion();
-        String upstream = upstream(installed);
-        return versionLess(p, installed, st.target) || !(running.equals(upstream) || running.startsWith(upstream + " "));
+        return versionLess(p, installed, st.target) || !runs(p.serverVersion(), upstream(installed));
     }
 
     // ---------------------------------------------------------------- standby upgrade
@@ -273,7 +271,7 @@ public final class RollingMinor implements Playbook {
     static TaskResult restartOnNewBinaries(Pg pg, RollingState st) {
         var c = pg.cluster();
         String upstream = upstream(st.target);
-        if (c.online() && pg.serverVersion().startsWith(upstream + " ") || c.online() && pg.serverVersion().equals(upstream)) {
+        if (c.online() && runs(pg.serverVersion(), upstream)) {
             return TaskResult.ok("already runs " + upstream);
         }
         if (pg.ctx().checkMode()) {
@@ -317,8 +315,13 @@ public final class RollingMinor implements Playbook {
         }
         String v = pg.serverVersion();
         String upstream = upstream(st.target);
-        return v.equals(upstream) || v.startsWith(upstream + " ") ? TaskResult.ok(v)
+        return runs(v, upstream) ? TaskResult.ok(v)
                 : TaskResult.failed(pg.name() + " runs " + v + ", expected " + upstream);
+    }
+
+    /** Whether a server_version such as "15.20 (Debian 15.20-0+deb12u1)" is that upstream version. */
+    static boolean runs(String serverVersion, String upstream) {
+        return serverVersion.equals(upstream) || serverVersion.startsWith(upstream + " ");
     }
 
     /** 15.20-0+deb12u1 -> 15.20 */

@@ -84,6 +84,9 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--window", paramLabel = "HH:MM-HH:MM[@ZONE]", description = "refuse to start outside this window, or to begin an irreversible step that would not end inside it")
     String window;
 
+    @Option(names = "--resume", description = "continue a major upgrade that stopped or failed, from the status kept on the host")
+    boolean resume;
+
     @Option(names = "--break-lock", description = "remove a run lock left on the hosts by a run that died")
     boolean breakLock;
 
@@ -164,6 +167,9 @@ public final class Main implements Callable<Integer> {
                 return USAGE;
             }
             vars.put(kv.substring(0, eq), kv.substring(eq + 1));
+        }
+        if (resume) {
+            vars.put("resume", "true");
         }
         List<Play> plays;
         MaintenanceWindow maintenance;

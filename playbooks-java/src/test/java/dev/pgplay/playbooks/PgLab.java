@@ -63,6 +63,66 @@ final class PgLab {
         sql(host("db1"), "app", "CREATE TABLE writes (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp()); ALTER TABLE writes OWNER TO app;");
     }
 
+    /**
+     * Makes every lab host look like a server about to get a major upgrade: PostgreSQL 13 serves
+     * on 5432 and starts at boot; the empty 15/main that installing postgresql-15 makes sits on
+     * 5433 (with data checksums, unlike the 13 cluster).
+     */
+    void runMajor13() {
+        for (LabHost h : lab.hosts()) {
+            h.docker("sh", "-c", "pg_dropcluster --stop 15 main && pg_conftool 13 main set port 5432 "
+                    + "&& echo auto > /etc/postgresql/13/main/start.conf && pg_ctlcluster 13 main start "
+                    + "&& pg_createcluster 15 main --start -- --data-checksums >/dev/null");
+        }
+    }
+
+    /**
+     * Data a major upgrade must carry: roles with a membership and grants, a database with two
+     * schemas, an extension (hstore), a sequence, a large object, plus the app database.
+     */
+    void fillForUpgrade() {
+        LabHost db1 = host("db1");
+        sql(db1, "postgres", "CREATE ROLE reader NOLOGIN; CREATE ROLE alice LOGIN PASSWORD 'alice-pw' IN ROLE reader");
+        sql(db1, "postgres", "CREATE DATABASE shop OWNER app");
+        sql(db1, "shop", """
+                CREATE EXTENSION hstore;
+                CREATE SCHEMA sales AUTHORIZATION app;
+                CREATE SCHEMA stock;
+                CREATE TABLE sales.orders (id bigserial PRIMARY KEY, customer text NOT NULL, attrs hstore, amount numeric(10,2),
+                  at timestamptz NOT NULL DEFAULT '2026-01-01 00:00:00+00');
+                INSERT INTO sales.orders (customer, attrs, amount) SELECT 'customer ' || g, hstore('size', (g % 7)::text), g * 1.25
+                  FROM generate_series(1, 5000) g;
+                CREATE TABLE stock.items (sku text PRIMARY KEY, qty int NOT NULL, doc jsonb);
+                INSERT INTO stock.items SELECT 'sku-' || g, g % 100, jsonb_build_object('g', g, 'tags', jsonb_build_array('a', g % 3))
+                  FROM generate_series(1, 2000) g;
+                CREATE SEQUENCE stock.batch_seq START 40;
+                SELECT nextval('stock.batch_seq'), nextval('stock.batch_seq');
+                GRANT USAGE ON SCHEMA sales TO reader;
+                GRANT SELECT ON sales.orders TO reader;
+                SELECT lo_from_bytea(0, convert_to('a large object, carried by the upgrade', 'UTF8'));
+                """);
+        sql(db1, "app", "INSERT INTO writes (id) SELECT g FROM generate_series(1, 300) g");
+    }
+
+    /** One line that changes whenever a row of the test data changes (for before/after checks from outside). */
+    static String fingerprint(LabHost h) {
+        return sql(h, "shop", "SELECT (SELECT count(*) || ':' || md5(string_agg(o::text, ',' ORDER BY id)) FROM sales.orders o) || ' ' "
+                + "|| (SELECT count(*) FROM stock.items) || ' ' || (SELECT last_value FROM stock.batch_seq) || ' ' "
+                + "|| (SELECT count(*) FROM pg_largeobject_metadata)") + " " + sql(h, "app", "SELECT count(*) FROM writes");
+    }
+
+    static String serverMajor(LabHost h) {
+        return sql(h, "postgres", "SELECT current_setting('server_version_num')::int / 10000");
+    }
+
+    static String receiver(LabHost h) {
+        return sql(h, "postgres", "SELECT status || ' ' || sender_host FROM pg_stat_wal_receiver");
+    }
+
+    static String status(LabHost h) {
+        return h.docker("cat", "/var/lib/pgplay/major-main.status");
+    }
+
     LabHost host(String name) {
         return lab.host(name);
     }

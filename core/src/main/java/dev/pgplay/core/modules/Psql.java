@@ -23,7 +23,12 @@ public final class Psql {
 
     /** Runs SQL (one or more statements) and returns the rows of the last result, fields split. */
     public static List<List<String>> rows(HostContext ctx, int port, String sql) {
-        ExecResult r = run(ctx, port, "postgres", sql);
+        return rows(ctx, port, "postgres", sql);
+    }
+
+    /** Runs SQL (psql meta-commands such as {@code \gexec} allowed) in {@code database}; rows of every result, fields split. */
+    public static List<List<String>> rows(HostContext ctx, int port, String database, String sql) {
+        ExecResult r = run(ctx, port, database, sql);
         List<List<String>> out = new ArrayList<>();
         for (String line : r.stdout().split("\n")) {
             if (!line.isEmpty()) {

@@ -1,0 +1,52 @@
+package dev.pgplay.playbooks;
+
+import dev.pgplay.core.run.Play;
+import dev.pgplay.core.run.Playbook;
+import dev.pgplay.core.run.Task;
+import dev.pgplay.core.run.TaskResult;
+import dev.pgplay.core.ssh.Cmd;
+import dev.pgplay.inventory.Inventory;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/** Deletes the old cluster kept by a finished major upgrade, on the primary and its standbys: the end of the way back. */
+public final class MajorCleanup implements Playbook {
+    @Override
+    public String name() {
+        return "major-cleanup";
+    }
+
+    @Override
+    public String description() {
+        return "delete the old cluster kept by a finished major upgrade (ends the way back)";
+    }
+
+    @Override
+    public List<Play> plays(Inventory inventory, Map<String, Object> extra) {
+        PgSettings base = PgSettings.of(inventory, extra);
+        String all = base.primary() + "," + String.join(",", base.standbys());
+        return List.of(Play.of("major cleanup", all).task(Task.of("old cluster deleted", ctx -> {
+            UpgradeStatus st = UpgradeStatus.read(ctx, base.cluster());
+            UpgradeStatus primary = UpgradeStatus.read(ctx.on(base.primary()), base.cluster());
+            if (st.state().equals("cleaned")) {
+                return TaskResult.ok("deleted earlier");
+            }
+            boolean mine = ctx.host().name().equals(base.primary()) ? st.state().equals("upgraded") : st.state().equals("standby-rebuilt");
+            if (!mine || !primary.state().matches("upgraded|cleaned")) {
+                return TaskResult.failed("refusing: the upgrade is not finished here (" + st.summary() + ")");
+            }
+            String old = st.get("old-version");
+            Major mj = MajorRollback.of(base, st);
+            List<String> cmds = List.of("pg_dropcluster --stop " + old + " " + base.cluster(), "rm -rf " + mj.m.workDir());
+            if (ctx.checkMode()) {
+                return TaskResult.changed("would delete " + old + "/" + base.cluster(), cmds);
+            }
+            Major.root(ctx, Cmd.of("sh", "-c", "! pg_lsclusters -h \"$1\" \"$2\" >/dev/null 2>&1 || pg_dropcluster --stop \"$1\" \"$2\"",
+                    "sh", old, base.cluster()));
+            Major.root(ctx, Cmd.of("rm", "-rf", mj.m.workDir(), UpgradeStatus.DIR + "/major-" + base.cluster() + ".before"));
+            st.state("cleaned").save(ctx);
+            return TaskResult.changed("deleted " + old + "/" + base.cluster(), cmds);
+        }).irreversible(Duration.ofMinutes(2))));
+    }
+}

@@ -1,0 +1,129 @@
+package dev.pgplay.playbooks;
+
+import dev.pgplay.core.modules.Facts;
+import dev.pgplay.core.modules.PgCluster;
+import dev.pgplay.core.modules.WaitFor;
+import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.run.Play;
+import dev.pgplay.core.run.Playbook;
+import dev.pgplay.core.run.Task;
+import dev.pgplay.core.run.TaskResult;
+import dev.pgplay.core.ssh.Cmd;
+import dev.pgplay.inventory.Inventory;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Goes back to the old major after major-upgrade or major-dump, as the status on the primary
+ * records it: the new cluster is stopped and moved to its side port, the old one takes its port
+ * back, starts and takes writes; standbys return to their old cluster. Refused when it is no
+ * longer possible (link mode after the new cluster ran, old cluster deleted) and when the new
+ * cluster has taken writes that would be lost (-e accept-data-loss=true to go back anyway).
+ */
+public final class MajorRollback implements Playbook {
+    @Override
+    public String name() {
+        return "major-rollback";
+    }
+
+    @Override
+    public String description() {
+        return "go back to the old major after major-upgrade/major-dump while that is possible (refuses to lose writes)";
+    }
+
+    @Override
+    public List<Play> plays(Inventory inventory, Map<String, Object> extra) {
+        PgSettings base = PgSettings.of(inventory, extra);
+        boolean acceptLoss = Boolean.parseBoolean(String.valueOf(extra.getOrDefault("accept-data-loss", "false")));
+        Major[] run = new Major[1];
+        boolean[] primaryBack = new boolean[1];
+        Play primary = Play.of("major rollback on the primary", base.primary()).failFast()
+                .task(Task.of("where things stand (status on the host)", ctx -> {
+                    UpgradeStatus st = UpgradeStatus.read(ctx, base.cluster());
+                    switch (st.state()) {
+                        case "none", "rolled-back":
+                            return TaskResult.ok("nothing to roll back (" + st.state() + ")");
+                        case "cleaned":
+                            return TaskResult.failed("the old cluster was deleted by major-cleanup; restore from a backup");
+                        default:
+                            break;
+                    }
+                    run[0] = of(base, st);
+                    if (st.get("method", "").equals("link") && st.flag("new-started")) {
+                        return TaskResult.failed("no way back: the upgrade used pg_upgrade --link and " + st.get("new-version")
+                                + " has run, so the old cluster's data files are changed. Restore from a backup.");
+                    }
+                    return TaskResult.ok(st.summary());
+                }))
+                .task(Task.of("no writes to the new cluster would be lost", ctx -> {
+                    Major mj = run[0];
+                    if (!mj.status.state().equals("upgraded")) {
+                        return TaskResult.ok("the new cluster was never opened for writes");
+                    }
+                    long since = Major.userWrites(ctx, mj.port()) - mj.status.number("user-writes");
+                    if (since <= 0) {
+                        return TaskResult.ok("no rows written to " + mj.m.next().version() + " since the upgrade");
+                    }
+                    return acceptLoss ? TaskResult.ok(since + " row change(s) on " + mj.m.next().version() + " will be LOST (accept-data-loss)")
+                            : TaskResult.failed(since + " row change(s) were made on " + mj.m.next().version() + " since the upgrade; going back "
+                            + "would lose them. Copy them first, or run again with -e accept-data-loss=true");
+                }).when(ctx -> run[0] != null))
+                .task(Task.of("old cluster back on its port, taking writes", ctx -> {
+                    Major mj = run[0];
+                    if (ctx.checkMode()) {
+                        return TaskResult.changed("would stop " + mj.m.next().version() + " and start " + mj.m.old().version() + " on port " + mj.port(),
+                                List.of("pg_ctlcluster stop", "pg_conftool set port", "pg_ctlcluster start"));
+                    }
+                    mj.back(ctx);
+                    primaryBack[0] = true;
+                    mj.status.state("rolled-back").undo(Major.DATA_STEPS).undo(List.of("opened", "analyzed", "checked", "copy-started"))
+                            .put("new-started", false).put("new-fresh", false).put("message", null).save(ctx);
+                    return TaskResult.changed(mj.m.old().version() + "/" + mj.cluster() + " runs on port " + mj.port() + " and takes writes; "
+                            + mj.m.next().version() + " stopped, kept on port " + mj.sidePort() + " (a new major-upgrade run replaces it)",
+                            List.of("pg_ctlcluster stop", "pg_conftool set port", "pg_ctlcluster start"));
+                }).when(ctx -> run[0] != null));
+        Play standbys = Play.of("standbys back on the old major", String.join(",", base.standbys())).serial("1")
+                .task(Task.of("old cluster back as a standby", ctx -> standbyBack(ctx, run[0])).when(ctx -> primaryBack[0] || ctx.checkMode() && run[0] != null))
+                .task(Task.of("streaming from the primary", ctx -> WaitFor.sql(run[0].port(),
+                        "SELECT status || ' ' || sender_host FROM pg_stat_wal_receiver",
+                        "streaming " + ctx.inventory().host(base.primary()).address()).timeout(Duration.ofSeconds(90)).run(ctx))
+                        .when(ctx -> primaryBack[0] && !ctx.checkMode()));
+        return List.of(primary, standbys);
+    }
+
+    static Major of(PgSettings base, UpgradeStatus st) {
+        PgSettings old = with(base, st.get("old-version"));
+        PgSettings next = with(base, st.get("new-version"));
+        Major mj = new Major(new MajorSettings(old, next, st.get("method", "copy"), 0, true, false));
+        mj.status = st;
+        return mj;
+    }
+
+    static PgSettings with(PgSettings b, String version) {
+        return new PgSettings(version, b.cluster(), b.port(), b.primary(), b.standbys(), b.vip(), b.replicationUser(),
+                b.replicationPassword(), b.clientNetworks());
+    }
+
+    static TaskResult standbyBack(HostContext ctx, Major mj) {
+        UpgradeStatus st = UpgradeStatus.read(ctx, mj.cluster());
+        if (!st.state().equals("standby-rebuilt") && !st.state().equals("rebuilding")) {
+            return TaskResult.ok("not rebuilt for " + mj.m.next().version() + " (" + st.state() + ")");
+        }
+        if (ctx.checkMode()) {
+            return TaskResult.changed("would stop " + mj.m.next().version() + " and start " + mj.m.old().version(), List.of("pg_ctlcluster"));
+        }
+        ctx.forget(Facts.CLUSTERS);
+        Optional<Facts.Cluster> n = PgCluster.find(ctx, mj.m.next().version(), mj.cluster());
+        if (n.isPresent() && n.get().online()) {
+            Major.root(ctx, Cmd.of("pg_ctlcluster", "--force", mj.m.next().version(), mj.cluster(), "stop"));
+        }
+        Major sm = new Major(mj.m);
+        sm.status = st;
+        sm.ports(ctx, false);
+        new Pg(ctx, mj.m.old()).start();
+        st.state("rolled-back").save(ctx);
+        return TaskResult.changed(mj.m.old().version() + " runs again as a standby on port " + mj.port(), List.of("pg_ctlcluster"));
+    }
+}

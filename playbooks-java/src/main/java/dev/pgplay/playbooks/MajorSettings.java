@@ -1,0 +1,84 @@
+package dev.pgplay.playbooks;
+
+import dev.pgplay.inventory.Inventory;
+import java.util.Map;
+
+/**
+ * What a major upgrade reads from the inventory and -e, validated before anything runs: the old
+ * cluster ({@code pg-version}, {@code pg-cluster}, {@code pg-port}), {@code new-version}, the
+ * method ({@code link}, {@code copy}, {@code clone} for pg_upgrade; {@code dump} for dump and
+ * restore, {@code parallel=false} for the single-stream pipe), {@code jobs} and {@code resume}.
+ */
+record MajorSettings(PgSettings old, PgSettings next, String method, int jobs, boolean parallel, boolean resume) {
+
+    static MajorSettings of(Inventory inventory, Map<String, Object> extra, boolean dump) {
+        String where = inventory.file().getFileName().toString();
+        PgSettings old = PgSettings.of(inventory, extra);
+        var primary = inventory.host(old.primary());
+        String next = value(extra, primary.varString("new-version", null), "new-version");
+        if (next == null) {
+            throw new IllegalArgumentException(where + ": new-version is not set (the major to upgrade to, e.g. -e new-version=15)");
+        }
+        if (!next.matches("\\d+")) {
+            throw new IllegalArgumentException(where + ": new-version must be a major version like 15, got '" + next + "'");
+        }
+        if (Integer.parseInt(next) <= Integer.parseInt(old.version())) {
+            throw new IllegalArgumentException(where + ": new-version " + next + " is not newer than pg-version " + old.version());
+        }
+        String method = dump ? "dump" : value(extra, primary.varString("method", null), "method");
+        if (method == null) {
+            method = "copy";
+        }
+        if (!dump && !method.matches("link|copy|clone")) {
+            throw new IllegalArgumentException(where + ": method must be link, copy or clone, got '" + method + "'");
+        }
+        String jobsText = value(extra, primary.varString("jobs", null), "jobs");
+        int jobs = 0; // 0: as many as the host has cores
+        if (jobsText != null && !jobsText.equals("auto")) {
+            if (!jobsText.matches("[1-9]\\d{0,2}")) {
+                throw new IllegalArgumentException(where + ": jobs must be a number from 1 to 999 or auto, got '" + jobsText + "'");
+            }
+            jobs = Integer.parseInt(jobsText);
+        }
+        String parallel = value(extra, primary.varString("parallel", null), "parallel");
+        if (parallel != null && !parallel.matches("true|false")) {
+            throw new IllegalArgumentException(where + ": parallel must be true or false, got '" + parallel + "'");
+        }
+        boolean resume = Boolean.parseBoolean(String.valueOf(extra.getOrDefault("resume", "false")));
+        PgSettings nextSettings = new PgSettings(next, old.cluster(), old.port(), old.primary(), old.standbys(), old.vip(),
+                old.replicationUser(), old.replicationPassword(), old.clientNetworks());
+        return new MajorSettings(old, nextSettings, method, jobs, parallel == null || Boolean.parseBoolean(parallel), resume);
+    }
+
+    private static String value(Map<String, Object> extra, String inventoryValue, String key) {
+        Object v = extra.get(key);
+        return v != null ? v.toString() : inventoryValue;
+    }
+
+    boolean dump() {
+        return method.equals("dump");
+    }
+
+    /** "13/main -> 15/main" */
+    String title() {
+        return old.version() + "/" + old.cluster() + " -> " + next.version() + "/" + next.cluster();
+    }
+
+    /** Where pg_upgrade runs and the dump lives (owned by postgres). */
+    String workDir() {
+        return "/var/lib/postgresql/pgplay-upgrade-" + old.cluster() + "-" + old.version() + "-" + next.version();
+    }
+
+    String oldBin(String program) {
+        return "/usr/lib/postgresql/" + old.version() + "/bin/" + program;
+    }
+
+    String newBin(String program) {
+        return "/usr/lib/postgresql/" + next.version() + "/bin/" + program;
+    }
+
+    String methodText() {
+        return dump() ? (parallel ? "pg_dump/pg_restore, directory format, parallel jobs" : "pg_dumpall | psql, one stream")
+                : "pg_upgrade --" + method;
+    }
+}

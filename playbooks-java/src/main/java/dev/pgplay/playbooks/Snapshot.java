@@ -1,0 +1,148 @@
+package dev.pgplay.playbooks;
+
+import dev.pgplay.core.modules.Psql;
+import dev.pgplay.core.run.HostContext;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What must be the same before and after a major upgrade, read from a running cluster: per
+ * database its properties, schemas, number of tables, rows and a content checksum per table
+ * (an order-independent sum of per-row md5 hashes, so no sort and no memory), owners and
+ * privileges (ACL items sorted: their order is not kept), sequences' last values, extensions and large objects; roles with their attributes,
+ * a password fingerprint and memberships.
+ */
+final class Snapshot {
+    /** Item -> value, e.g. "app: table public.items" -> "1000 rows, checksum 8f3a9c0d12ab". */
+    final Map<String, String> items;
+
+    Snapshot(Map<String, String> items) {
+        this.items = items;
+    }
+
+    static final String HASH = "left(md5(coalesce(sum(('x' || left(md5(%s), 16))::bit(64)::bigint::numeric), 0)::text), 12)";
+
+    static final String ROLES = "SELECT 'role ' || r.rolname, concat_ws(' ', CASE WHEN r.rolsuper THEN 'superuser' END, "
+            + "CASE WHEN r.rolcanlogin THEN 'login' END, CASE WHEN r.rolreplication THEN 'replication' END, "
+            + "CASE WHEN r.rolcreatedb THEN 'createdb' END, CASE WHEN r.rolcreaterole THEN 'createrole' END, "
+            + "CASE WHEN a.rolpassword IS NOT NULL THEN 'password ' || left(md5(a.rolpassword), 8) END, "
+            + "'member of: ' || coalesce((SELECT string_agg(g.rolname, ',' ORDER BY g.rolname) FROM pg_auth_members m "
+            + "JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid), '-')) "
+            + "FROM pg_authid a JOIN pg_roles r ON r.oid = a.oid WHERE r.rolname !~ '^pg_' ORDER BY 1;\n";
+
+    static final String USER_RELATIONS = "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            + "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)' ";
+
+    /** One psql session per database; \gexec runs the generated per-table queries. */
+    static String perDatabase() {
+        return "SELECT 'database', pg_get_userbyid(datdba) || ' ' || pg_encoding_to_char(encoding) || ' ' || datcollate || ' ' || datctype "
+                + "|| ' ' || coalesce((SELECT string_agg(a::text, ',' ORDER BY a::text) FROM unnest(datacl) a), '') FROM pg_database WHERE datname = current_database();\n"
+                + "SELECT 'schemas', coalesce(string_agg(nspname, ',' ORDER BY nspname), '') FROM pg_namespace "
+                + "WHERE nspname NOT IN ('information_schema') AND nspname !~ '^pg_';\n"
+                + "SELECT 'tables', count(*) " + USER_RELATIONS + "AND c.relkind IN ('r', 'p');\n"
+                + "SELECT format('SELECT %L, count(*) || '' rows, checksum '' || " + HASH.formatted("t::text").replace("'", "''")
+                + " FROM ONLY %I.%I t', 'table ' || n.nspname || '.' || c.relname, n.nspname, c.relname) "
+                + USER_RELATIONS + "AND c.relkind = 'r' ORDER BY n.nspname, c.relname \\gexec\n"
+                + "SELECT 'owner and privileges ' || n.nspname || '.' || c.relname, pg_get_userbyid(c.relowner) || ' ' || coalesce((SELECT string_agg(a::text, ',' ORDER BY a::text) FROM unnest(c.relacl) a), '') "
+                + USER_RELATIONS + "AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') ORDER BY 1;\n"
+                + "SELECT format('SELECT %L, last_value || '' '' || is_called FROM %I.%I', 'sequence ' || n.nspname || '.' || c.relname, "
+                + "n.nspname, c.relname) " + USER_RELATIONS + "AND c.relkind = 'S' ORDER BY n.nspname, c.relname \\gexec\n"
+                + "SELECT 'extension ' || e.extname, e.extversion || ' ' || coalesce(a.default_version, '?') FROM pg_extension e "
+                + "LEFT JOIN pg_available_extensions a ON a.name = e.extname ORDER BY 1;\n"
+                + "SELECT 'large objects', count(*) || ' objects, checksum ' || " + HASH.formatted("lo_get(oid)")
+                + " FROM pg_largeobject_metadata;\n";
+    }
+
+    /** Reads the cluster on {@code port} (every database that accepts connections but template0). */
+    static Snapshot read(HostContext ctx, int port) {
+        Map<String, String> items = new LinkedHashMap<>();
+        for (List<String> row : Psql.rows(ctx, port, "postgres", ROLES)) {
+            items.put(row.get(0), row.get(1));
+        }
+        List<List<String>> dbs = Psql.rows(ctx, port, "SELECT datname FROM pg_database WHERE datallowconn AND datname <> 'template0' ORDER BY 1");
+        for (List<String> db : dbs) {
+            String name = db.get(0);
+            for (List<String> row : Psql.rows(ctx, port, name, perDatabase())) {
+                items.put(name + ": " + row.get(0), row.size() > 1 ? row.get(1) : "");
+            }
+        }
+        return new Snapshot(items);
+    }
+
+    String text() {
+        StringBuilder b = new StringBuilder();
+        items.forEach((k, v) -> b.append(k.replace('\t', ' ').replace('\n', ' ')).append('\t').append(v.replace('\n', ' ')).append('\n'));
+        return b.toString();
+    }
+
+    static Snapshot parse(String text) {
+        Map<String, String> items = new LinkedHashMap<>();
+        for (String line : text.split("\n")) {
+            int tab = line.indexOf('\t');
+            if (tab > 0) {
+                items.put(line.substring(0, tab), line.substring(tab + 1));
+            }
+        }
+        return new Snapshot(items);
+    }
+
+    /** One line of the verification table. */
+    record Row(String item, String before, String after, String verdict) {
+        boolean ok() {
+            return !verdict.startsWith("DIFFERENT") && !verdict.startsWith("MISSING") && !verdict.startsWith("EXTRA");
+        }
+    }
+
+    /**
+     * Old against new. An extension's version may differ only when the new cluster runs the new
+     * major's default version (what a dump and restore creates); everything else must be equal.
+     */
+    static List<Row> compare(Snapshot before, Snapshot after) {
+        Set<String> keys = new LinkedHashSet<>(before.items.keySet());
+        keys.addAll(after.items.keySet());
+        List<Row> rows = new ArrayList<>();
+        for (String k : keys) {
+            String b = before.items.get(k);
+            String a = after.items.get(k);
+            if (b == null) {
+                rows.add(new Row(k, "-", a, "EXTRA in the new cluster"));
+            } else if (a == null) {
+                rows.add(new Row(k, b, "-", "MISSING in the new cluster"));
+            } else if (k.contains(": extension ")) {
+                String[] ob = b.split(" ");
+                String[] na = a.split(" ");
+                if (ob[0].equals(na[0])) {
+                    rows.add(new Row(k, ob[0], na[0], na.length > 1 && !na[0].equals(na[1]) ? "same (" + na[1] + " available: ALTER EXTENSION ... UPDATE)" : "same"));
+                } else if (na.length > 1 && na[0].equals(na[1])) {
+                    rows.add(new Row(k, ob[0], na[0], "updated to the new default"));
+                } else {
+                    rows.add(new Row(k, ob[0], na[0], "DIFFERENT"));
+                }
+            } else {
+                rows.add(new Row(k, b, a, b.equals(a) ? "same" : "DIFFERENT"));
+            }
+        }
+        return rows;
+    }
+
+    /** The table as report lines: item, old, new, verdict. */
+    static List<String> table(List<Row> rows) {
+        int w = Math.min(60, rows.stream().mapToInt(r -> r.item().length()).max().orElse(10));
+        int v = Math.min(48, rows.stream().mapToInt(r -> Math.max(r.before().length(), r.after().length())).max().orElse(10));
+        List<String> out = new ArrayList<>();
+        String format = "%-" + w + "s  %-" + v + "s  %-" + v + "s  %s";
+        out.add(String.format(format, "item", "old", "new", "result"));
+        for (Row r : rows) {
+            out.add(String.format(format, r.item(), cut(r.before(), v), cut(r.after(), v), r.verdict()));
+        }
+        return out;
+    }
+
+    private static String cut(String s, int width) {
+        return s.length() <= width ? s : s.substring(0, width - 1) + "~";
+    }
+}

@@ -1,0 +1,174 @@
+package dev.pgplay.playbooks;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pgplay.core.output.ConsoleListener;
+import dev.pgplay.core.run.Play;
+import dev.pgplay.core.run.RunListener;
+import dev.pgplay.core.run.Runner;
+import dev.pgplay.core.run.Task;
+import dev.pgplay.core.run.TaskResult;
+import dev.pgplay.core.run.Playbook;
+import dev.pgplay.inventory.Host;
+import dev.pgplay.inventory.Inventory;
+import dev.pgplay.lab.LabExtension;
+import dev.pgplay.lab.LabHost;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Failures of the major upgrades on real hosts. pg_upgrade blackout: a library the database needs
+ * disappears from the new installation after the old cluster was stopped; pg_upgrade fails and
+ * the old cluster serves again on its port with its data. Dump and restore interrupted between
+ * databases: writes stay blocked, a plain re-run refuses, major-rollback reopens the old cluster;
+ * a second interrupted run is finished with --resume.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class MajorFailureIT {
+    @RegisterExtension
+    static final LabExtension LAB = LabExtension.hosts("db1", "db2");
+    static PgLab pg;
+    static Inventory inventory;
+
+    @BeforeAll
+    static void cluster() throws Exception {
+        pg = new PgLab(LAB.lab(), "vars { pg-version = \"13\" }");
+        pg.runMajor13();
+        pg.setUpCluster();
+        pg.fillForUpgrade();
+        inventory = Inventory.load(pg.inventory);
+    }
+
+    record Result(int code, String out) {
+    }
+
+    /** Runs a playbook in this JVM with an extra listener (the fault), printing its console output. */
+    static Result run(Playbook playbook, Map<String, Object> vars, RunListener fault, AtomicReference<Runner> self) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        List<Play> plays = playbook.plays(inventory, vars);
+        Runner runner = Runner.builder(inventory).extraVars(vars)
+                .listener(new ConsoleListener(new PrintStream(out, true, StandardCharsets.UTF_8), 0, false))
+                .listener(fault).build();
+        if (self != null) {
+            self.set(runner);
+        }
+        int code = runner.run(playbook.name(), plays).exitCode();
+        String text = out.toString(StandardCharsets.UTF_8);
+        System.out.println(text);
+        return new Result(code, text);
+    }
+
+    static Map<String, Object> vars(String... kv) {
+        Map<String, Object> m = new HashMap<>();
+        m.put("new-version", "15");
+        for (int i = 0; i < kv.length; i += 2) {
+            m.put(kv[i], kv[i + 1]);
+        }
+        return m;
+    }
+
+    @Test
+    @Order(1)
+    void pgUpgradeFailingAfterTheStopLeavesTheOldClusterServing() {
+        LabHost db1 = pg.host("db1");
+        String before = PgLab.fingerprint(db1);
+        String lib = "/usr/lib/postgresql/15/lib/hstore.so";
+        RunListener fault = new RunListener() {
+            @Override
+            public void hostResult(Host host, Task task, TaskResult result) {
+                if (task.name().startsWith("stop 13") && result instanceof TaskResult.Changed) {
+                    db1.docker("mv", lib, lib + ".away"); // the new installation loses a library the database uses
+                }
+            }
+        };
+        Result r = run(new MajorUpgrade(), vars(), fault, null);
+        assertEquals(2, r.code(), r.out());
+        assertTrue(r.out().contains("pg_upgrade failed"), r.out());
+        assertTrue(r.out().contains("runs again on port 5432 and takes writes"), r.out());
+        assertEquals("13", PgLab.serverMajor(db1));
+        assertEquals("off", PgLab.sql(db1, "postgres", "SHOW default_transaction_read_only"));
+        assertEquals(before, PgLab.fingerprint(db1), "the old cluster's data is unchanged");
+        PgLab.sql(db1, "app", "INSERT INTO writes (id) VALUES (200001)");
+        assertTrue(PgLab.status(db1).contains("state=failed-upgrade"), PgLab.status(db1));
+        MajorUpgradeIT.waitFor(() -> ("streaming " + db1.address()).equals(PgLab.receiver(pg.host("db2"))));
+
+        Result again = run(new MajorUpgrade(), vars(), new RunListener() { }, null);
+        assertEquals(2, again.code(), again.out());
+        assertTrue(again.out().contains("--resume"), again.out());
+
+        db1.docker("mv", lib + ".away", lib);
+        String withRow = PgLab.fingerprint(db1);
+        Result resumed = run(new MajorUpgrade(), vars("resume", "true"), new RunListener() { }, null);
+        assertEquals(0, resumed.code(), resumed.out());
+        assertTrue(resumed.out().contains("Clusters are compatible"), "pg_upgrade --check runs again: " + resumed.out());
+        assertEquals("15", PgLab.serverMajor(db1));
+        assertEquals(withRow, PgLab.fingerprint(db1));
+        assertEquals("streaming " + db1.address(), PgLab.receiver(pg.host("db2")));
+        // back to 13 for the next test (nothing was written on 15)
+        assertEquals(0, run(new MajorRollback(), vars(), new RunListener() { }, null).code());
+        assertEquals("13", PgLab.serverMajor(db1));
+    }
+
+    /** Cancels the run when the restore of database "app" starts: the run stops before the next database. */
+    static RunListener interruptAtApp(AtomicReference<Runner> runner) {
+        return new RunListener() {
+            @Override
+            public void progress(Host host, Task task, String line) {
+                if (line.equals("database app: pg_restore -j 2") || line.startsWith("database app: pg_restore")) {
+                    runner.get().cancel();
+                }
+            }
+        };
+    }
+
+    @Test
+    @Order(2)
+    void dumpInterruptedThenRolledBackThenInterruptedAgainAndResumed() {
+        LabHost db1 = pg.host("db1");
+        LabHost db2 = pg.host("db2");
+        String before = PgLab.fingerprint(db1);
+        AtomicReference<Runner> self = new AtomicReference<>();
+        Result cut = run(new MajorDump(), vars(), interruptAtApp(self), self);
+        assertTrue(cut.code() != 0, cut.out());
+        String status = PgLab.status(db1);
+        assertTrue(status.contains("state=upgrading"), status);
+        assertTrue(status.contains("databases-done=postgres,app"), status);
+        assertEquals("on", PgLab.sql(db1, "postgres", "SHOW default_transaction_read_only"), "writes stay blocked while interrupted");
+        assertEquals(before, PgLab.fingerprint(db1));
+
+        Result plain = run(new MajorDump(), vars(), new RunListener() { }, null);
+        assertEquals(2, plain.code(), plain.out());
+        assertTrue(plain.out().contains("Continue it with --resume, or go back to 13 with: playbook major-rollback"), plain.out());
+
+        Result back = run(new MajorRollback(), vars(), new RunListener() { }, null);
+        assertEquals(0, back.code(), back.out());
+        assertEquals("off", PgLab.sql(db1, "postgres", "SHOW default_transaction_read_only"));
+        assertEquals(before, PgLab.fingerprint(db1));
+        PgLab.sql(db1, "app", "INSERT INTO writes (id) VALUES (300001)");
+        String withRow = PgLab.fingerprint(db1);
+        assertEquals("streaming " + db1.address(), PgLab.receiver(db2));
+
+        Result cutAgain = run(new MajorDump(), vars(), interruptAtApp(self), self);
+        assertTrue(cutAgain.code() != 0, cutAgain.out());
+        Result resumed = run(new MajorDump(), vars("resume", "true"), new RunListener() { }, null);
+        assertEquals(0, resumed.code(), resumed.out());
+        assertTrue(resumed.out().contains("items identical"), resumed.out());
+        assertTrue(resumed.out().matches("(?s).*shop: extension hstore\\s+1\\.7\\s+1\\.8\\s+updated to the new default.*"), resumed.out());
+        assertEquals("15", PgLab.serverMajor(db1));
+        assertEquals(withRow, PgLab.fingerprint(db1));
+        assertEquals("15", PgLab.serverMajor(db2));
+        assertEquals("streaming " + db1.address(), PgLab.receiver(db2));
+    }
+}

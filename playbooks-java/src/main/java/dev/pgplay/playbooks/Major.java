@@ -176,8 +176,8 @@ final class Major {
         }
         if (state.equals("upgrading") || state.equals("failed-upgrade")) {
             if (!m.resume()) {
-                return TaskResult.failed("a previous run did not finish: " + status.summary()
-                        + ". Continue it with --resume, or go back to " + status.get("old-version") + " with: playbook major-rollback");
+                return TaskResult.failed("a previous run did not finish. Continue it with --resume, or go back to "
+                        + status.get("old-version") + " with: playbook major-rollback. Status: " + status.summary());
             }
             if (!sameUpgrade || !m.method().equals(status.get("method"))) {
                 return TaskResult.failed("--resume: the run on the host was " + status.summary() + ", not " + m.title() + " by " + m.method());

@@ -152,6 +152,12 @@ final class UpgradeStatus {
         List<String> steps = list("steps");
         return state() + " (" + get("old-version", "?") + " -> " + get("new-version", "?") + ", " + get("method", "?")
                 + (steps.isEmpty() ? "" : ", last step done: " + steps.get(steps.size() - 1))
-                + (values.containsKey("message") ? ": " + values.get("message") : "") + ")";
+                + (values.containsKey("message") ? "; " + shortMessage() : "") + ")";
+    }
+
+    /** The recorded message cut to one short line (the full text is in the status file and the run's log). */
+    String shortMessage() {
+        String msg = values.getOrDefault("message", "");
+        return msg.length() <= 160 ? msg : msg.substring(0, 157) + "...";
     }
 }

@@ -127,7 +127,7 @@ final class Major {
                 .task(Task.of("open " + m.next().version() + " for writes", this::open).when(c -> !finished))
                 .task(Task.of("statistics rebuilt (vacuumdb --all --analyze-in-stages)", this::analyze).when(c -> !finished))
                 .task(Task.of("replication slots for the standbys", ctx -> ClusterSetup.slots(ctx, m.next(), m.old().standbys()))
-                        .when(c -> !finished));
+                        .when(c -> !finished && !m.old().standbys().isEmpty()));
         Play standbys = Play.of("standbys: rebuild for " + m.next().version(), String.join(",", m.old().standbys())).serial("1")
                 .task(Task.of("rebuilt from the upgraded primary (pg_basebackup)", this::rebuildStandby).irreversible(Duration.ofMinutes(30)))
                 .task(Task.of("streaming from the primary on " + m.next().version(), ctx -> WaitFor.sql(port(),
@@ -135,7 +135,7 @@ final class Major {
                         "streaming " + ctx.inventory().host(m.old().primary()).address()).timeout(Duration.ofSeconds(90)).run(ctx))
                         .when(ctx -> !ctx.checkMode() && UpgradeStatus.read(ctx.on(m.old().primary()), cluster()).state().equals("upgraded")));
         Play report = Play.of("report", m.old().primary()).task(Task.of("report", this::report));
-        return List.of(primary, standbys, report);
+        return m.old().standbys().isEmpty() ? List.of(primary, report) : List.of(primary, standbys, report);
     }
 
     interface Step {

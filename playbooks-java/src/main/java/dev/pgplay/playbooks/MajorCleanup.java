@@ -24,8 +24,8 @@ public final class MajorCleanup implements Playbook {
 
     @Override
     public List<Play> plays(Inventory inventory, Map<String, Object> extra) {
-        PgSettings base = PgSettings.of(inventory, extra);
-        String all = base.primary() + "," + String.join(",", base.standbys());
+        PgSettings base = PgSettings.of(inventory, extra, false);
+        String all = String.join(",", java.util.stream.Stream.concat(java.util.stream.Stream.of(base.primary()), base.standbys().stream()).toList());
         return List.of(Play.of("major cleanup", all).task(Task.of("old cluster deleted", ctx -> {
             UpgradeStatus st = UpgradeStatus.read(ctx, base.cluster());
             UpgradeStatus primary = UpgradeStatus.read(ctx.on(base.primary()), base.cluster());

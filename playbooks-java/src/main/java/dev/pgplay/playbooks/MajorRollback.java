@@ -35,7 +35,7 @@ public final class MajorRollback implements Playbook {
 
     @Override
     public List<Play> plays(Inventory inventory, Map<String, Object> extra) {
-        PgSettings base = PgSettings.of(inventory, extra);
+        PgSettings base = PgSettings.of(inventory, extra, false);
         boolean acceptLoss = Boolean.parseBoolean(String.valueOf(extra.getOrDefault("accept-data-loss", "false")));
         Major[] run = new Major[1];
         boolean[] primaryBack = new boolean[1];
@@ -90,7 +90,7 @@ public final class MajorRollback implements Playbook {
                         "SELECT status || ' ' || sender_host FROM pg_stat_wal_receiver",
                         "streaming " + ctx.inventory().host(base.primary()).address()).timeout(Duration.ofSeconds(90)).run(ctx))
                         .when(ctx -> primaryBack[0] && !ctx.checkMode()));
-        return List.of(primary, standbys);
+        return base.standbys().isEmpty() ? List.of(primary) : List.of(primary, standbys);
     }
 
     static Major of(PgSettings base, UpgradeStatus st) {

@@ -13,7 +13,7 @@ record MajorSettings(PgSettings old, PgSettings next, String method, int jobs, b
 
     static MajorSettings of(Inventory inventory, Map<String, Object> extra, boolean dump) {
         String where = inventory.file().getFileName().toString();
-        PgSettings old = PgSettings.of(inventory, extra);
+        PgSettings old = PgSettings.of(inventory, extra, false);
         var primary = inventory.host(old.primary());
         String next = value(extra, primary.varString("new-version", null), "new-version");
         if (next == null) {

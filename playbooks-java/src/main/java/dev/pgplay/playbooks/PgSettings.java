@@ -20,11 +20,16 @@ record PgSettings(String version, String cluster, int port, String primary, List
                   String replicationUser, String replicationPassword, List<String> clientNetworks) {
 
     static PgSettings of(Inventory inventory, Map<String, Object> extra) {
+        return of(inventory, extra, true);
+    }
+
+    /** {@code needStandby} false: a single server is fine (major upgrades). */
+    static PgSettings of(Inventory inventory, Map<String, Object> extra, boolean needStandby) {
         String where = inventory.file().getFileName().toString();
         String primary = inventory.roles().primary().orElseThrow(() ->
                 new IllegalArgumentException(where + ": roles.primary is not set (the host that is primary now)"));
         List<String> standbys = inventory.roles().standbys();
-        if (standbys.isEmpty()) {
+        if (standbys.isEmpty() && needStandby) {
             throw new IllegalArgumentException(where + ": roles.standby is not set");
         }
         Host p = inventory.host(primary);

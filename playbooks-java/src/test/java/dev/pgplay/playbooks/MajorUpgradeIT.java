@@ -36,6 +36,18 @@ class MajorUpgradeIT {
     }
 
     @Test
+    @Order(0)
+    void checkModeChangesNothing() {
+        LabHost db1 = pg.host("db1");
+        String clusters = db1.docker("pg_lsclusters", "--no-header");
+        PgLab.Run r = pg.playbook("major-upgrade", "--check", "-e", "new-version=15");
+        assertEquals(0, r.code(), r.out());
+        assertTrue(r.out().contains("would create 15/main") || r.out().contains("would drop and make 15/main again"), r.out());
+        assertEquals(clusters, db1.docker("pg_lsclusters", "--no-header"));
+        assertEquals("", db1.docker("sh", "-c", "ls /var/lib/pgplay/major-main.status 2>/dev/null || true").strip());
+    }
+
+    @Test
     @Order(1)
     void copyUpgradeIsVerifiedAndTheStandbyStreamsOn15() {
         LabHost db1 = pg.host("db1");

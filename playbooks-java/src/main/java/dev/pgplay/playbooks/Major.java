@@ -487,9 +487,10 @@ final class Major {
 
     private List<String> pgUpgradeArgs(boolean check) {
         List<String> a = new ArrayList<>(List.of("sh", "-c", "cd \"$1\" && shift && exec \"$@\"", "sh", m.workDir(), m.newBin("pg_upgrade"),
-                "-b", m.oldBin(""), "-B", m.newBin(""), "-d", status.get("old-data"), "-D", status.get("new-data"),
+                "-b", m.oldBin(""), "-B", m.newBin(""), "-d", status.get("old-data", "OLD-DATA"),
+                "-D", status.get("new-data", "/var/lib/postgresql/" + m.next().version() + "/" + cluster()),
                 "-o", "-c config_file=" + m.old().confDir() + "/postgresql.conf", "-O", "-c config_file=" + m.next().confDir() + "/postgresql.conf",
-                "-p", String.valueOf(port()), "-P", String.valueOf(sidePort()), "-j", String.valueOf(jobs)));
+                "-p", String.valueOf(port()), "-P", sidePort() > 0 ? String.valueOf(sidePort()) : "SIDE-PORT", "-j", String.valueOf(jobs)));
         if (!m.method().equals("copy")) {
             a.add("--" + m.method()); // copying is the default; --copy exists only from PostgreSQL 16
         }

@@ -96,9 +96,11 @@ final class Major {
 
     List<Play> plays() {
         String title = "major upgrade " + m.title() + " (" + m.methodText() + ")";
+        String all = String.join(",", java.util.stream.Stream.concat(java.util.stream.Stream.of(m.old().primary()), m.old().standbys().stream()).toList());
+        Play packages = Play.of("PostgreSQL " + m.next().version() + " on every node", all)
+                .task(Task.of("PostgreSQL " + m.next().version() + " installed", this::packages));
         Play primary = Play.of(title + " on the primary", m.old().primary()).failFast()
                 .task(Task.of("where things stand (status on the host)", this::where))
-                .task(Task.of("PostgreSQL " + m.next().version() + " installed", this::packages).when(c -> !finished))
                 .task(Task.of("pre-flight checks (nothing is changed if one fails)", this::preflight).when(c -> !finished))
                 .task(Task.of("new cluster " + m.next().version() + "/" + cluster() + " with the old cluster's locale, encoding and checksums",
                         this::newCluster).when(c -> !finished))
@@ -135,7 +137,7 @@ final class Major {
                         "streaming " + ctx.inventory().host(m.old().primary()).address()).timeout(Duration.ofSeconds(90)).run(ctx))
                         .when(ctx -> !ctx.checkMode() && UpgradeStatus.read(ctx.on(m.old().primary()), cluster()).state().equals("upgraded")));
         Play report = Play.of("report", m.old().primary()).task(Task.of("report", this::report));
-        return m.old().standbys().isEmpty() ? List.of(primary, report) : List.of(primary, standbys, report);
+        return m.old().standbys().isEmpty() ? List.of(packages, primary, report) : List.of(packages, primary, standbys, report);
     }
 
     interface Step {
@@ -264,6 +266,16 @@ final class Major {
             } else {
                 report.add("slot " + slot.get(0) + " (physical, " + (slot.get(2).equals("t") ? "active" : "inactive")
                         + "): not carried over; its consumer must be set up again");
+            }
+        }
+        for (String standby : m.old().standbys()) {
+            if (!ctx.on(standby).connection().exec(Cmd.of("test", "-x", m.newBin("postgres")), ExecOptions.DEFAULT).ok()) {
+                String missing = "standby " + standby + " has no PostgreSQL " + m.next().version() + " (" + m.newBin("postgres") + ")";
+                if (ctx.checkMode()) {
+                    report.add(missing + ": installed by the step before in a real run");
+                } else {
+                    blockers.add(missing + "; install postgresql-" + m.next().version() + " there first");
+                }
             }
         }
         List<String> standbyAddresses = m.old().standbys().stream().map(h -> ctx.inventory().host(h).address()).toList();
@@ -718,7 +730,7 @@ final class Major {
         return UpgradeStatus.DIR + "/major-" + cluster() + ".before";
     }
 
-    TaskResult snapshot(HostContext ctx) {
+    TaskResult snapshot(HostContext ctx) throws InterruptedException {
         if (status.done("snapshot")) {
             before = Snapshot.parse(cat(ctx, snapshotFile()));
             return TaskResult.ok("read earlier in this upgrade: " + before.items.size() + " items");
@@ -726,8 +738,9 @@ final class Major {
         if (ctx.checkMode()) {
             return TaskResult.skipped("check mode: the old cluster is read when writes are blocked");
         }
+        resolveJobs(ctx);
         long t0 = System.nanoTime();
-        before = Snapshot.read(ctx, port());
+        before = Snapshot.read(ctx, port(), jobs);
         ctx.connection().upload(before.text().getBytes(StandardCharsets.UTF_8), snapshotFile(), "0600", "root:root");
         status.done("snapshot", ctx);
         long dbs = before.items.keySet().stream().filter(k -> k.endsWith(": database")).count();
@@ -784,7 +797,7 @@ final class Major {
         ctx.forget(Facts.CLUSTERS);
     }
 
-    TaskResult verify(HostContext ctx) {
+    TaskResult verify(HostContext ctx) throws InterruptedException {
         if (status.done("verified")) {
             return TaskResult.ok("verified earlier in this upgrade");
         }
@@ -794,7 +807,8 @@ final class Major {
         if (before == null) {
             before = Snapshot.parse(cat(ctx, snapshotFile()));
         }
-        Snapshot after = Snapshot.read(ctx, port());
+        resolveJobs(ctx);
+        Snapshot after = Snapshot.read(ctx, port(), jobs);
         List<Snapshot.Row> rows = Snapshot.compare(before, after);
         List<String> table = Snapshot.table(rows);
         long bad = rows.stream().filter(r -> !r.ok()).count();

@@ -8,11 +8,16 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * What must be the same before and after a major upgrade, read from a running cluster: per
  * database its properties, schemas, number of tables, rows and a content checksum per table
- * (an order-independent sum of per-row md5 hashes, so no sort and no memory), owners and
+ * (an order-independent sum of per-row 64-bit hashes, so no sort and no memory), owners and
  * privileges (ACL items sorted: their order is not kept), sequences' last values, extensions and large objects; roles with their attributes,
  * a password fingerprint and memberships.
  */
@@ -24,7 +29,9 @@ final class Snapshot {
         this.items = items;
     }
 
-    static final String HASH = "left(md5(coalesce(sum(('x' || left(md5(%s), 16))::bit(64)::bigint::numeric), 0)::text), 12)";
+    /** An order-independent content hash of many rows: the sum of 64-bit hashes (hashtextextended is stable across majors). */
+    static final String ROW_HASH = "left(md5(coalesce(sum(hashtextextended(%s, 0)::numeric), 0)::text), 12)";
+    static final String BYTES_HASH = "left(md5(coalesce(sum(('x' || left(md5(%s), 16))::bit(64)::bigint::numeric), 0)::text), 12)";
 
     static final String ROLES = "SELECT 'role ' || r.rolname, concat_ws(' ', CASE WHEN r.rolsuper THEN 'superuser' END, "
             + "CASE WHEN r.rolcanlogin THEN 'login' END, CASE WHEN r.rolreplication THEN 'replication' END, "
@@ -37,38 +44,75 @@ final class Snapshot {
     static final String USER_RELATIONS = "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             + "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)' ";
 
-    /** One psql session per database; \gexec runs the generated per-table queries. */
+    static String acl(String column) {
+        return "coalesce((SELECT string_agg(a::text, ',' ORDER BY a::text) FROM unnest(" + column + ") a), '')";
+    }
+
+    /** What one psql session reads per database; \gexec runs the generated per-sequence queries. */
     static String perDatabase() {
         return "SELECT 'database', pg_get_userbyid(datdba) || ' ' || pg_encoding_to_char(encoding) || ' ' || datcollate || ' ' || datctype "
-                + "|| ' ' || coalesce((SELECT string_agg(a::text, ',' ORDER BY a::text) FROM unnest(datacl) a), '') FROM pg_database WHERE datname = current_database();\n"
+                + "|| ' ' || " + acl("datacl") + " FROM pg_database WHERE datname = current_database();\n"
                 + "SELECT 'schemas', coalesce(string_agg(nspname, ',' ORDER BY nspname), '') FROM pg_namespace "
                 + "WHERE nspname NOT IN ('information_schema') AND nspname !~ '^pg_';\n"
                 + "SELECT 'tables', count(*) " + USER_RELATIONS + "AND c.relkind IN ('r', 'p');\n"
-                + "SELECT format('SELECT %L, count(*) || '' rows, checksum '' || " + HASH.formatted("t::text").replace("'", "''")
-                + " FROM ONLY %I.%I t', 'table ' || n.nspname || '.' || c.relname, n.nspname, c.relname) "
-                + USER_RELATIONS + "AND c.relkind = 'r' ORDER BY n.nspname, c.relname \\gexec\n"
-                + "SELECT 'owner and privileges ' || n.nspname || '.' || c.relname, pg_get_userbyid(c.relowner) || ' ' || coalesce((SELECT string_agg(a::text, ',' ORDER BY a::text) FROM unnest(c.relacl) a), '') "
+                + "SELECT 'owner and privileges ' || n.nspname || '.' || c.relname, pg_get_userbyid(c.relowner) || ' ' || " + acl("c.relacl") + " "
                 + USER_RELATIONS + "AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') ORDER BY 1;\n"
                 + "SELECT format('SELECT %L, last_value || '' '' || is_called FROM %I.%I', 'sequence ' || n.nspname || '.' || c.relname, "
                 + "n.nspname, c.relname) " + USER_RELATIONS + "AND c.relkind = 'S' ORDER BY n.nspname, c.relname \\gexec\n"
                 + "SELECT 'extension ' || e.extname, e.extversion || ' ' || coalesce(a.default_version, '?') FROM pg_extension e "
                 + "LEFT JOIN pg_available_extensions a ON a.name = e.extname ORDER BY 1;\n"
-                + "SELECT 'large objects', count(*) || ' objects, checksum ' || " + HASH.formatted("lo_get(oid)")
+                + "SELECT 'large objects', count(*) || ' objects, checksum ' || " + BYTES_HASH.formatted("lo_get(oid)")
                 + " FROM pg_largeobject_metadata;\n";
     }
 
-    /** Reads the cluster on {@code port} (every database that accepts connections but template0). */
-    static Snapshot read(HostContext ctx, int port) {
+    /** The per-table query (rows and content hash) for every user table, largest first. */
+    static String tableQueries() {
+        return "SELECT format('SELECT %L, count(*) || '' rows, checksum '' || " + ROW_HASH.formatted("t::text").replace("'", "''")
+                + " FROM ONLY %I.%I t', 'table ' || n.nspname || '.' || c.relname, n.nspname, c.relname) "
+                + USER_RELATIONS + "AND c.relkind = 'r' ORDER BY pg_relation_size(c.oid) DESC, n.nspname, c.relname";
+    }
+
+    /**
+     * Reads the cluster on {@code port} (every database that accepts connections but template0);
+     * the tables of a database are hashed by {@code jobs} psql sessions at once, largest first.
+     */
+    static Snapshot read(HostContext ctx, int port, int jobs) throws InterruptedException {
         Map<String, String> items = new LinkedHashMap<>();
         for (List<String> row : Psql.rows(ctx, port, "postgres", ROLES)) {
             items.put(row.get(0), row.get(1));
         }
         List<List<String>> dbs = Psql.rows(ctx, port, "SELECT datname FROM pg_database WHERE datallowconn AND datname <> 'template0' ORDER BY 1");
-        for (List<String> db : dbs) {
-            String name = db.get(0);
-            for (List<String> row : Psql.rows(ctx, port, name, perDatabase())) {
-                items.put(name + ": " + row.get(0), row.size() > 1 ? row.get(1) : "");
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, jobs));
+        try {
+            for (List<String> db : dbs) {
+                String name = db.get(0);
+                for (List<String> row : Psql.rows(ctx, port, name, perDatabase())) {
+                    items.put(name + ": " + row.get(0), row.size() > 1 ? row.get(1) : "");
+                }
+                List<String> queries = Psql.rows(ctx, port, name, tableQueries()).stream().map(r -> r.get(0)).toList();
+                List<StringBuilder> sessions = new ArrayList<>();
+                for (int i = 0; i < Math.min(Math.max(1, jobs), queries.size()); i++) {
+                    sessions.add(new StringBuilder());
+                }
+                for (int i = 0; i < queries.size(); i++) {
+                    sessions.get(i % sessions.size()).append(queries.get(i)).append(";\n"); // largest first, dealt round-robin
+                }
+                List<Future<List<List<String>>>> results = new ArrayList<>();
+                for (StringBuilder sql : sessions) {
+                    results.add(pool.submit(() -> Psql.rows(ctx, port, name, sql.toString())));
+                }
+                Map<String, String> tables = new TreeMap<>();
+                for (Future<List<List<String>>> f : results) {
+                    try {
+                        f.get().forEach(row -> tables.put(name + ": " + row.get(0), row.get(1)));
+                    } catch (ExecutionException e) {
+                        throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+                    }
+                }
+                items.putAll(tables);
             }
+        } finally {
+            pool.shutdownNow();
         }
         return new Snapshot(items);
     }

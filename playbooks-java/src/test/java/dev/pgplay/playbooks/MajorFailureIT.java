@@ -139,9 +139,15 @@ class MajorFailureIT {
         LabHost db1 = pg.host("db1");
         LabHost db2 = pg.host("db2");
         String before = PgLab.fingerprint(db1);
+        for (LabHost h : List.of(db1, db2)) {
+            // the new major is not installed yet: the playbook installs it (15.20 from the lab's apt repository)
+            h.docker("apt-get", "remove", "-y", "-q", "postgresql-15", "postgresql-client-15");
+        }
         AtomicReference<Runner> self = new AtomicReference<>();
         Result cut = run(new MajorDump(), vars(), interruptAtApp(self), self);
         assertTrue(cut.code() != 0, cut.out());
+        assertTrue(cut.out().contains("changed: [db1] => installed postgresql-15"), cut.out());
+        assertTrue(cut.out().contains("changed: [db2] => installed postgresql-15"), cut.out());
         String status = PgLab.status(db1);
         assertTrue(status.contains("state=upgrading"), status);
         assertTrue(status.contains("databases-done=postgres,app"), status);

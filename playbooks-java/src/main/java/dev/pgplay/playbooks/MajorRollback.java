@@ -63,6 +63,10 @@ public final class MajorRollback implements Playbook {
                         return TaskResult.ok("the new cluster was never opened for writes");
                     }
                     long since = Major.userWrites(ctx, mj.port()) - mj.status.number("user-writes");
+                    if (since < 0 && !acceptLoss) {
+                        return TaskResult.failed("cannot tell whether " + mj.m.next().version() + " took writes since the upgrade (its statistics "
+                                + "were reset, e.g. by a crash); check the tables, then run again with -e accept-data-loss=true");
+                    }
                     if (since <= 0) {
                         return TaskResult.ok("no rows written to " + mj.m.next().version() + " since the upgrade");
                     }

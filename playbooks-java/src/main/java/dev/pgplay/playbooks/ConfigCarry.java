@@ -30,6 +30,12 @@ final class ConfigCarry {
      */
     static Result carry(String text, Set<String> known, Map<String, String> owned, Set<String> dropped,
                         String oldVersion, String newVersion) {
+        return carry(text, known, owned, dropped, oldVersion, newVersion, true);
+    }
+
+    /** {@code appendMissing} false for include files: they only rewrite the owned settings they have. */
+    static Result carry(String text, Set<String> known, Map<String, String> owned, Set<String> dropped,
+                        String oldVersion, String newVersion, boolean appendMissing) {
         Map<String, String> missing = new LinkedHashMap<>(owned);
         List<String> removed = new ArrayList<>();
         StringBuilder out = new StringBuilder();
@@ -62,7 +68,7 @@ final class ConfigCarry {
         if (body.endsWith("\n\n")) {
             body = body.substring(0, body.length() - 1);
         }
-        if (!missing.isEmpty()) {
+        if (appendMissing && !missing.isEmpty()) {
             StringBuilder tail = new StringBuilder(body.isEmpty() || body.endsWith("\n") ? body : body + "\n");
             missing.forEach((k, v) -> tail.append(k).append(" = ").append(quote(v)).append("\t# set by pgplay for ").append(newVersion).append('\n'));
             body = tail.toString();

@@ -473,18 +473,7 @@ final class Major {
     }
 
     private ConfigCarry.Result carryInclude(String text, Set<String> known, Map<String, String> owned) {
-        ConfigCarry.Result r = ConfigCarry.carry(text, known, owned, Set.of(), m.old().version(), m.next().version());
-        // an include file only rewrites the owned settings it has; it does not gain the others
-        StringBuilder b = new StringBuilder();
-        for (String line : r.text().split("\n", -1)) {
-            String name = line.contains("=") ? line.substring(0, line.indexOf('=')).trim() : "";
-            if (owned.containsKey(name) && line.endsWith("# set by pgplay for " + m.next().version()) && !text.matches("(?s).*(^|\n)\\s*" + name + "\\b.*")) {
-                continue;
-            }
-            b.append(line).append('\n');
-        }
-        String out = b.toString();
-        return new ConfigCarry.Result(out.endsWith("\n\n") ? out.substring(0, out.length() - 1) : out, r.removed());
+        return ConfigCarry.carry(text, known, owned, Set.of(), m.old().version(), m.next().version(), false);
     }
 
     static String cat(HostContext ctx, String path) {

@@ -50,6 +50,13 @@ class ConfigCarryTest {
     }
 
     @Test
+    void anIncludeFileOnlyRewritesTheOwnedSettingsItHas() {
+        ConfigCarry.Result r = ConfigCarry.carry("wal_level = replica\nport = 5432\n", Set.of("wal_level", "port"),
+                Map.of("port", "5433", "cluster_name", "15/main"), Set.of(), "13", "15", false);
+        assertEquals("wal_level = replica\nport = 5433\t# set by pgplay for 15\n", r.text());
+    }
+
+    @Test
     void describeConfigNamesAreRead() {
         assertEquals(Set.of("work_mem", "port"), ConfigCarry.parameterNames("work_mem\tuser\tResource\n\nPort\tpostmaster\tx\n"));
     }

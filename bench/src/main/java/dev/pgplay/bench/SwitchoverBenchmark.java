@@ -5,9 +5,6 @@ import dev.pgplay.core.run.Play;
 import dev.pgplay.core.run.RunListener;
 import dev.pgplay.core.run.RunResult;
 import dev.pgplay.core.run.Runner;
-import dev.pgplay.core.run.Task;
-import dev.pgplay.core.run.TaskResult;
-import dev.pgplay.inventory.Host;
 import dev.pgplay.inventory.Inventory;
 import dev.pgplay.lab.Lab;
 import dev.pgplay.lab.LabHost;
@@ -19,7 +16,6 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -83,26 +79,10 @@ public final class SwitchoverBenchmark {
 
     static long rejoinMillis(Inventory inv, String method) throws Exception {
         Map<String, Object> vars = Map.of("switchover", "true", "rejoin-method", method);
-        Map<String, Long> started = new HashMap<>();
-        long[] took = {-1};
-        String[] how = {""};
-        RunListener timer = new RunListener() {
-            @Override
-            public void taskStarted(Play play, Task task, boolean handler) {
-                started.put(task.name(), System.nanoTime());
-            }
-
-            @Override
-            public void hostResult(Host host, Task task, TaskResult result) {
-                if (task.name().startsWith("old primary: rejoin") && result instanceof TaskResult.Changed) {
-                    took[0] = (System.nanoTime() - started.get(task.name())) / 1_000_000;
-                    how[0] = result.message();
-                }
-            }
-        };
+        TaskTimer timer = new TaskTimer(name -> name.startsWith("old primary: rejoin"));
         check(run(inv, new RollingMinor().plays(inv, vars), vars, timer), "switchover with rejoin-method=" + method);
-        System.out.printf("rejoin-method=%s: %d ms (%s)%n", method, took[0], how[0]);
-        return took[0];
+        System.out.printf("rejoin-method=%s: %d ms (%s)%n", method, timer.millis(), timer.message());
+        return timer.millis();
     }
 
     static RunResult run(Inventory inv, List<Play> plays, Map<String, Object> vars, RunListener extra) {

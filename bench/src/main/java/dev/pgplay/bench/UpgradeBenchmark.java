@@ -1,11 +1,6 @@
 package dev.pgplay.bench;
 
-import dev.pgplay.core.run.Play;
-import dev.pgplay.core.run.RunListener;
-import dev.pgplay.core.run.Task;
-import dev.pgplay.core.run.TaskResult;
 import dev.pgplay.core.run.Playbook;
-import dev.pgplay.inventory.Host;
 import dev.pgplay.inventory.Inventory;
 import dev.pgplay.lab.Lab;
 import dev.pgplay.lab.LabHost;
@@ -72,24 +67,10 @@ public final class UpgradeBenchmark {
                             vars.put("method", method);
                         }
                     }
-                    long[] move = {0};
-                    Map<String, Long> started = new HashMap<>();
-                    RunListener timer = new RunListener() {
-                        @Override
-                        public void taskStarted(Play play, Task task, boolean handler) {
-                            started.put(task.name(), System.nanoTime());
-                        }
-
-                        @Override
-                        public void hostResult(Host host, Task task, TaskResult result) {
-                            if ((task.name().startsWith("copy ") || task.name().startsWith("pg_upgrade --")) && result instanceof TaskResult.Changed) {
-                                move[0] = (System.nanoTime() - started.get(task.name())) / 1_000_000;
-                            }
-                        }
-                    };
+                    TaskTimer timer = new TaskTimer(name -> name.startsWith("copy ") || name.startsWith("pg_upgrade --"));
                     SwitchoverBenchmark.check(SwitchoverBenchmark.run(inv, playbook.plays(inv, vars), vars, timer), method + " upgrade");
                     Map<String, Long> st = status(db);
-                    Figures f = new Figures(method, st.get("up-at") - st.get("stopped-at"), st.get("opened-at") - st.get("blocked-at"), move[0]);
+                    Figures f = new Figures(method, st.get("up-at") - st.get("stopped-at"), st.get("opened-at") - st.get("blocked-at"), timer.millis());
                     figures.add(f);
                     System.out.printf("%-5s downtime %6d ms, writes refused %7d ms, data move %7d ms%n", method, f.downtime(), f.refused(), f.move());
                     if (!method.equals("link")) {

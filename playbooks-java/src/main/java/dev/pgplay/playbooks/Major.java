@@ -11,6 +11,7 @@ import dev.pgplay.core.run.TaskResult;
 import dev.pgplay.core.ssh.Cmd;
 import dev.pgplay.core.ssh.ExecOptions;
 import dev.pgplay.core.ssh.ExecResult;
+import dev.pgplay.core.ssh.RemoteCommandException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -29,8 +30,9 @@ import java.util.Set;
  * cluster is opened puts the old cluster back on its port, writable, with its data unchanged.
  */
 final class Major {
-    static final List<String> DATA_STEPS = List.of("writes-blocked", "snapshot", "old-stopped", "pg_upgrade", "globals", "copied",
-            "swapped", "verified");
+    /** The steps a return to the old cluster undoes (what stays: the new cluster made and configured). */
+    static final List<String> UNDONE_BY_GOING_BACK = List.of("writes-blocked", "snapshot", "old-stopped", "pg_upgrade", "globals",
+            "copied", "copy-started", "checked", "swapped", "verified", "opened", "analyzed");
 
     final MajorSettings m;
     UpgradeStatus status;
@@ -63,19 +65,7 @@ final class Major {
     }
 
     private Pg nextOn(HostContext ctx, int port) {
-        PgSettings n = m.next();
-        return new Pg(ctx, new PgSettings(n.version(), n.cluster(), port, n.primary(), n.standbys(), n.vip(), n.replicationUser(),
-                n.replicationPassword(), n.clientNetworks()));
-    }
-
-    private Pg oldOn(HostContext ctx, int port) {
-        PgSettings o = m.old();
-        return new Pg(ctx, new PgSettings(o.version(), o.cluster(), port, o.primary(), o.standbys(), o.vip(), o.replicationUser(),
-                o.replicationPassword(), o.clientNetworks()));
-    }
-
-    static ExecResult root(HostContext ctx, Cmd cmd) {
-        return ctx.connection().exec(cmd, ExecOptions.as("root").timeout(Duration.ofMinutes(10))).check(ctx.host().name());
+        return new Pg(ctx, m.next().with(m.next().version(), port));
     }
 
     /** A long command as postgres, its output lines shown as progress; not checked. */
@@ -213,7 +203,7 @@ final class Major {
         if (ctx.checkMode()) {
             return TaskResult.changed("would install postgresql-" + m.next().version(), cmds);
         }
-        root(ctx, Cmd.of("apt-get", "install", "-y", "-q", "postgresql-" + m.next().version(), "postgresql-client-" + m.next().version())
+        Pg.root(ctx, Cmd.of("apt-get", "install", "-y", "-q", "postgresql-" + m.next().version(), "postgresql-client-" + m.next().version())
                 .env("DEBIAN_FRONTEND", "noninteractive"));
         return TaskResult.changed("installed postgresql-" + m.next().version(), cmds);
     }
@@ -359,7 +349,7 @@ final class Major {
             if (ctx.checkMode()) {
                 return TaskResult.changed("would drop and make " + m.next().version() + "/" + cluster() + " again", done);
             }
-            root(ctx, Cmd.of("pg_dropcluster", "--stop", m.next().version(), cluster()));
+            Pg.root(ctx, Cmd.of("pg_dropcluster", "--stop", m.next().version(), cluster()));
         }
         if (ctx.checkMode()) {
             return TaskResult.changed("would create " + m.next().version() + "/" + cluster(), List.of("pg_createcluster " + m.next().version() + " " + cluster()));
@@ -369,7 +359,7 @@ final class Major {
         if ("on".equals(status.get("checksums"))) {
             argv.addAll(List.of("--", "--data-checksums"));
         }
-        root(ctx, Cmd.of(argv));
+        Pg.root(ctx, Cmd.of(argv));
         Facts.Cluster made = find(ctx, m.next().version()).orElseThrow(() -> new IllegalStateException("pg_createcluster made no cluster"));
         done.add(String.join(" ", argv));
         if (!status.done("writes-blocked")) {
@@ -389,7 +379,7 @@ final class Major {
                 return null;
             }
             try {
-                root(ctx, Cmd.of("pg_ctlcluster", c.version(), c.name(), "start"));
+                Pg.root(ctx, Cmd.of("pg_ctlcluster", c.version(), c.name(), "start"));
             } catch (RuntimeException e) {
                 return "is down and does not start (" + e.getMessage() + ")";
             }
@@ -437,11 +427,12 @@ final class Major {
         write(ctx, newConf + "/postgresql.conf", main.text(), "0644");
         removed.addAll(main.removed());
         copied.add("postgresql.conf");
-        String list = root(ctx, Cmd.of("find", oldConf + "/conf.d", "-maxdepth", "1", "-type", "f", "-name", "*.conf", "-printf", "%f\\n")).stdout();
-        Map<String, String> ownedInIncludes = new LinkedHashMap<>(owned);
+        String list = Pg.root(ctx, Cmd.of("find", oldConf + "/conf.d", "-maxdepth", "1", "-type", "f", "-name", "*.conf", "-printf", "%f\\n")).stdout();
         for (String f : list.lines().filter(l -> !l.isBlank()).toList()) {
-            ConfigCarry.Result r = carryInclude(cat(ctx, oldConf + "/conf.d/" + f), known, ownedInIncludes);
-            root(ctx, Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0755", newConf + "/conf.d"));
+            // an include file only rewrites the owned settings it has
+            ConfigCarry.Result r = ConfigCarry.carry(cat(ctx, oldConf + "/conf.d/" + f), known, owned, Set.of(), m.old().version(),
+                    m.next().version(), false);
+            Pg.root(ctx, Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0755", newConf + "/conf.d"));
             write(ctx, newConf + "/conf.d/" + f, r.text(), "0644");
             removed.addAll(r.removed());
             copied.add("conf.d/" + f);
@@ -472,12 +463,8 @@ final class Major {
                 + (removed.isEmpty() ? "" : "; " + removed.size() + " removed parameter(s)"), copied, report);
     }
 
-    private ConfigCarry.Result carryInclude(String text, Set<String> known, Map<String, String> owned) {
-        return ConfigCarry.carry(text, known, owned, Set.of(), m.old().version(), m.next().version(), false);
-    }
-
     static String cat(HostContext ctx, String path) {
-        return root(ctx, Cmd.of("cat", path)).stdout();
+        return Pg.root(ctx, Cmd.of("cat", path)).stdout();
     }
 
     static void write(HostContext ctx, String path, String text, String mode) {
@@ -488,7 +475,7 @@ final class Major {
 
     private List<String> pgUpgradeArgs(boolean check) {
         List<String> a = new ArrayList<>(List.of("sh", "-c", "cd \"$1\" && shift && exec \"$@\"", "sh", m.workDir(), m.newBin("pg_upgrade"),
-                "-b", m.oldBin(""), "-B", m.newBin(""), "-d", status.get("old-data", "OLD-DATA"),
+                "-b", m.oldBinDir(), "-B", m.newBinDir(), "-d", status.get("old-data", "OLD-DATA"),
                 "-D", status.get("new-data", "/var/lib/postgresql/" + m.next().version() + "/" + cluster()),
                 "-o", "-c config_file=" + m.old().confDir() + "/postgresql.conf", "-O", "-c config_file=" + m.next().confDir() + "/postgresql.conf",
                 "-p", String.valueOf(port()), "-P", sidePort() > 0 ? String.valueOf(sidePort()) : "SIDE-PORT", "-j", String.valueOf(jobs)));
@@ -515,21 +502,16 @@ final class Major {
         if (ctx.checkMode()) {
             return TaskResult.changed("would run pg_upgrade --check", List.of(String.join(" ", pgUpgradeArgs(true))));
         }
-        root(ctx, Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0700", m.workDir()));
+        Pg.root(ctx, Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0700", m.workDir()));
         ExecResult r = postgres(ctx, Cmd.of(pgUpgradeArgs(true)));
         List<String> report = r.stdout().lines().filter(l -> !l.isBlank()).toList();
         if (!r.ok()) {
             return TaskResult.failed("pg_upgrade --check failed; nothing was changed on " + m.old().version() + ": "
-                    + lastLines(r.stdout() + "\n" + r.stderr(), 6) + " (details in " + m.workDir() + " and "
+                    + RemoteCommandException.lastLines(r.stdout() + "\n" + r.stderr(), 6) + " (details in " + m.workDir() + " and "
                     + status.get("new-data") + "/pg_upgrade_output.d)", Map.of("report", report));
         }
         status.done("checked", ctx);
         return TaskResult.ok("Clusters are compatible", Map.of("report", report));
-    }
-
-    static String lastLines(String text, int n) {
-        List<String> l = text.lines().filter(x -> !x.isBlank()).toList();
-        return String.join(" | ", l.subList(Math.max(0, l.size() - n), l.size()));
     }
 
     TaskResult stopOld(HostContext ctx) {
@@ -540,13 +522,20 @@ final class Major {
             return TaskResult.changed("would CHECKPOINT and stop " + m.old().version() + "/" + cluster(), List.of("CHECKPOINT", "pg_ctl stop -m fast"));
         }
         Map<String, String> control = old(ctx).checkpointStopAndReadControl();
-        status.put("stopped-at", System.currentTimeMillis());
-        String state = control.getOrDefault("Database cluster state", "?");
-        if (!"shut down".equals(state)) {
-            return TaskResult.failed(m.old().version() + "/" + cluster() + " did not shut down cleanly (pg_controldata: " + state + ")");
+        String unclean = stoppedUncleanly(control);
+        if (unclean != null) {
+            return TaskResult.failed(unclean);
         }
         status.done("old-stopped", ctx);
         return TaskResult.changed("stopped; shutdown checkpoint at " + control.get("Latest checkpoint location"), List.of("CHECKPOINT", "pg_ctl stop -m fast"));
+    }
+
+    /** Records when the old cluster stopped; why its shutdown was not clean, or null when it was. */
+    private String stoppedUncleanly(Map<String, String> control) {
+        status.put("stopped-at", System.currentTimeMillis());
+        String state = control.getOrDefault("Database cluster state", "?");
+        return "shut down".equals(state) ? null
+                : m.old().version() + "/" + cluster() + " did not shut down cleanly (pg_controldata: " + state + ")";
     }
 
     TaskResult pgUpgrade(HostContext ctx) {
@@ -564,11 +553,11 @@ final class Major {
             carryConfig(ctx);
         }
         status.put("new-fresh", false).save(ctx);
-        root(ctx, Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0700", m.workDir()));
+        Pg.root(ctx, Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0700", m.workDir()));
         long t0 = System.nanoTime();
         ExecResult r = postgres(ctx, Cmd.of(pgUpgradeArgs(false)));
         if (!r.ok()) {
-            return TaskResult.failed("pg_upgrade failed: " + lastLines(r.stdout() + "\n" + r.stderr(), 6),
+            return TaskResult.failed("pg_upgrade failed: " + RemoteCommandException.lastLines(r.stdout() + "\n" + r.stderr(), 6),
                     Map.of("report", r.stdout().lines().filter(l -> !l.isBlank()).toList()));
         }
         status.done("pg_upgrade", ctx);
@@ -579,7 +568,7 @@ final class Major {
     /** pg_upgrade --link renames the old global/pg_control to pg_control.old; undone while the new cluster never ran. */
     private void restorePgControl(HostContext ctx) {
         String control = status.get("old-data") + "/global/pg_control";
-        root(ctx, Cmd.of("sh", "-c", "[ -e \"$1\" ] || [ ! -e \"$1.old\" ] || mv \"$1.old\" \"$1\"", "sh", control));
+        Pg.root(ctx, Cmd.of("sh", "-c", "[ -e \"$1\" ] || [ ! -e \"$1.old\" ] || mv \"$1.old\" \"$1\"", "sh", control));
     }
 
     // ---------------------------------------------------------------- dump and restore
@@ -612,14 +601,14 @@ final class Major {
         String work = m.workDir();
         // processes of an interrupted run would write into what is redone now
         killLeftovers(ctx);
-        root(ctx, Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0700", work));
+        Pg.root(ctx, Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0700", work));
         Pg n = nextOn(ctx, sidePort());
         List<String> commands = new ArrayList<>();
         long t0 = System.nanoTime();
         if (!m.parallel()) {
             if (status.done("copy-started")) {
                 // a single stream cannot continue: start over on an empty new cluster
-                root(ctx, Cmd.of("pg_dropcluster", "--stop", m.next().version(), cluster()));
+                Pg.root(ctx, Cmd.of("pg_dropcluster", "--stop", m.next().version(), cluster()));
                 status.put("new-created", false).save(ctx);
                 newCluster(ctx);
                 carryConfig(ctx);
@@ -628,19 +617,19 @@ final class Major {
             }
             status.done("copy-started", ctx);
             String script = "set -o pipefail\n\"$1/pg_dumpall\" -p \"$2\" | sed '/^CREATE ROLE postgres;$/d' | psql -X -q -v ON_ERROR_STOP=1 -p \"$3\" -d postgres >/dev/null";
-            ExecResult r = postgres(ctx, Cmd.of("bash", "-c", script, "bash", m.newBin("").replaceAll("/$", ""), String.valueOf(port()), String.valueOf(sidePort())));
+            ExecResult r = postgres(ctx, Cmd.of("bash", "-c", script, "bash", m.newBinDir(), String.valueOf(port()), String.valueOf(sidePort())));
             if (!r.ok()) {
-                return TaskResult.failed("pg_dumpall | psql failed: " + lastLines(r.stderr(), 4));
+                return TaskResult.failed("pg_dumpall | psql failed: " + RemoteCommandException.lastLines(r.stderr(), 4));
             }
             commands.add("pg_dumpall -p " + port() + " | psql -p " + sidePort());
         } else {
             if (!status.done("globals")) {
                 String script = "set -o pipefail\n\"$1/pg_dumpall\" -p \"$2\" --globals-only | sed '/^CREATE ROLE postgres;$/d' > \"$4/globals.sql\"\n"
                         + "psql -X -q -p \"$3\" -d postgres -f \"$4/globals.sql\" 2>&1 >/dev/null | grep ERROR | grep -v 'already exists' && exit 1; exit 0";
-                ExecResult r = postgres(ctx, Cmd.of("bash", "-c", script, "bash", m.newBin("").replaceAll("/$", ""), String.valueOf(port()),
+                ExecResult r = postgres(ctx, Cmd.of("bash", "-c", script, "bash", m.newBinDir(), String.valueOf(port()),
                         String.valueOf(sidePort()), work));
                 if (!r.ok()) {
-                    return TaskResult.failed("roles and tablespaces (pg_dumpall --globals-only) could not be restored: " + lastLines(r.stdout() + r.stderr(), 4));
+                    return TaskResult.failed("roles and tablespaces (pg_dumpall --globals-only) could not be restored: " + RemoteCommandException.lastLines(r.stdout() + r.stderr(), 4));
                 }
                 status.done("globals", ctx);
                 commands.add("pg_dumpall --globals-only | psql");
@@ -664,9 +653,9 @@ final class Major {
                 }
                 ctx.progress("database " + db + ": pg_dump -Fd -j " + jobs);
                 ExecResult d = postgres(ctx, Cmd.of("sh", "-c", "rm -rf \"$2\" && exec \"$1/pg_dump\" -p \"$3\" -Fd -Z0 -j \"$4\" -f \"$2\" \"$5\"",
-                        "sh", m.newBin("").replaceAll("/$", ""), dir, String.valueOf(port()), String.valueOf(jobs), db));
+                        "sh", m.newBinDir(), dir, String.valueOf(port()), String.valueOf(jobs), db));
                 if (!d.ok()) {
-                    return TaskResult.failed("pg_dump of database " + db + " failed: " + lastLines(d.stderr(), 4));
+                    return TaskResult.failed("pg_dump of database " + db + " failed: " + RemoteCommandException.lastLines(d.stderr(), 4));
                 }
                 ctx.progress("database " + db + ": pg_restore -j " + jobs);
                 List<String> restore = new ArrayList<>(List.of(m.newBin("pg_restore"), "-p", String.valueOf(sidePort()), "-j", String.valueOf(jobs),
@@ -677,9 +666,9 @@ final class Major {
                 restore.add(dir);
                 ExecResult rr = postgres(ctx, Cmd.of(restore));
                 if (!rr.ok()) {
-                    return TaskResult.failed("pg_restore of database " + db + " failed: " + lastLines(rr.stderr(), 4));
+                    return TaskResult.failed("pg_restore of database " + db + " failed: " + RemoteCommandException.lastLines(rr.stderr(), 4));
                 }
-                root(ctx, Cmd.of("rm", "-rf", dir));
+                Pg.root(ctx, Cmd.of("rm", "-rf", dir));
                 status.add("databases-done", db).save(ctx);
                 commands.add("pg_dump -Fd -j" + jobs + " " + db + " | pg_restore -j" + jobs);
             }
@@ -751,17 +740,16 @@ final class Major {
             return TaskResult.changed("would swap ports and start " + m.next().version(), cmds);
         }
         if (old(ctx).online()) {
-            Map<String, String> control = old(ctx).checkpointStopAndReadControl();
-            status.put("stopped-at", System.currentTimeMillis());
-            if (!"shut down".equals(control.get("Database cluster state"))) {
-                return TaskResult.failed("the old cluster did not shut down cleanly");
+            String unclean = stoppedUncleanly(old(ctx).checkpointStopAndReadControl());
+            if (unclean != null) {
+                return TaskResult.failed(unclean);
             }
         }
         if (find(ctx, m.next().version()).map(Facts.Cluster::online).orElse(false)) {
             nextOn(ctx, sidePort()).stopFast();
         }
         ports(ctx, true);
-        root(ctx, Cmd.of("sh", "-c", "printf '%s\\n' \"default_transaction_read_only = 'on'\" >> \"$1\" && chown postgres:postgres \"$1\" && chmod 0600 \"$1\"",
+        Pg.root(ctx, Cmd.of("sh", "-c", "printf '%s\\n' \"default_transaction_read_only = 'on'\" >> \"$1\" && chown postgres:postgres \"$1\" && chmod 0600 \"$1\"",
                 "sh", status.get("new-data") + "/postgresql.auto.conf"));
         if (m.method().equals("link")) {
             status.put("message", "link mode: the new cluster was started; the old one cannot be used any more");
@@ -779,9 +767,9 @@ final class Major {
         String ov = m.old().version();
         int newPort = forward ? port() : sidePort();
         int oldPort = forward ? sidePort() : port();
-        root(ctx, Cmd.of("pg_conftool", nv, cluster(), "set", "port", String.valueOf(newPort)));
-        root(ctx, Cmd.of("pg_conftool", ov, cluster(), "set", "port", String.valueOf(oldPort)));
-        root(ctx, Cmd.of("sh", "-c", "echo \"$1\" > \"/etc/postgresql/$2/$4/start.conf\" && echo \"$3\" > \"/etc/postgresql/$5/$4/start.conf\"",
+        Pg.root(ctx, Cmd.of("pg_conftool", nv, cluster(), "set", "port", String.valueOf(newPort)));
+        Pg.root(ctx, Cmd.of("pg_conftool", ov, cluster(), "set", "port", String.valueOf(oldPort)));
+        Pg.root(ctx, Cmd.of("sh", "-c", "echo \"$1\" > \"/etc/postgresql/$2/$4/start.conf\" && echo \"$3\" > \"/etc/postgresql/$5/$4/start.conf\"",
                 "sh", forward ? "auto" : "manual", nv, forward ? "manual" : "auto", cluster(), ov));
         ctx.forget(Facts.CLUSTERS);
     }
@@ -861,7 +849,7 @@ final class Major {
                         + " stays up read-only; fix the cause and run again with --resume";
             }
             back(ctx);
-            status.undo(DATA_STEPS).undo(List.of("copy-started", "checked", "opened", "analyzed")).put("new-started", false).put("new-fresh", false);
+            status.undo(UNDONE_BY_GOING_BACK).put("new-started", false).put("new-fresh", false);
             status.save(ctx);
             return "the old cluster " + m.old().version() + "/" + cluster() + " runs again on port " + port()
                     + " and takes writes; its data was not changed. Fix the cause and run again with --resume";
@@ -875,7 +863,7 @@ final class Major {
         String dir = m.workDir() + "/";
         // "[/]var/..." matches the processes but not this shell's own command line
         String pattern = "[" + dir.charAt(0) + "]" + dir.substring(1);
-        root(ctx, Cmd.of("sh", "-c", "pkill -f -- \"$1\" && sleep 0.5; pkill -9 -f -- \"$1\"; true", "sh", pattern));
+        Pg.root(ctx, Cmd.of("sh", "-c", "pkill -f -- \"$1\" && sleep 0.5; pkill -9 -f -- \"$1\"; true", "sh", pattern));
     }
 
     /** Stops the new cluster, gives the old one its port back, starts it and allows writes. */
@@ -883,7 +871,7 @@ final class Major {
         killLeftovers(ctx);
         Optional<Facts.Cluster> n = find(ctx, m.next().version());
         if (n.isPresent() && n.get().online()) {
-            root(ctx, Cmd.of("pg_ctlcluster", "--force", m.next().version(), cluster(), "stop"));
+            Pg.root(ctx, Cmd.of("pg_ctlcluster", "--force", m.next().version(), cluster(), "stop"));
         }
         if (n.isPresent() && sidePort() > 0) {
             ports(ctx, false);
@@ -920,7 +908,7 @@ final class Major {
         int side = (int) ps.number("side-port");
         Optional<Facts.Cluster> oldCluster = find(ctx, m.old().version());
         if (oldCluster.isPresent() && oldCluster.get().online()) {
-            root(ctx, Cmd.of("pg_ctlcluster", m.old().version(), cluster(), "stop", "-m", "fast"));
+            Pg.root(ctx, Cmd.of("pg_ctlcluster", m.old().version(), cluster(), "stop", "-m", "fast"));
         }
         if (existing.isPresent() && !ss.flag("new-created")) {
             String why = emptyOrWhy(ctx, existing.get());
@@ -929,13 +917,13 @@ final class Major {
             }
         }
         if (existing.isPresent()) {
-            root(ctx, Cmd.of("pg_dropcluster", "--stop", m.next().version(), cluster()));
+            Pg.root(ctx, Cmd.of("pg_dropcluster", "--stop", m.next().version(), cluster()));
         }
         if (oldCluster.isPresent()) {
-            root(ctx, Cmd.of("pg_conftool", m.old().version(), cluster(), "set", "port", String.valueOf(side)));
-            root(ctx, Cmd.of("sh", "-c", "echo manual > \"$1\"", "sh", m.old().confDir() + "/start.conf"));
+            Pg.root(ctx, Cmd.of("pg_conftool", m.old().version(), cluster(), "set", "port", String.valueOf(side)));
+            Pg.root(ctx, Cmd.of("sh", "-c", "echo manual > \"$1\"", "sh", m.old().confDir() + "/start.conf"));
         }
-        root(ctx, Cmd.of("pg_createcluster", m.next().version(), cluster(), "--port", String.valueOf(port()), "--start-conf", "auto"));
+        Pg.root(ctx, Cmd.of("pg_createcluster", m.next().version(), cluster(), "--port", String.valueOf(port()), "--start-conf", "auto"));
         Facts.Cluster made = find(ctx, m.next().version()).orElseThrow();
         UpgradeStatus mine = UpgradeStatus.fresh(cluster()).state("rebuilding").put("old-version", m.old().version())
                 .put("new-version", m.next().version()).put("method", "pg_basebackup").put("port", port()).put("side-port", side)
@@ -947,7 +935,7 @@ final class Major {
         if (oldCluster.isPresent()) {
             sm.carryConfig(ctx);
             // the carried configuration took the side port; this cluster serves on the main port
-            root(ctx, Cmd.of("pg_conftool", m.next().version(), cluster(), "set", "port", String.valueOf(port())));
+            Pg.root(ctx, Cmd.of("pg_conftool", m.next().version(), cluster(), "set", "port", String.valueOf(port())));
         }
         TaskResult cloned = ClusterSetup.cloneStandby(ctx, m.next(), true);
         if (cloned.isFailure()) {

@@ -42,9 +42,9 @@ public final class MajorCleanup implements Playbook {
             if (ctx.checkMode()) {
                 return TaskResult.changed("would delete " + old + "/" + base.cluster(), cmds);
             }
-            Major.root(ctx, Cmd.of("sh", "-c", "! pg_lsclusters -h \"$1\" \"$2\" >/dev/null 2>&1 || pg_dropcluster --stop \"$1\" \"$2\"",
+            Pg.root(ctx, Cmd.of("sh", "-c", "! pg_lsclusters -h \"$1\" \"$2\" >/dev/null 2>&1 || pg_dropcluster --stop \"$1\" \"$2\"",
                     "sh", old, base.cluster()));
-            Major.root(ctx, Cmd.of("rm", "-rf", mj.m.workDir(), UpgradeStatus.DIR + "/major-" + base.cluster() + ".before"));
+            Pg.root(ctx, Cmd.of("rm", "-rf", mj.m.workDir(), UpgradeStatus.DIR + "/major-" + base.cluster() + ".before"));
             st.state("cleaned").save(ctx);
             return TaskResult.changed("deleted " + old + "/" + base.cluster(), cmds);
         }).irreversible(Duration.ofMinutes(2))));

@@ -82,7 +82,7 @@ public final class MajorRollback implements Playbook {
                     }
                     mj.back(ctx);
                     primaryBack[0] = true;
-                    mj.status.state("rolled-back").undo(Major.DATA_STEPS).undo(List.of("opened", "analyzed", "checked", "copy-started"))
+                    mj.status.state("rolled-back").undo(Major.UNDONE_BY_GOING_BACK)
                             .put("new-started", false).put("new-fresh", false).put("message", null).save(ctx);
                     return TaskResult.changed(mj.m.old().version() + "/" + mj.cluster() + " runs on port " + mj.port() + " and takes writes; "
                             + mj.m.next().version() + " stopped, kept on port " + mj.sidePort() + " (a new major-upgrade run replaces it)",
@@ -98,16 +98,11 @@ public final class MajorRollback implements Playbook {
     }
 
     static Major of(PgSettings base, UpgradeStatus st) {
-        PgSettings old = with(base, st.get("old-version"));
-        PgSettings next = with(base, st.get("new-version"));
+        PgSettings old = base.with(st.get("old-version"), base.port());
+        PgSettings next = base.with(st.get("new-version"), base.port());
         Major mj = new Major(new MajorSettings(old, next, st.get("method", "copy"), 0, true, false));
         mj.status = st;
         return mj;
-    }
-
-    static PgSettings with(PgSettings b, String version) {
-        return new PgSettings(version, b.cluster(), b.port(), b.primary(), b.standbys(), b.vip(), b.replicationUser(),
-                b.replicationPassword(), b.clientNetworks());
     }
 
     static TaskResult standbyBack(HostContext ctx, Major mj) {
@@ -121,7 +116,7 @@ public final class MajorRollback implements Playbook {
         ctx.forget(Facts.CLUSTERS);
         Optional<Facts.Cluster> n = PgCluster.find(ctx, mj.m.next().version(), mj.cluster());
         if (n.isPresent() && n.get().online()) {
-            Major.root(ctx, Cmd.of("pg_ctlcluster", "--force", mj.m.next().version(), mj.cluster(), "stop"));
+            Pg.root(ctx, Cmd.of("pg_ctlcluster", "--force", mj.m.next().version(), mj.cluster(), "stop"));
         }
         Major sm = new Major(mj.m);
         sm.status = st;

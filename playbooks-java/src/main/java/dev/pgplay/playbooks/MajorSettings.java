@@ -45,9 +45,7 @@ record MajorSettings(PgSettings old, PgSettings next, String method, int jobs, b
             throw new IllegalArgumentException(where + ": parallel must be true or false, got '" + parallel + "'");
         }
         boolean resume = Boolean.parseBoolean(String.valueOf(extra.getOrDefault("resume", "false")));
-        PgSettings nextSettings = new PgSettings(next, old.cluster(), old.port(), old.primary(), old.standbys(), old.vip(),
-                old.replicationUser(), old.replicationPassword(), old.clientNetworks());
-        return new MajorSettings(old, nextSettings, method, jobs, parallel == null || Boolean.parseBoolean(parallel), resume);
+        return new MajorSettings(old, old.with(next, old.port()), method, jobs, parallel == null || Boolean.parseBoolean(parallel), resume);
     }
 
     private static String value(Map<String, Object> extra, String inventoryValue, String key) {
@@ -69,12 +67,16 @@ record MajorSettings(PgSettings old, PgSettings next, String method, int jobs, b
         return "/var/lib/postgresql/pgplay-upgrade-" + old.cluster() + "-" + old.version() + "-" + next.version();
     }
 
-    String oldBin(String program) {
-        return "/usr/lib/postgresql/" + old.version() + "/bin/" + program;
+    String oldBinDir() {
+        return "/usr/lib/postgresql/" + old.version() + "/bin";
+    }
+
+    String newBinDir() {
+        return "/usr/lib/postgresql/" + next.version() + "/bin";
     }
 
     String newBin(String program) {
-        return "/usr/lib/postgresql/" + next.version() + "/bin/" + program;
+        return newBinDir() + "/" + program;
     }
 
     String methodText() {

@@ -104,7 +104,12 @@ final class Pg {
     }
 
     ExecResult root(Cmd cmd) {
-        return ctx.connection().exec(cmd, ExecOptions.as("root").timeout(Duration.ofMinutes(10))).check(name());
+        return root(ctx, cmd);
+    }
+
+    /** A command as root (10 minutes at most); fails when it exits non-zero. */
+    static ExecResult root(HostContext ctx, Cmd cmd) {
+        return ctx.connection().exec(cmd, ExecOptions.as("root").timeout(Duration.ofMinutes(10))).check(ctx.host().name());
     }
 
     ExecResult postgres(Cmd cmd) {

@@ -90,6 +90,11 @@ record PgSettings(String version, String cluster, int port, String primary, List
         return v != null ? v.toString() : h.varString(key, fallback);
     }
 
+    /** The same cluster settings for another major version on another port (an upgrade's old or new cluster). */
+    PgSettings with(String otherVersion, int otherPort) {
+        return new PgSettings(otherVersion, cluster, otherPort, primary, standbys, vip, replicationUser, replicationPassword, clientNetworks);
+    }
+
     String confDir() {
         return "/etc/postgresql/" + version + "/" + cluster;
     }

@@ -3,20 +3,14 @@ package dev.pgplay.playbooks;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pgplay.core.output.ConsoleListener;
-import dev.pgplay.core.run.Play;
 import dev.pgplay.core.run.RunListener;
 import dev.pgplay.core.run.Runner;
 import dev.pgplay.core.run.Task;
 import dev.pgplay.core.run.TaskResult;
 import dev.pgplay.core.run.Playbook;
 import dev.pgplay.inventory.Host;
-import dev.pgplay.inventory.Inventory;
 import dev.pgplay.lab.LabExtension;
 import dev.pgplay.lab.LabHost;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,34 +34,14 @@ class MajorFailureIT {
     @RegisterExtension
     static final LabExtension LAB = LabExtension.hosts("db1", "db2");
     static PgLab pg;
-    static Inventory inventory;
 
     @BeforeAll
     static void cluster() throws Exception {
-        pg = new PgLab(LAB.lab(), "vars { pg-version = \"13\" }");
-        pg.runMajor13();
-        pg.setUpCluster();
-        pg.fillForUpgrade();
-        inventory = Inventory.load(pg.inventory);
+        pg = PgLab.onMajor13(LAB.lab());
     }
 
-    record Result(int code, String out) {
-    }
-
-    /** Runs a playbook in this JVM with an extra listener (the fault), printing its console output. */
-    static Result run(Playbook playbook, Map<String, Object> vars, RunListener fault, AtomicReference<Runner> self) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        List<Play> plays = playbook.plays(inventory, vars);
-        Runner runner = Runner.builder(inventory).extraVars(vars)
-                .listener(new ConsoleListener(new PrintStream(out, true, StandardCharsets.UTF_8), 0, false))
-                .listener(fault).build();
-        if (self != null) {
-            self.set(runner);
-        }
-        int code = runner.run(playbook.name(), plays).exitCode();
-        String text = out.toString(StandardCharsets.UTF_8);
-        System.out.println(text);
-        return new Result(code, text);
+    static PgLab.InProcess run(Playbook playbook, Map<String, Object> vars, RunListener fault, AtomicReference<Runner> self) {
+        return pg.runInProcess(playbook, vars, fault, self);
     }
 
     static Map<String, Object> vars(String... kv) {
@@ -93,7 +67,7 @@ class MajorFailureIT {
                 }
             }
         };
-        Result r = run(new MajorUpgrade(), vars(), fault, null);
+        PgLab.InProcess r = run(new MajorUpgrade(), vars(), fault, null);
         assertEquals(2, r.code(), r.out());
         assertTrue(r.out().contains("pg_upgrade failed"), r.out());
         assertTrue(r.out().contains("runs again on port 5432 and takes writes"), r.out());
@@ -104,13 +78,13 @@ class MajorFailureIT {
         assertTrue(PgLab.status(db1).contains("state=failed-upgrade"), PgLab.status(db1));
         MajorUpgradeIT.waitFor(() -> ("streaming " + db1.address()).equals(PgLab.receiver(pg.host("db2"))));
 
-        Result again = run(new MajorUpgrade(), vars(), new RunListener() { }, null);
+        PgLab.InProcess again = run(new MajorUpgrade(), vars(), new RunListener() { }, null);
         assertEquals(2, again.code(), again.out());
         assertTrue(again.out().contains("--resume"), again.out());
 
         db1.docker("mv", lib + ".away", lib);
         String withRow = PgLab.fingerprint(db1);
-        Result resumed = run(new MajorUpgrade(), vars("resume", "true"), new RunListener() { }, null);
+        PgLab.InProcess resumed = run(new MajorUpgrade(), vars("resume", "true"), new RunListener() { }, null);
         assertEquals(0, resumed.code(), resumed.out());
         assertTrue(resumed.out().contains("Clusters are compatible"), "pg_upgrade --check runs again: " + resumed.out());
         assertEquals("15", PgLab.serverMajor(db1));
@@ -144,7 +118,7 @@ class MajorFailureIT {
             h.docker("apt-get", "remove", "-y", "-q", "postgresql-15", "postgresql-client-15");
         }
         AtomicReference<Runner> self = new AtomicReference<>();
-        Result cut = run(new MajorDump(), vars(), interruptAtApp(self), self);
+        PgLab.InProcess cut = run(new MajorDump(), vars(), interruptAtApp(self), self);
         assertTrue(cut.code() != 0, cut.out());
         assertTrue(cut.out().contains("changed: [db1] => installed postgresql-15"), cut.out());
         assertTrue(cut.out().contains("changed: [db2] => installed postgresql-15"), cut.out());
@@ -154,11 +128,11 @@ class MajorFailureIT {
         assertEquals("on", PgLab.sql(db1, "postgres", "SHOW default_transaction_read_only"), "writes stay blocked while interrupted");
         assertEquals(before, PgLab.fingerprint(db1));
 
-        Result plain = run(new MajorDump(), vars(), new RunListener() { }, null);
+        PgLab.InProcess plain = run(new MajorDump(), vars(), new RunListener() { }, null);
         assertEquals(2, plain.code(), plain.out());
         assertTrue(plain.out().contains("Continue it with --resume, or go back to 13 with: playbook major-rollback"), plain.out());
 
-        Result back = run(new MajorRollback(), vars(), new RunListener() { }, null);
+        PgLab.InProcess back = run(new MajorRollback(), vars(), new RunListener() { }, null);
         assertEquals(0, back.code(), back.out());
         assertEquals("off", PgLab.sql(db1, "postgres", "SHOW default_transaction_read_only"));
         assertEquals(before, PgLab.fingerprint(db1));
@@ -166,9 +140,9 @@ class MajorFailureIT {
         String withRow = PgLab.fingerprint(db1);
         assertEquals("streaming " + db1.address(), PgLab.receiver(db2));
 
-        Result cutAgain = run(new MajorDump(), vars(), interruptAtApp(self), self);
+        PgLab.InProcess cutAgain = run(new MajorDump(), vars(), interruptAtApp(self), self);
         assertTrue(cutAgain.code() != 0, cutAgain.out());
-        Result resumed = run(new MajorDump(), vars("resume", "true"), new RunListener() { }, null);
+        PgLab.InProcess resumed = run(new MajorDump(), vars("resume", "true"), new RunListener() { }, null);
         assertEquals(0, resumed.code(), resumed.out());
         assertTrue(resumed.out().contains("items identical"), resumed.out());
         assertTrue(resumed.out().matches("(?s).*shop: extension hstore\\s+1\\.7\\s+1\\.8\\s+updated to the new default.*"), resumed.out());

@@ -28,10 +28,7 @@ class MajorUpgradeIT {
 
     @BeforeAll
     static void cluster() throws Exception {
-        pg = new PgLab(LAB.lab(), "vars { pg-version = \"13\" }");
-        pg.runMajor13();
-        pg.setUpCluster();
-        pg.fillForUpgrade();
+        pg = PgLab.onMajor13(LAB.lab());
         before = PgLab.fingerprint(pg.host("db1"));
     }
 

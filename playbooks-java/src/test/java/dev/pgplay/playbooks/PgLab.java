@@ -2,6 +2,13 @@ package dev.pgplay.playbooks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.pgplay.core.output.ConsoleListener;
+import dev.pgplay.core.run.Play;
+import dev.pgplay.core.run.Playbook;
+import dev.pgplay.core.run.RunListener;
+import dev.pgplay.core.run.RunResult;
+import dev.pgplay.core.run.Runner;
+import dev.pgplay.inventory.Inventory;
 import dev.pgplay.lab.Lab;
 import dev.pgplay.lab.LabHost;
 import java.io.ByteArrayOutputStream;
@@ -9,6 +16,9 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 
 /** A lab primary/standby pair built by the cluster-setup playbook, with an application role and table. */
 final class PgLab {
@@ -37,6 +47,42 @@ final class PgLab {
     }
 
     record Run(int code, String out) {
+    }
+
+    /** A run in this JVM: its result and console output. */
+    record InProcess(RunResult result, String out) {
+        int code() {
+            return result.exitCode();
+        }
+    }
+
+    /**
+     * Runs a playbook in this JVM with an extra listener (fault injection, timing), printing the
+     * console output; {@code self}, when given, receives the runner (to cancel it).
+     */
+    InProcess runInProcess(Playbook playbook, Map<String, Object> vars, RunListener extra, AtomicReference<Runner> self) {
+        Inventory inv = Inventory.load(inventory);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        List<Play> plays = playbook.plays(inv, vars);
+        Runner runner = Runner.builder(inv).extraVars(vars)
+                .listener(new ConsoleListener(new PrintStream(out, true, StandardCharsets.UTF_8), 0, false))
+                .listener(extra).build();
+        if (self != null) {
+            self.set(runner);
+        }
+        RunResult r = runner.run(playbook.name(), plays);
+        String text = out.toString(StandardCharsets.UTF_8);
+        System.out.println(text);
+        return new InProcess(r, text);
+    }
+
+    /** A lab pair on PostgreSQL 13 (see {@link #runMajor13}) built by cluster-setup, with the upgrade test data. */
+    static PgLab onMajor13(Lab lab) throws Exception {
+        PgLab pg = new PgLab(lab, "vars { pg-version = \"13\" }");
+        pg.runMajor13();
+        pg.setUpCluster();
+        pg.fillForUpgrade();
+        return pg;
     }
 
     Run playbook(String... args) {

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pgplay.core.output.ConsoleListener;
 import dev.pgplay.core.run.Play;
 import dev.pgplay.core.run.RunListener;
 import dev.pgplay.core.run.RunResult;
@@ -16,10 +15,6 @@ import dev.pgplay.inventory.Inventory;
 import dev.pgplay.lab.LabExtension;
 import dev.pgplay.lab.Writer;
 import dev.pgplay.lab.LabHost;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.BeforeAll;
@@ -49,17 +44,7 @@ class RollingMinorFailureIT {
 
     /** Runs rolling-minor in this JVM with an extra listener (fault injection), printing the console output. */
     static RunResult run(Map<String, Object> vars, RunListener extra, AtomicReference<Runner> self) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        List<Play> plays = new RollingMinor().plays(inventory, vars);
-        Runner runner = Runner.builder(inventory).extraVars(vars)
-                .listener(new ConsoleListener(new PrintStream(out, true, StandardCharsets.UTF_8), 0, false))
-                .listener(extra).build();
-        if (self != null) {
-            self.set(runner);
-        }
-        RunResult r = runner.run("rolling-minor", plays);
-        System.out.println(out.toString(StandardCharsets.UTF_8));
-        return r;
+        return pg.runInProcess(new RollingMinor(), vars, extra, self).result();
     }
 
     @Test

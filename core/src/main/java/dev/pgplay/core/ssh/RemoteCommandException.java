@@ -17,8 +17,12 @@ public final class RemoteCommandException extends RuntimeException {
 
     /** The last few lines of a command's output on one line, for messages. */
     public static String lastLines(String text) {
-        String[] lines = text.strip().split("\n");
-        int from = Math.max(0, lines.length - 5);
-        return String.join(" | ", java.util.Arrays.copyOfRange(lines, from, lines.length));
+        return lastLines(text, 5);
+    }
+
+    /** The last {@code n} non-blank lines of a command's output on one line, for messages. */
+    public static String lastLines(String text, int n) {
+        java.util.List<String> lines = text.lines().filter(l -> !l.isBlank()).toList();
+        return String.join(" | ", lines.subList(Math.max(0, lines.size() - n), lines.size()));
     }
 }

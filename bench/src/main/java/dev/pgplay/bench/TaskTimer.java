@@ -1,0 +1,43 @@
+package dev.pgplay.bench;
+
+import dev.pgplay.core.run.Play;
+import dev.pgplay.core.run.RunListener;
+import dev.pgplay.core.run.Task;
+import dev.pgplay.core.run.TaskResult;
+import dev.pgplay.inventory.Host;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Predicate;
+
+/** How long the last task whose name matches took until it reported "changed" (-1: none did), and its message. */
+final class TaskTimer implements RunListener {
+    private final Predicate<String> name;
+    private final Map<String, Long> started = new HashMap<>();
+    private volatile long millis = -1;
+    private volatile String message = "";
+
+    TaskTimer(Predicate<String> name) {
+        this.name = name;
+    }
+
+    @Override
+    public void taskStarted(Play play, Task task, boolean handler) {
+        started.put(task.name(), System.nanoTime());
+    }
+
+    @Override
+    public void hostResult(Host host, Task task, TaskResult result) {
+        if (name.test(task.name()) && result instanceof TaskResult.Changed) {
+            millis = (System.nanoTime() - started.get(task.name())) / 1_000_000;
+            message = result.message();
+        }
+    }
+
+    long millis() {
+        return millis;
+    }
+
+    String message() {
+        return message;
+    }
+}

@@ -169,9 +169,12 @@ public final class Lab implements AutoCloseable {
             ExecutorService pool = Executors.newFixedThreadPool(Math.min(names.size(), 8));
             try {
                 List<Future<LabHost>> futures = new ArrayList<>();
-                for (String name : names) {
+                for (int i = 0; i < names.size(); i++) {
+                    String name = names.get(i);
                     LabNetwork net = behind.containsKey(name) ? inner : network;
-                    futures.add(pool.submit(() -> startHost(name, net, keys, env)));
+                    // fixed addresses: a host keeps its address across a reboot (docker restart)
+                    String address = net.address(10 + i);
+                    futures.add(pool.submit(() -> startHost(name, net, address, keys, env)));
                 }
                 for (Future<LabHost> f : futures) {
                     LabHost host = f.get();
@@ -202,11 +205,10 @@ public final class Lab implements AutoCloseable {
             }
         }
 
-        private static LabHost startHost(String name, LabNetwork network, LabKeys keys, Map<String, String> env) {
-            GenericContainer<?> container = new LabHostSpec(name, network, null, keys.authorizedKey(), "test", env).testContainer();
+        private static LabHost startHost(String name, LabNetwork network, String address, LabKeys keys, Map<String, String> env) {
+            GenericContainer<?> container = new LabHostSpec(name, network, address, keys.authorizedKey(), "test", env).testContainer();
             container.start();
-            String address = container.getContainerInfo().getNetworkSettings().getNetworks().get(network.name()).getIpAddress();
-            return new LabHost(name, address, container, KnownHostsFile.readHostKeys(container));
+            return new LabHost(name, address, network, container, KnownHostsFile.readHostKeys(container));
         }
     }
 }

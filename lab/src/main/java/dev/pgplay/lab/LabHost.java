@@ -1,5 +1,7 @@
 package dev.pgplay.lab;
 
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.model.ContainerNetwork;
 import java.io.IOException;
 import java.util.List;
 import org.testcontainers.containers.Container;
@@ -13,12 +15,14 @@ import org.testcontainers.containers.GenericContainer;
 public final class LabHost {
     private final String name;
     private final String address;
+    private final LabNetwork network;
     private final GenericContainer<?> container;
     private final List<String> hostKeys;
 
-    LabHost(String name, String address, GenericContainer<?> container, List<String> hostKeys) {
+    LabHost(String name, String address, LabNetwork network, GenericContainer<?> container, List<String> hostKeys) {
         this.name = name;
         this.address = address;
+        this.network = network;
         this.container = container;
         this.hostKeys = List.copyOf(hostKeys);
     }
@@ -64,6 +68,36 @@ public final class LabHost {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("lab: " + name + ": interrupted", e);
         }
+    }
+
+    /**
+     * A reboot: {@code docker restart} (systemd shuts down, then boots again), waiting until the
+     * host runs again. The address and host keys stay; a VIP on its interface is gone.
+     */
+    public void reboot() {
+        DockerClient docker = container.getDockerClient();
+        docker.restartContainerCmd(containerId()).withTimeout(30).exec();
+        SystemdRunning.await(docker, containerId(), name, LabHostSpec.BOOT_TIMEOUT);
+    }
+
+    /** Starts a reboot without waiting for it: {@link #awaitBooted} waits. */
+    public void rebootNoWait() {
+        container.getDockerClient().restartContainerCmd(containerId()).withTimeout(30).exec();
+    }
+
+    public void awaitBooted() {
+        SystemdRunning.await(container.getDockerClient(), containerId(), name, LabHostSpec.BOOT_TIMEOUT);
+    }
+
+    /** A network cut: the host leaves the lab network (its connections hang, nothing is refused). */
+    public void disconnect() {
+        container.getDockerClient().disconnectFromNetworkCmd().withContainerId(containerId()).withNetworkId(network.name()).withForce(true).exec();
+    }
+
+    /** The cut healed: the host is back on the lab network at its address. */
+    public void reconnect() {
+        container.getDockerClient().connectToNetworkCmd().withContainerId(containerId()).withNetworkId(network.name())
+                .withContainerNetwork(new ContainerNetwork().withIpamConfig(new ContainerNetwork.Ipam().withIpv4Address(address))).exec();
     }
 
     void stop() {

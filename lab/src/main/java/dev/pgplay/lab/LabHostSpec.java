@@ -1,24 +1,29 @@
 package dev.pgplay.lab;
 
 import com.github.dockerjava.api.command.CreateContainerCmd;
+import com.github.dockerjava.api.model.AccessMode;
+import com.github.dockerjava.api.model.Bind;
 import com.github.dockerjava.api.model.Capability;
+import com.github.dockerjava.api.model.Volume;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.testcontainers.containers.GenericContainer;
-import org.testcontainers.containers.wait.strategy.Wait;
+import org.testcontainers.DockerClientFactory;
 import org.testcontainers.utility.DockerImageName;
 
 /**
  * The one definition of a lab host container, shared by the JUnit extension (through
  * Testcontainers) and by {@code bin/lab} (plain Docker, so the hosts outlive the JVM): the lab
  * image, NET_ADMIN (a VIP can move), {@code net.ipv4.ip_forward=0} (Docker's default of 1 lets the
- * old host forward VIP traffic and hides a missing gratuitous ARP), the controller's public key.
+ * old host forward VIP traffic and hides a missing gratuitous ARP), the controller's public key, and
+ * what systemd needs as PID 1 without --privileged: tmpfs on /run and /run/lock and the host's
+ * cgroup tree (read-only on cgroup v1; on cgroup v2 the host's cgroup namespace, writable).
  */
 final class LabHostSpec {
-    static final String READY_LINE = "lab-init: ready";
+    static final Duration BOOT_TIMEOUT = Duration.ofSeconds(90);
 
     private final String hostname;
     private final LabNetwork network;
@@ -54,10 +59,16 @@ final class LabHostSpec {
         Map<String, String> labels = new HashMap<>(cmd.getLabels() == null ? Map.of() : cmd.getLabels());
         labels.put(LabNetwork.LABEL, labelValue);
         cmd.withLabels(labels);
+        boolean v2 = "2".equals(DockerClientFactory.instance().client().infoCmd().exec().getRawValues().get("CgroupVersion"));
         cmd.getHostConfig()
                 .withNetworkMode(network.name())
                 .withCapAdd(Capability.NET_ADMIN)
-                .withSysctls(Map.of("net.ipv4.ip_forward", "0"));
+                .withSysctls(Map.of("net.ipv4.ip_forward", "0"))
+                .withTmpFs(Map.of("/run", "rw,exec", "/run/lock", "rw"))
+                .withBinds(new Bind("/sys/fs/cgroup", new Volume("/sys/fs/cgroup"), v2 ? AccessMode.rw : AccessMode.ro));
+        if (v2) {
+            cmd.getHostConfig().withCgroupnsMode("host");
+        }
     }
 
     /** The definition as a Testcontainers container (removed with the test run). */
@@ -66,7 +77,6 @@ final class LabHostSpec {
         return new GenericContainer<>(DockerImageName.parse(LabImage.NAME))
                 .withImagePullPolicy(image -> false)
                 .withCreateContainerCmdModifier(this::applyTo)
-                .waitingFor(Wait.forLogMessage(".*" + READY_LINE + ".*\\n", 1)
-                        .withStartupTimeout(Duration.ofSeconds(90)));
+                .waitingFor(new SystemdRunning(BOOT_TIMEOUT));
     }
 }

@@ -133,19 +133,7 @@ public final class LabMain {
     }
 
     private static void waitReady(DockerClient docker, String id, String name) {
-        long deadline = System.nanoTime() + 90_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            InspectContainerResponse info = docker.inspectContainerCmd(id).exec();
-            if (!Boolean.TRUE.equals(info.getState().getRunning())) {
-                throw new IllegalStateException("lab: " + name + " exited during start; docker logs pgplay-" + name);
-            }
-            String result = execOutput(docker, id, "sh", "-c", "pgrep -x sshd >/dev/null && echo up");
-            if (result.contains("up")) {
-                return;
-            }
-            sleep(300);
-        }
-        throw new IllegalStateException("lab: " + name + " was not ready after 90 s; docker logs pgplay-" + name);
+        SystemdRunning.await(docker, id, "pgplay-" + name, LabHostSpec.BOOT_TIMEOUT);
     }
 
     private static String execCat(DockerClient docker, String id) {

@@ -521,6 +521,9 @@ final class Major {
         if (ctx.checkMode()) {
             return TaskResult.changed("would CHECKPOINT and stop " + m.old().version() + "/" + cluster(), List.of("CHECKPOINT", "pg_ctl stop -m fast"));
         }
+        // nothing may start the old cluster while its data is being upgraded (a reboot, a package's postinst):
+        // start.conf manual first; the swap keeps it manual, going back makes it auto again
+        startConf(ctx, m.old().version(), "manual");
         Map<String, String> control = old(ctx).checkpointStopAndReadControl();
         String unclean = stoppedUncleanly(control);
         if (unclean != null) {
@@ -761,6 +764,12 @@ final class Major {
                 + " kept on port " + sidePort(), cmds);
     }
 
+    /** Writes a cluster's start.conf (auto: started at boot and by package scripts; manual: only when asked). */
+    void startConf(HostContext ctx, String version, String value) {
+        Pg.root(ctx, Cmd.of("sh", "-c", "echo \"$1\" > \"/etc/postgresql/$2/$3/start.conf\" && sync \"/etc/postgresql/$2/$3/start.conf\"",
+                "sh", value, version, cluster()));
+    }
+
     /** Ports and start.conf: the new cluster on the main port ({@code forward}) or back on its side port. */
     void ports(HostContext ctx, boolean forward) {
         String nv = m.next().version();
@@ -877,6 +886,7 @@ final class Major {
             ports(ctx, false);
         }
         restorePgControl(ctx);
+        startConf(ctx, m.old().version(), "auto");
         Pg o = old(ctx);
         if (!o.online()) {
             o.start();
@@ -907,6 +917,9 @@ final class Major {
         }
         int side = (int) ps.number("side-port");
         Optional<Facts.Cluster> oldCluster = find(ctx, m.old().version());
+        if (oldCluster.isPresent()) {
+            startConf(ctx, m.old().version(), "manual"); // kept, never started again by a reboot or a package
+        }
         if (oldCluster.isPresent() && oldCluster.get().online()) {
             Pg.root(ctx, Cmd.of("pg_ctlcluster", m.old().version(), cluster(), "stop", "-m", "fast"));
         }
@@ -921,9 +934,9 @@ final class Major {
         }
         if (oldCluster.isPresent()) {
             Pg.root(ctx, Cmd.of("pg_conftool", m.old().version(), cluster(), "set", "port", String.valueOf(side)));
-            Pg.root(ctx, Cmd.of("sh", "-c", "echo manual > \"$1\"", "sh", m.old().confDir() + "/start.conf"));
         }
-        Pg.root(ctx, Cmd.of("pg_createcluster", m.next().version(), cluster(), "--port", String.valueOf(port()), "--start-conf", "auto"));
+        // manual until it is a clone with standby.signal: an empty new cluster started by a reboot would be a writable primary
+        Pg.root(ctx, Cmd.of("pg_createcluster", m.next().version(), cluster(), "--port", String.valueOf(port()), "--start-conf", "manual"));
         Facts.Cluster made = find(ctx, m.next().version()).orElseThrow();
         UpgradeStatus mine = UpgradeStatus.fresh(cluster()).state("rebuilding").put("old-version", m.old().version())
                 .put("new-version", m.next().version()).put("method", "pg_basebackup").put("port", port()).put("side-port", side)
@@ -941,6 +954,7 @@ final class Major {
         if (cloned.isFailure()) {
             return cloned;
         }
+        startConf(ctx, m.next().version(), "auto");
         mine.state("standby-rebuilt").save(ctx);
         return TaskResult.changed("rebuilt for " + m.next().version() + " from " + m.old().primary() + "; " + m.old().version()
                 + " kept on port " + side, plan);

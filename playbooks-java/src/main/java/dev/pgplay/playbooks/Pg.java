@@ -36,6 +36,32 @@ final class Pg {
                         + " on " + name() + " (pg_lsclusters); install postgresql-" + s.version() + " and create it"));
     }
 
+    /** The server accepts a query now. */
+    boolean answers() {
+        try {
+            sql("SELECT 1");
+            return true;
+        } catch (IllegalStateException e) {
+            return false;
+        }
+    }
+
+    /** Waits until the cluster is down or answers (a restart by someone else ends); its state then. */
+    Facts.Cluster awaitAnswer(Duration limit) {
+        long deadline = System.nanoTime() + limit.toNanos();
+        Facts.Cluster c = cluster();
+        while (c.online() && !answers() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(250);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(name() + ": interrupted", e);
+            }
+            c = cluster();
+        }
+        return c;
+    }
+
     boolean online() {
         return cluster().online();
     }
@@ -164,17 +190,73 @@ final class Pg {
     /**
      * CHECKPOINT, reset default_transaction_read_only in postgresql.auto.conf (no reload), fast
      * shutdown, wait for the postmaster to exit, then pg_controldata: one round trip as postgres.
+     * When the shutdown was clean, the same script fences the node before anything else can start
+     * it (a package's postinst, a reboot): standby.signal plus {@code fenceConf} as
+     * conf.d/pgplay-standby.conf, so it can only ever start as a standby; then it appends
+     * {@code state=stopped} and the checkpoint to the switchover journal. Hang-ups and closed pipes
+     * are ignored: a controller lost mid-way does not leave a stopped node unfenced.
      */
-    Map<String, String> checkpointStopAndReadControl() {
+    Map<String, String> checkpointStopAndFence(String fenceConf) {
         String data = dataDir();
-        String script = "set -e\n"
+        String script = "set -e\ntrap '' HUP PIPE\n"
                 + "printf '%s\\n' 'CHECKPOINT;' 'ALTER SYSTEM RESET default_transaction_read_only;' | psql -X -q -v ON_ERROR_STOP=1 -p \"$3\" -d postgres\n"
                 + "pid=$(head -n 1 \"$2/postmaster.pid\")\n"
                 + "\"$1/pg_ctl\" -D \"$2\" -m fast -W stop >/dev/null\n"
                 + "i=0; while kill -0 \"$pid\" 2>/dev/null; do i=$((i+1)); [ $i -lt 12000 ] || { echo 'postmaster did not exit in 120 s' >&2; exit 1; }; sleep 0.01; done\n"
-                + "LC_ALL=C \"$1/pg_controldata\" -D \"$2\"\n";
-        ExecResult r = postgres(Cmd.of("sh", "-c", script, "sh", "/usr/lib/postgresql/" + s.version() + "/bin", data, String.valueOf(s.port())));
+                + "control=$(LC_ALL=C \"$1/pg_controldata\" -D \"$2\")\n"
+                + "state=$(printf '%s\\n' \"$control\" | sed -n 's/^Database cluster state: *//p')\n"
+                + "if [ -n \"$5\" ] && [ \"$state\" = 'shut down' ]; then\n"
+                + "  checkpoint=$(printf '%s\\n' \"$control\" | sed -n 's/^Latest checkpoint location: *//p')\n"
+                + "  printf '%s' \"$5\" > \"$4/pgplay-standby.conf.new\" && mv -f \"$4/pgplay-standby.conf.new\" \"$4/pgplay-standby.conf\"\n"
+                + "  : > \"$2/standby.signal\"; chmod 0600 \"$2/standby.signal\"; sync \"$2/standby.signal\" \"$4/pgplay-standby.conf\"\n"
+                + "  printf '%s\\n' fenced=standby.signal \"checkpoint=$checkpoint\" state=stopped >> \"$6\"; sync \"$6\"\n"
+                + "fi\n"
+                + "printf '%s\\n' \"$control\"\n";
+        ExecResult r = postgres(Cmd.of("sh", "-c", script, "sh", "/usr/lib/postgresql/" + s.version() + "/bin", data, String.valueOf(s.port()),
+                s.confDir() + "/conf.d", fenceConf, SwitchoverJournal.path(s)));
         return parseControl(r.stdout());
+    }
+
+    /** {@link #checkpointStopAndFence} without the fence (the major upgrades fence by start.conf). */
+    Map<String, String> checkpointStopAndReadControl() {
+        return checkpointStopAndFence("");
+    }
+
+    /**
+     * Nothing may start this cluster (a reboot, a package's postinst): start.conf {@code manual},
+     * the original kept in start.conf.pgplay-held until {@link #releaseStart}.
+     */
+    void holdStart() {
+        String conf = s.confDir() + "/start.conf";
+        root(Cmd.of("sh", "-c", "[ -e \"$1.pgplay-held\" ] || cp -p \"$1\" \"$1.pgplay-held\"; printf 'manual\\n' > \"$1.new\" "
+                + "&& chown --reference=\"$1\" \"$1.new\" && mv -f \"$1.new\" \"$1\" && sync \"$1\"", "sh", conf));
+    }
+
+    /** start.conf as it was before {@link #holdStart} (nothing when it was not held). */
+    void releaseStart() {
+        String conf = s.confDir() + "/start.conf";
+        root(Cmd.of("sh", "-c", "[ ! -e \"$1.pgplay-held\" ] || mv -f \"$1.pgplay-held\" \"$1\"", "sh", conf));
+    }
+
+    /** Lifts the fence of an old primary that must serve again: no standby.signal, no standby config. */
+    void unfence() {
+        root(Cmd.of("rm", "-f", dataDir() + "/standby.signal", s.confDir() + "/conf.d/pgplay-standby.conf"));
+    }
+
+    /** Whether the data directory has standby.signal (the node can only start as a standby). */
+    boolean fenced() {
+        return ctx.connection().exec(Cmd.of("test", "-e", dataDir() + "/standby.signal"), ExecOptions.as("postgres")).ok();
+    }
+
+    /** Runs {@code first} (as postgres), then SQL in the same round trip. */
+    String sqlAfter(Cmd first, String query) {
+        Cmd psql = Cmd.of("psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-p", String.valueOf(s.port()), "-d", "postgres");
+        ExecResult r = ctx.connection().exec(first.and(psql), ExecOptions.as("postgres").timeout(Duration.ofMinutes(10))
+                .stdin(query.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        if (!r.ok()) {
+            throw new IllegalStateException(name() + ": " + r.stderr().strip());
+        }
+        return r.out();
     }
 
     void restart() {
@@ -183,13 +265,18 @@ final class Pg {
 
     /** Makes this node a standby of {@code primaryAddress}: standby.signal plus conf.d/pgplay-standby.conf. */
     void writeStandbyConfig(String primaryAddress, String slot) {
-        String conf = "# written by pgplay: where this node replicates from when it is a standby\n"
-                + "primary_conninfo = 'host=" + primaryAddress + " port=" + s.port() + " user=" + s.replicationUser()
-                + " application_name=" + name() + "'\n"
-                + "primary_slot_name = '" + slot + "'\n";
+        String conf = standbyConf(primaryAddress, slot);
         ctx.connection().upload(conf.getBytes(java.nio.charset.StandardCharsets.UTF_8),
                 s.confDir() + "/conf.d/pgplay-standby.conf", "0644", "postgres:postgres");
         root(Cmd.of("install", "-o", "postgres", "-g", "postgres", "-m", "0600", "/dev/null", dataDir() + "/standby.signal"));
+    }
+
+    /** conf.d/pgplay-standby.conf: where this node replicates from when it is a standby. */
+    String standbyConf(String primaryAddress, String slot) {
+        return "# written by pgplay: where this node replicates from when it is a standby\n"
+                + "primary_conninfo = 'host=" + primaryAddress + " port=" + s.port() + " user=" + s.replicationUser()
+                + " application_name=" + name() + "'\n"
+                + "primary_slot_name = '" + slot + "'\n";
     }
 
     /** The .pgpass line that lets postgres on this node log in to any node as the replication user. */
@@ -200,5 +287,9 @@ final class Pg {
 
     HostContext ctx() {
         return ctx;
+    }
+
+    PgSettings settings() {
+        return s;
     }
 }

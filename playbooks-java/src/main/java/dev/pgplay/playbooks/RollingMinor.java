@@ -3,6 +3,7 @@ package dev.pgplay.playbooks;
 import dev.pgplay.core.modules.Apt;
 import dev.pgplay.core.modules.Psql;
 import dev.pgplay.core.modules.VirtualIp;
+import dev.pgplay.core.run.Detached;
 import dev.pgplay.core.run.HostContext;
 import dev.pgplay.core.run.Operation;
 import dev.pgplay.core.run.Play;
@@ -12,6 +13,7 @@ import dev.pgplay.core.run.Task;
 import dev.pgplay.core.run.TaskResult;
 import dev.pgplay.core.ssh.Cmd;
 import dev.pgplay.core.ssh.ExecOptions;
+import dev.pgplay.core.ssh.UnreachableException;
 import dev.pgplay.inventory.Inventory;
 import dev.pgplay.inventory.Vip;
 import java.time.Duration;
@@ -89,7 +91,8 @@ public final class RollingMinor implements Playbook {
                         .when(ctx -> st.oldPrimaryNeedsRejoin && onStandby.test(ctx)).irreversible(Duration.ofMinutes(30)))
                 .task(Task.of("old primary: streaming and caught up", ctx -> caughtUp(ctx, s, st, maxLag)).when(onStandby))
                 .task(Task.of("old primary: runs the new version", ctx -> runsTarget(new Pg(ctx, s), st)).when(onStandby))
-                .task(Task.of("standby: drop the slots it kept from its time as primary", ctx -> dropStaleSlots(ctx, s, st)).when(onStandby));
+                .task(Task.of("standby: drop the slots it kept from its time as primary", ctx -> dropStaleSlots(ctx, s, st)).when(onStandby))
+                .task(Task.of("switchover journal: done", ctx -> closeJournal(ctx, s, st)).runOnce().when(ctx -> st.journalOpen));
         if (switchback) {
             Predicate<HostContext> back = ctx -> !s.primary().equals(st.primary);
             play = withSwitchover(play, s, st, back, "switchback: ");
@@ -97,7 +100,8 @@ public final class RollingMinor implements Playbook {
                     .task(Task.of("switchback: old primary rejoins as a standby", ctx -> rejoin(ctx, s, st))
                             .when(ctx -> st.oldPrimaryNeedsRejoin && onStandby.test(ctx)).irreversible(Duration.ofMinutes(30)))
                     .task(Task.of("switchback: streaming and caught up", ctx -> caughtUp(ctx, s, st, maxLag)).when(onStandby))
-                    .task(Task.of("switchback: drop the standby's slots from its time as primary", ctx -> dropStaleSlots(ctx, s, st)).when(onStandby));
+                    .task(Task.of("switchback: drop the standby's slots from its time as primary", ctx -> dropStaleSlots(ctx, s, st)).when(onStandby))
+                    .task(Task.of("switchback: switchover journal: done", ctx -> closeJournal(ctx, s, st)).runOnce().when(ctx -> st.journalOpen));
         }
         play = play
                 .task(Task.of("VIP only on the primary", ctx -> vip(ctx, s, st.isPrimary(ctx.host().name()), st)))
@@ -124,9 +128,25 @@ public final class RollingMinor implements Playbook {
 
     // ---------------------------------------------------------------- discovery and pre-flight
 
-    static TaskResult discover(HostContext ctx, PgSettings s, RollingState st) {
+    static TaskResult discover(HostContext ctx, PgSettings s, RollingState st) throws Exception {
         Pg a = new Pg(ctx.on(s.primary()), s);
         Pg b = new Pg(ctx.on(s.standbys().get(0)), s);
+        String resumed = "";
+        for (Pg pg : List.of(a, b)) {
+            awaitEarlierPackages(pg);
+        }
+        SwitchoverJournal journal = SwitchoverJournal.merge(List.of(SwitchoverJournal.readIfReachable(a.ctx(), s),
+                SwitchoverJournal.readIfReachable(b.ctx(), s)));
+        if (journal.open()) {
+            CutSwitchover.Outcome o = new CutSwitchover(s, journal, a, b).resolve();
+            if (o.failure().isPresent()) {
+                return TaskResult.failed(o.failure().get());
+            }
+            resumed = o.what() + "; ";
+            st.notes.add("a switchover cut by a lost controller: " + o.what());
+            st.journalOpen = o.promoted();
+            st.fenceCheckpoint = o.promoted() ? o.checkpoint() : -1;
+        }
         var ca = a.cluster();
         var cb = b.cluster();
         boolean aWrites = ca.online() && !ca.inRecovery();
@@ -145,17 +165,36 @@ public final class RollingMinor implements Playbook {
         st.standby = o.name();
         var other = aWrites ? cb : ca;
         st.standbyDown = !other.online();
-        boolean signal = o.ctx().connection().exec(Cmd.of("test", "-e", other.dataDir() + "/standby.signal"), ExecOptions.as("postgres")).ok();
-        st.oldPrimaryNeedsRejoin = !other.online() && !signal;
+        boolean signal = o.fenced();
+        // down without standby.signal (an older pgplay's cut run), or fenced by the switchover in the journal and not streaming yet
+        st.oldPrimaryNeedsRejoin = !other.online() && !signal
+                || st.journalOpen && !(other.online() && other.inRecovery() && o.streamingFrom(p.ctx().host().address()));
         for (Pg pg : List.of(a, b)) {
             st.versionsBefore.putIfAbsent(pg.name(), pg.installed("postgresql-" + s.version()));
         }
-        String how = st.oldPrimaryNeedsRejoin ? o.name() + " is down without standby.signal: an earlier run switched over, it will rejoin"
+        String how = st.journalOpen && st.oldPrimaryNeedsRejoin ? o.name() + " is the fenced old primary of that switchover, it will rejoin"
+                : st.oldPrimaryNeedsRejoin ? o.name() + " is down without standby.signal: an earlier run switched over, it will rejoin"
                 : st.standbyDown ? o.name() + " (standby) is down: it will be started" : o.name() + " is a running standby";
         if (!st.primary.equals(s.primary())) {
             st.notes.add(st.primary + " is primary now, the inventory says " + s.primary() + " (an earlier switchover)");
         }
-        return TaskResult.ok("primary " + st.primary + "; " + how);
+        return TaskResult.ok(resumed + "primary " + st.primary + "; " + how);
+    }
+
+    /**
+     * A package install an earlier run started (detached, so a lost controller did not cut it)
+     * still runs: nothing is read or decided on that node until it ended.
+     */
+    static void awaitEarlierPackages(Pg pg) {
+        if (pg.ctx().checkMode() || !Detached.running(pg.ctx(), Apt.UNIT)) {
+            return;
+        }
+        pg.ctx().progress(pg.name() + ": an earlier run's package install still runs; waiting for it to end");
+        if (!Detached.awaitEnd(pg.ctx(), Apt.UNIT, Duration.ofMinutes(30))) {
+            throw new IllegalStateException(pg.name() + ": an earlier package install (" + Detached.unit(Apt.UNIT)
+                    + ") still runs after 30 min; see /var/log/pgplay and journalctl -u " + Detached.unit(Apt.UNIT));
+        }
+        pg.ctx().forgetAll();
     }
 
     static TaskResult preflight(HostContext ctx, PgSettings s, RollingState st, long maxLag) {
@@ -175,7 +214,9 @@ public final class RollingMinor implements Playbook {
         st.target = candO;
         for (Pg pg : List.of(p, o)) {
             String inst = pg.installed(pkg);
-            if (inst.isEmpty()) {
+            if (inst.isEmpty() && pg.ctx().fact(Apt.DPKG_INTERRUPTED)) {
+                info.add("dpkg was interrupted on " + pg.name() + " (" + pkg + " half-installed): the install step finishes it");
+            } else if (inst.isEmpty()) {
                 problems.add(pkg + " is not installed on " + pg.name());
             } else if (!st.target.isEmpty() && versionLess(pg, st.target, inst)) {
                 problems.add(pg.name() + " has " + inst + ", newer than the candidate " + st.target);
@@ -271,6 +312,9 @@ public final class RollingMinor implements Playbook {
     static TaskResult restartOnNewBinaries(Pg pg, RollingState st) {
         var c = pg.cluster();
         String upstream = upstream(st.target);
+        if (c.online() && !pg.answers()) {
+            c = pg.awaitAnswer(Duration.ofSeconds(60)); // a package's scripts may be restarting it right now
+        }
         if (c.online() && runs(pg.serverVersion(), upstream)) {
             return TaskResult.ok("already runs " + upstream);
         }
@@ -339,6 +383,13 @@ public final class RollingMinor implements Playbook {
             return TaskResult.changed("would set default_transaction_read_only and end client sessions on " + p.name(),
                     List.of("ALTER SYSTEM SET default_transaction_read_only = on", "pg_terminate_backend(client backends)"));
         }
+        // the intent, on both nodes, before anything changes: a run that follows a lost controller reads it
+        long started = System.currentTimeMillis();
+        for (String h : List.of(st.primary, st.standby)) {
+            HostContext on = p.ctx().on(h);
+            on.connection().exec(SwitchoverJournal.begin(p.settings(), st.primary, st.standby, started), ExecOptions.as("root")).check(h);
+        }
+        st.journalOpen = true;
         p.sql("CHECKPOINT"); // flush most dirty pages now, so the shutdown checkpoint is short
         st.writesBlockedAt = System.nanoTime();
         String ended = p.sql("ALTER SYSTEM SET default_transaction_read_only = on; SELECT pg_reload_conf(); "
@@ -389,14 +440,16 @@ public final class RollingMinor implements Playbook {
         }
         // one round trip: reset the read-only switch in the file (no reload: it must not outlive this run),
         // CHECKPOINT, fast stop, wait for the postmaster to exit (10 ms steps; pg_ctl -w polls every 100 ms)
-        Map<String, String> control = p.checkpointStopAndReadControl();
+        String standbyAddress = p.ctx().inventory().host(st.standby).address();
+        Map<String, String> control = p.checkpointStopAndFence(p.standbyConf(standbyAddress, PgSettings.slotFor(p.name())));
         String state = control.getOrDefault("Database cluster state", "?");
         if (!"shut down".equals(state)) {
             return TaskResult.failed(p.name() + " did not shut down cleanly (pg_controldata: " + state + ")");
         }
         st.checkpointLsn = Psql.lsn(control.get("Latest checkpoint location"));
+        st.fenceCheckpoint = st.checkpointLsn;
         st.switching = false;
-        return TaskResult.changed("stopped " + p.name() + "; shutdown checkpoint at " + control.get("Latest checkpoint location"),
+        return TaskResult.changed("stopped and fenced " + p.name() + " (standby.signal); shutdown checkpoint at " + control.get("Latest checkpoint location"),
                 List.of("CHECKPOINT", "pg_ctl stop -m fast"));
     }
 
@@ -432,7 +485,11 @@ public final class RollingMinor implements Playbook {
         if (!(replay > checkpoint && received > checkpoint)) {
             // roll back: the old primary serves again (it kept the VIP; make sure it has it)
             st.checkpointLsn = -1;
+            p.unfence();
             p.start();
+            abortJournal(List.of(p, o));
+            st.journalOpen = false;
+            st.fenceCheckpoint = -1;
             String vipBack = "";
             if (s.vip().isPresent()) {
                 vip(p.ctx(), s, true, st);
@@ -443,9 +500,7 @@ public final class RollingMinor implements Playbook {
                     + "), not past " + p.name() + "'s shutdown checkpoint at " + cp + "; " + p.name() + " was started again" + vipBack
                     + ". Next: find out why " + o.name() + " stopped receiving WAL (pg_stat_wal_receiver, its log), then run again");
         }
-        // promote without pg_promote's 100 ms polling: ask, then watch recovery end in 5 ms steps
-        String stillInRecovery = o.sql("SELECT pg_promote(false); DO $$ BEGIN FOR i IN 1..12000 LOOP EXIT WHEN NOT pg_is_in_recovery(); "
-                + "PERFORM pg_sleep(0.005); END LOOP; END $$; SELECT pg_is_in_recovery()");
+        String stillInRecovery = promote(p, o, cp);
         if (stillInRecovery.endsWith("t")) {
             return TaskResult.failed(o.name() + " did not leave recovery after pg_promote; " + p.name() + " is stopped and the VIP is down: "
                     + "check " + o.name() + "'s log, promote it by hand (pg_ctlcluster " + s.version() + " " + s.cluster() + " promote) "
@@ -458,6 +513,43 @@ public final class RollingMinor implements Playbook {
         st.switchovers.add(from + " -> " + st.primary);
         return TaskResult.changed("replayed " + lsnText(replay) + " > shutdown checkpoint " + cp + "; promoted " + o.name(),
                 List.of("SELECT pg_promote()"));
+    }
+
+    /**
+     * Records {@code promoting} on the old primary (no journal there without it means nobody was
+     * promoted) and, in the same round trip as the promotion, on the new one; then promotes without
+     * pg_promote's 100 ms polling: ask, then watch recovery end in 5 ms steps. Returns
+     * pg_is_in_recovery() at the end.
+     */
+    static String promote(Pg old, Pg standby, String checkpoint) {
+        old.ctx().connection().exec(SwitchoverJournal.append(old.settings(), "state=promoting"), ExecOptions.as("postgres")).check(old.name());
+        return standby.sqlAfter(SwitchoverJournal.append(standby.settings(), "checkpoint=" + checkpoint, "state=promoting"),
+                "SELECT pg_promote(false); DO $$ BEGIN FOR i IN 1..12000 LOOP EXIT WHEN NOT pg_is_in_recovery(); "
+                + "PERFORM pg_sleep(0.005); END LOOP; END $$; SELECT pg_is_in_recovery()");
+    }
+
+    /** The switchover is over (undone): both journals say so, where they can be reached. */
+    static void abortJournal(List<Pg> nodes) {
+        for (Pg pg : nodes) {
+            try {
+                pg.ctx().connection().exec(SwitchoverJournal.append(pg.settings(), "state=aborted"), ExecOptions.as("postgres"));
+            } catch (RuntimeException e) {
+                pg.ctx().progress("could not close the switchover journal on " + pg.name() + ": " + e.getMessage());
+            }
+        }
+    }
+
+    /** The old primary streams from the new one: the switchover in the journal is over on both nodes. */
+    static TaskResult closeJournal(HostContext ctx, PgSettings s, RollingState st) {
+        if (ctx.checkMode() || st.simulated) {
+            return TaskResult.skipped("check mode");
+        }
+        for (String h : List.of(st.primary, st.standby)) {
+            ctx.on(h).connection().exec(SwitchoverJournal.append(s, "state=done"), ExecOptions.as("postgres")).check(h);
+        }
+        st.journalOpen = false;
+        st.fenceCheckpoint = -1;
+        return TaskResult.changed("journal closed on " + st.primary + " and " + st.standby, List.of("state=done"));
     }
 
     static String lsnText(long lsn) {
@@ -477,18 +569,40 @@ public final class RollingMinor implements Playbook {
             return TaskResult.changed("would rejoin " + old.name() + " as a standby of " + np.name()
                     + ": directly when its shutdown checkpoint precedes the new timeline, else pg_rewind, else pg_basebackup", List.of("rejoin"));
         }
+        if (!ctx.checkMode()) {
+            recoverCutClone(old);
+        }
         if (old.online()) {
-            if (old.inRecovery() && old.streamingFrom(primaryAddress)) {
-                st.oldPrimaryNeedsRejoin = false;
-                return TaskResult.ok("already streams from " + np.name());
+            if (!old.inRecovery()) {
+                return TaskResult.failed(old.name() + " is running read-write next to " + np.name() + " (split brain): stop it, check it for "
+                        + "writes " + np.name() + " lacks, then run again");
             }
-            return TaskResult.failed(old.name() + " is running but is not a standby of " + np.name() + "; stop it and run again");
+            // fenced and started by something else (a package's postinst, a reboot): a standby already
+            if (streamsSoon(old, primaryAddress, Duration.ofSeconds(ctx.checkMode() ? 1 : 15))) {
+                if (st.fenceCheckpoint >= 0) {
+                    rejoined(st, "direct", "");
+                    st.notes.add(old.name() + " was fenced at its shutdown checkpoint; something else (a package's scripts, a reboot) "
+                            + "started it, as a standby");
+                }
+                st.oldPrimaryNeedsRejoin = false;
+                return TaskResult.ok("already streams from " + np.name() + " (fenced at the switchover, it started as a standby)");
+            }
+            if (ctx.checkMode()) {
+                return TaskResult.changed("would stop " + old.name() + " (a standby not streaming) and rejoin it", List.of("rejoin"));
+            }
+            old.stopFast(); // a standby that does not stream: stopping it loses nothing
         }
         Map<String, String> control = old.controlData();
-        boolean clean = "shut down".equals(control.get("Database cluster state"));
-        long oldEnd = clean ? Psql.lsn(control.get("Latest checkpoint location")) : -1;
+        String dbState = control.get("Database cluster state");
+        boolean clean = "shut down".equals(dbState) || "shut down in recovery".equals(dbState);
+        // fenced at its shutdown checkpoint, it never wrote after it; otherwise only a clean primary shutdown tells where its WAL ends
+        long oldEnd = st.fenceCheckpoint >= 0 ? st.fenceCheckpoint
+                : "shut down".equals(dbState) ? Psql.lsn(control.get("Latest checkpoint location")) : -1;
         long switchpoint = switchpoint(np);
         boolean direct = clean && oldEnd >= 0 && switchpoint > oldEnd;
+        if (!direct && st.fenceCheckpoint < 0 && "shut down in recovery".equals(dbState)) {
+            clean = true; // a standby stopped cleanly; where its WAL ends is unknown: pg_rewind decides
+        }
         boolean hints = "on".equals(control.get("wal_log_hints setting")) || !"0".equals(control.getOrDefault("Data page checksum version", "0"));
         if (ctx.checkMode()) {
             st.rejoinMethod = direct ? "direct" : hints ? "pg_rewind" : "pg_basebackup";
@@ -525,9 +639,9 @@ public final class RollingMinor implements Playbook {
         if (hints) {
             ctx.progress("pg_rewind from " + np.name());
             np.sql("CHECKPOINT"); // a just-promoted source must show its new timeline in pg_control (pg_rewind docs)
-            var r = ctx.connection().exec(Cmd.of(old.bin("pg_rewind"), "-D", old.dataDir(), "--source-server",
+            var r = Detached.run(ctx, "rewind-" + s.version() + "-" + s.cluster(), Cmd.of(old.bin("pg_rewind"), "-D", old.dataDir(), "--source-server",
                     "host=" + primaryAddress + " port=" + s.port() + " user=" + s.replicationUser() + " dbname=postgres", "--progress"),
-                    ExecOptions.as("postgres").timeout(Duration.ofMinutes(30)));
+                    "postgres", Duration.ofMinutes(30));
             if (r.ok()) {
                 old.writeStandbyConfig(primaryAddress, slot);
                 old.start();
@@ -543,24 +657,53 @@ public final class RollingMinor implements Playbook {
         ctx.progress("pg_basebackup from " + np.name());
         String data = old.dataDir();
         String aside = data + ".pgplay-old";
-        old.root(Cmd.of("rm", "-rf", aside));
+        // while the data directory is being replaced nothing may start the cluster: start.conf manual until it is a standby again
+        old.holdStart();
         old.root(Cmd.of("mv", data, aside));
         try {
             old.root(Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0700", data));
-            old.postgres(Cmd.of(old.bin("pg_basebackup"), "-h", primaryAddress, "-p", String.valueOf(s.port()), "-U", s.replicationUser(),
-                    "-D", data, "-X", "stream", "-S", slot, "-c", "fast", "--no-password"));
+            Detached.run(ctx, BASEBACKUP_UNIT.apply(s), Cmd.of(old.bin("pg_basebackup"), "-h", primaryAddress, "-p", String.valueOf(s.port()),
+                    "-U", s.replicationUser(), "-D", data, "-X", "stream", "-S", slot, "-c", "fast", "--no-password"),
+                    "postgres", Duration.ofMinutes(60)).check(old.name());
+        } catch (UnreachableException e) {
+            throw e; // the clone may still run: the next run ends it before it puts anything back
         } catch (RuntimeException e) {
             old.root(Cmd.of("rm", "-rf", data));
             old.root(Cmd.of("mv", aside, data));
+            old.releaseStart();
             throw new IllegalStateException("pg_basebackup failed, the old data directory was put back: " + e.getMessage(), e);
         }
         old.writeStandbyConfig(primaryAddress, slot);
+        old.releaseStart();
         old.start();
         old.root(Cmd.of("rm", "-rf", aside));
         if (!streamsSoon(old, primaryAddress, Duration.ofSeconds(60))) {
             return TaskResult.failed("cloned with pg_basebackup but " + old.name() + " does not stream from " + np.name());
         }
         return rejoined(st, "pg_basebackup", String.join("; ", tried));
+    }
+
+    static final java.util.function.Function<PgSettings, String> BASEBACKUP_UNIT = s -> "basebackup-" + s.version() + "-" + s.cluster();
+
+    /**
+     * A clone cut by a lost controller: its pg_basebackup is ended first (never undo while it
+     * runs), then the half-made data directory is replaced by the one set aside, and start.conf
+     * is given back.
+     */
+    static void recoverCutClone(Pg old) {
+        String aside = old.dataDir() + ".pgplay-old";
+        boolean cut = old.ctx().connection().exec(Cmd.of("test", "-d", aside), ExecOptions.as("root")).ok();
+        if (!cut) {
+            return;
+        }
+        String unit = BASEBACKUP_UNIT.apply(old.settings());
+        if (Detached.running(old.ctx(), unit)) {
+            old.ctx().progress("ending the pg_basebackup of an earlier run before putting the old data directory back");
+            Detached.stop(old.ctx(), unit);
+        }
+        old.root(Cmd.of("rm", "-rf", old.dataDir()));
+        old.root(Cmd.of("mv", aside, old.dataDir()));
+        old.releaseStart();
     }
 
     private static TaskResult rejoined(RollingState st, String method, String why) {

@@ -17,6 +17,10 @@ final class RollingState {
     volatile boolean switching;
     volatile boolean oldPrimaryNeedsRejoin;
     volatile long checkpointLsn = -1;
+    /** The old primary's shutdown checkpoint when it was fenced (its WAL ends there); -1 when unknown. */
+    volatile long fenceCheckpoint = -1;
+    /** A switchover is recorded in the journal and not closed yet. */
+    volatile boolean journalOpen;
     volatile String rejoinMethod = "";
     volatile long writesBlockedAt;
     volatile long vipUpAt;

@@ -182,6 +182,12 @@ final class PgLab {
         return host.docker("dpkg-query", "-W", "-f", "${Version}", "postgresql-15");
     }
 
+    /** Puts a host back on PostgreSQL 15.18 (the image keeps those packages in /srv/lab-old); its cluster restarts on them. */
+    static void downgrade(LabHost host) {
+        host.docker("sh", "-c", "DEBIAN_FRONTEND=noninteractive dpkg -i /srv/lab-old/*.deb >/tmp/downgrade.log 2>&1 || { cat /tmp/downgrade.log >&2; exit 1; }");
+        host.docker("pg_ctlcluster", "15", "main", "restart");
+    }
+
     static boolean inRecovery(LabHost host) {
         return "t".equals(sql(host, "postgres", "SELECT pg_is_in_recovery()"));
     }

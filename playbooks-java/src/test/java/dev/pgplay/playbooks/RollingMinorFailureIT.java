@@ -123,7 +123,7 @@ class RollingMinorFailureIT {
 
             PgLab.Run second = pg.playbook("rolling-minor");
             assertEquals(0, second.code(), second.out());
-            assertTrue(second.out().contains("db1 is down without standby.signal: an earlier run switched over, it will rejoin"), second.out());
+            assertTrue(second.out().contains("db1 is the fenced old primary of that switchover, it will rejoin"), second.out());
             Thread.sleep(1000);
         } finally {
             writer.close();

@@ -1,10 +1,12 @@
 package dev.pgplay.core.modules;
 
+import dev.pgplay.core.run.Detached;
 import dev.pgplay.core.run.Fact;
 import dev.pgplay.core.run.HostContext;
 import dev.pgplay.core.run.Operation;
 import dev.pgplay.core.run.Step;
 import dev.pgplay.core.ssh.Cmd;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -14,6 +16,9 @@ import java.util.List;
  * Uses apt on Debian-like hosts and dnf/yum elsewhere.
  */
 public final class Apt implements Operation {
+    /** The unit package installs run in (one at a time per host, like dpkg's own lock). */
+    public static final String UNIT = "packages";
+
     private final List<String> specs;
     private final boolean latest;
 
@@ -30,8 +35,23 @@ public final class Apt implements Operation {
         return new Apt(List.of(names), true);
     }
 
+    /** dpkg left half-done (a lost controller, a reboot mid-install): {@code dpkg --audit} names packages. */
+    public static final Fact<Boolean> DPKG_INTERRUPTED = Fact.asUser("root", "dpkg_interrupted",
+            Cmd.raw("command -v dpkg >/dev/null || exit 0; dpkg --audit"), r -> !r.out().isEmpty(), false);
+
     @Override
     public Plan plan(HostContext ctx) {
+        // an install started by an earlier run (its controller lost) still runs: wait for it, then look
+        if (Detached.running(ctx, UNIT)) {
+            ctx.progress("waiting for an earlier run's package install (unit " + Detached.unit(UNIT) + ") to end");
+            if (!Detached.awaitEnd(ctx, UNIT, Duration.ofMinutes(30))) {
+                throw new IllegalStateException(ctx.host().name() + ": an earlier package install (" + Detached.unit(UNIT)
+                        + ") still runs after 30 min; see /var/log/pgplay and journalctl -u " + Detached.unit(UNIT));
+            }
+            changes().forEach(ctx::forget);
+        }
+        ctx.forget(DPKG_INTERRUPTED);
+        boolean interrupted = ctx.fact(DPKG_INTERRUPTED);
         List<String> needed = new ArrayList<>();
         for (String spec : specs) {
             String name = spec.contains("=") ? spec.substring(0, spec.indexOf('=')) : spec;
@@ -49,6 +69,11 @@ public final class Apt implements Operation {
                     needed.add(name);
                 }
             }
+        }
+        Step repair = Step.asRoot(Cmd.of("dpkg", "--configure", "-a", "--force-confold", "--force-confdef")
+                .env("DEBIAN_FRONTEND", "noninteractive")).detached(UNIT);
+        if (needed.isEmpty() && interrupted) {
+            return Plan.of("finish the interrupted package configuration (dpkg --configure -a)", repair);
         }
         if (needed.isEmpty()) {
             return Plan.nothing(String.join(", ", specs) + (latest ? " at the newest version" : " installed"));
@@ -68,7 +93,9 @@ public final class Apt implements Operation {
         } else {
             throw new IllegalStateException("no supported package manager (apt, dnf, yum) on " + ctx.host().name());
         }
-        return Plan.of("install " + String.join(" ", needed), Step.asRoot(cmd));
+        Step install = Step.asRoot(cmd).detached(UNIT);
+        return interrupted ? Plan.of("finish the interrupted package configuration, then install " + String.join(" ", needed), repair, install)
+                : Plan.of("install " + String.join(" ", needed), install);
     }
 
     @Override
@@ -80,6 +107,7 @@ public final class Apt implements Operation {
             out.add(Facts.candidateVersion(name));
         }
         out.add(Facts.CLUSTERS);
+        out.add(DPKG_INTERRUPTED);
         return out;
     }
 }

@@ -30,8 +30,7 @@ public final class Facts {
             r -> r.out().equals("apt-get") ? "apt" : r.out(), "unknown");
 
     /** systemd when it is PID 1 (systemctl works), otherwise none. */
-    public static final Fact<String> INIT = Fact.of("init", Cmd.of("test", "-d", "/run/systemd/system"),
-            r -> "systemd", "none");
+    public static final Fact<String> INIT = dev.pgplay.core.run.Detached.INIT;
 
     /** One installed PostgreSQL cluster, as pg_lsclusters shows it. */
     public record Cluster(String version, String name, int port, String status, String owner, String dataDir) {

@@ -3,6 +3,7 @@ package dev.pgplay.core.run;
 import dev.pgplay.core.ssh.ExecOptions;
 import dev.pgplay.core.ssh.ExecResult;
 import dev.pgplay.core.ssh.RemoteCommandException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -54,8 +55,13 @@ public interface Operation extends Action {
         }
         Map<String, Object> data = new LinkedHashMap<>();
         for (Step s : plan.steps()) {
-            ExecOptions options = s.becomeUser().map(ExecOptions::as).orElse(ExecOptions.DEFAULT).onLine(ctx::progress);
-            ExecResult r = ctx.connection().exec(s.command(), options);
+            ExecResult r;
+            if (s.unit().isPresent()) {
+                r = Detached.run(ctx, s.unit().get(), s.command(), s.becomeUser().orElse("root"), Duration.ofMinutes(30));
+            } else {
+                ExecOptions options = s.becomeUser().map(ExecOptions::as).orElse(ExecOptions.DEFAULT).onLine(ctx::progress);
+                r = ctx.connection().exec(s.command(), options);
+            }
             data.put("rc", r.exitStatus());
             data.put("stdout", r.stdout());
             data.put("stderr", r.stderr());

@@ -28,9 +28,52 @@ public final class RunLock {
         this.breakLock = breakLock;
     }
 
+    /** This controller's name, as the lock records it. */
+    static String controller() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            return "unknown";
+        }
+    }
+
+    /** This process as the lock records it: its pid and start time (a reused pid has another start time). */
+    static String process(ProcessHandle p) {
+        return p.pid() + "@" + p.info().startInstant().map(Instant::toString).orElse("?");
+    }
+
+    /**
+     * The holder named in a lock's info is provably dead: it ran on this controller, and no process
+     * with its pid and start time exists any more.
+     */
+    static boolean holderDead(String info, String thisController) {
+        String host = field(info, "controller");
+        String proc = field(info, "process");
+        if (host.isEmpty() || proc.isEmpty() || !host.equals(thisController) || !proc.contains("@")) {
+            return false;
+        }
+        long pid;
+        try {
+            pid = Long.parseLong(proc.substring(0, proc.indexOf('@')));
+        } catch (NumberFormatException e) {
+            return false;
+        }
+        return ProcessHandle.of(pid).map(p -> !process(p).equals(proc)).orElse(true);
+    }
+
+    static String field(String info, String key) {
+        for (String line : info.split("\n")) {
+            if (line.startsWith(key + "=")) {
+                return line.substring(key.length() + 1).trim();
+            }
+        }
+        return "";
+    }
+
     Task acquire() {
         return Task.of("acquire run lock", ctx -> {
-            String info = "owner=" + owner + "\nplaybook=" + playbook + "\nrun=" + runId + "\nstarted=" + Instant.now() + "\n";
+            String info = "owner=" + owner + "\nplaybook=" + playbook + "\nrun=" + runId + "\nstarted=" + Instant.now()
+                    + "\ncontroller=" + controller() + "\nprocess=" + process(ProcessHandle.current()) + "\n";
             if (breakLock) {
                 ExecResult old = ctx.connection().exec(Cmd.of("cat", DIR + "/info"));
                 ctx.connection().sudo(Cmd.of("rm", "-rf", DIR)).check(ctx.host().name());
@@ -45,6 +88,17 @@ public final class RunLock {
             if (r.ok()) {
                 held.add(ctx.host().name());
                 return TaskResult.ok("locked by " + owner);
+            }
+            ExecResult current = ctx.connection().exec(Cmd.of("cat", DIR + "/info"));
+            if (current.ok() && holderDead(current.out(), controller())) {
+                // its holder ran here and is gone (killed, crashed): take it over, saying so
+                ctx.connection().sudo(Cmd.of("rm", "-rf", DIR)).check(ctx.host().name());
+                if (ctx.connection().sudo(take).ok()) {
+                    held.add(ctx.host().name());
+                    String was = field(current.out(), "owner") + ", " + field(current.out(), "playbook") + ", started " + field(current.out(), "started");
+                    ctx.progress("took over the run lock of a dead run (" + was + "): its process is gone from this controller");
+                    return TaskResult.ok("locked by " + owner + " (took over the lock of a dead run: " + was + ")");
+                }
             }
             ExecResult holder = ctx.connection().exec(Cmd.raw("cat " + DIR + "/info; echo; stat -c %Y " + DIR + "; date +%s"));
             String[] lines = holder.out().split("\n");

@@ -91,6 +91,14 @@ public final class Connection {
                 throw new CommandTimeoutException(host.name(), cmd.toString(), options.timeout());
             }
             Integer status = channel.getExitStatus();
+            if (status == null && channel.getExitSignal() == null) {
+                // closed without an exit status: the session dropped (or sshd went away); whether the
+                // command finished is unknown, so this is the host's failure, not the command's
+                throw new UnreachableException(host.name() + ": connection lost while running `" + cmd + "` (no exit status)", null);
+            }
+            if (status == null) {
+                err.writeBytes(("killed by signal " + channel.getExitSignal() + "\n").getBytes(StandardCharsets.UTF_8));
+            }
             Duration took = Duration.ofNanos(System.nanoTime() - start);
             ExecResult result = new ExecResult(cmd.toString(), status == null ? -1 : status,
                     out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8), took);

@@ -1,0 +1,116 @@
+package dev.pgplay.playbooks;
+
+import dev.pgplay.core.modules.Facts;
+import dev.pgplay.core.modules.Psql;
+import dev.pgplay.core.ssh.UnreachableException;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A switchover the journal says began and never ended (the controller was lost): finish it or undo
+ * it, whichever is safe, so that the run that follows starts from one writable node.
+ * <ul>
+ * <li>the new primary is writable: the promotion happened; the old primary is fenced and rejoins;</li>
+ * <li>the old primary is still writable (cut before its stop): writes are allowed again there;</li>
+ * <li>neither is writable (cut between the stop and the promotion): the standby is proven to have
+ * replayed past the recorded shutdown checkpoint and promoted; if that cannot be proven and the
+ * journal proves no promotion was asked for, the old primary's fence is lifted and it serves again.
+ * When the journal says a promotion was asked for and the standby cannot be read, nothing is
+ * guessed: the run refuses with what to check.</li>
+ * </ul>
+ */
+final class CutSwitchover {
+    /** What was done; {@code promoted}: the switchover stands (the old primary must rejoin). */
+    record Outcome(String what, boolean promoted, long checkpoint, Optional<String> failure) {
+        static Outcome failed(String why) {
+            return new Outcome("", false, -1, Optional.of(why));
+        }
+    }
+
+    private final PgSettings s;
+    private final SwitchoverJournal journal;
+    private final Pg from;
+    private final Pg to;
+
+    CutSwitchover(PgSettings s, SwitchoverJournal journal, Pg a, Pg b) {
+        this.s = s;
+        this.journal = journal;
+        this.from = a.name().equals(journal.from()) ? a : b;
+        this.to = from == a ? b : a;
+    }
+
+    Outcome resolve() throws InterruptedException {
+        String j = journal.describe().orElse("");
+        if (from.ctx().checkMode()) {
+            return new Outcome("found " + j + " (check mode: not resolved)", false, -1, Optional.empty());
+        }
+        Facts.Cluster cf = from.cluster();
+        Optional<Facts.Cluster> ct = clusterOf(to);
+        boolean fromWrites = cf.online() && !cf.inRecovery();
+        boolean toWrites = ct.isPresent() && ct.get().online() && !ct.get().inRecovery();
+        if (fromWrites && toWrites) {
+            return Outcome.failed("both " + from.name() + " and " + to.name() + " are read-write after a cut " + j
+                    + " (split brain): stop the one that must not serve, check it for writes the other lacks, then run again");
+        }
+        if (toWrites) {
+            return new Outcome(j + ": " + to.name() + " was promoted; " + from.name() + " rejoins", true, journal.checkpoint(), Optional.empty());
+        }
+        if (fromWrites) {
+            // cut before the stop: writes may still be blocked there
+            from.sql("ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf()");
+            RollingMinor.abortJournal(List.of(from, to));
+            return new Outcome(j + ": " + from.name() + " still serves; writes allowed again, the switchover starts over", false, -1, Optional.empty());
+        }
+        // neither writes: the switchover was cut between the stop and the promotion
+        long checkpoint = journal.checkpoint();
+        if (checkpoint < 0 && !cf.online()) {
+            var control = from.controlData();
+            if ("shut down".equals(control.get("Database cluster state"))) {
+                checkpoint = Psql.lsn(control.get("Latest checkpoint location"));
+            }
+        }
+        if (ct.isPresent() && ct.get().online() && checkpoint >= 0 && proven(checkpoint)) {
+            String stillInRecovery = RollingMinor.promote(from, to, RollingMinor.lsnText(checkpoint));
+            if (stillInRecovery.endsWith("f")) {
+                return new Outcome(j + ": " + to.name() + " had replayed past the checkpoint and was promoted; " + from.name() + " rejoins",
+                        true, checkpoint, Optional.empty());
+            }
+            return Outcome.failed(to.name() + " did not leave recovery after pg_promote (" + j + "); check its log");
+        }
+        if (journal.state() == SwitchoverJournal.State.PROMOTING && ct.isEmpty()) {
+            return Outcome.failed(j + ": a promotion of " + to.name() + " was asked for and " + to.name() + " cannot be read now; "
+                    + "nothing is started. Next: when " + to.name() + " answers again, run again; if it is lost for good, "
+                    + "check it is down, then start " + from.name() + " deliberately (remove its standby.signal)");
+        }
+        // not proven, and no promotion can have happened (or the standby still is one): the old primary serves again
+        if (cf.online()) {
+            from.stopFast(); // it was started as a fenced standby: stopping it loses nothing
+        }
+        from.unfence();
+        from.start();
+        from.sql("ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf()");
+        RollingMinor.abortJournal(List.of(from, to));
+        return new Outcome(j + ": " + to.name() + " could not be proven to have every commit ("
+                + (ct.isEmpty() ? "unreachable" : ct.get().online() ? "not past the checkpoint" : "down") + "); "
+                + from.name() + " was started again as the primary", false, -1, Optional.empty());
+    }
+
+    private boolean proven(long checkpoint) {
+        String lsn = Psql.literal(RollingMinor.lsnText(checkpoint));
+        int seconds = Integer.parseInt(to.ctx().var("proof-timeout-seconds", "15"));
+        String ok = to.sql("DO $$ BEGIN FOR i IN 1.." + (seconds * 50) + " LOOP EXIT WHEN NOT pg_is_in_recovery() OR "
+                + "(pg_last_wal_replay_lsn() > " + lsn + "::pg_lsn AND pg_last_wal_receive_lsn() > " + lsn + "::pg_lsn); "
+                + "PERFORM pg_sleep(0.02); END LOOP; END $$; "
+                + "SELECT pg_is_in_recovery() AND pg_last_wal_replay_lsn() > " + lsn + "::pg_lsn");
+        return "t".equals(ok);
+    }
+
+    /** The node's cluster, or empty when the host cannot be reached. */
+    private static Optional<Facts.Cluster> clusterOf(Pg pg) {
+        try {
+            return Optional.of(pg.cluster());
+        } catch (UnreachableException e) {
+            return Optional.empty();
+        }
+    }
+}

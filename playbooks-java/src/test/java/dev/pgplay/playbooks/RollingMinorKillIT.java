@@ -1,0 +1,219 @@
+package dev.pgplay.playbooks;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pgplay.lab.LabExtension;
+import dev.pgplay.lab.LabHost;
+import dev.pgplay.lab.WritableMonitor;
+import dev.pgplay.lab.Writer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The controller is lost (SIGKILL of the playbook JVM) at every task boundary of a switchover and
+ * several times inside the stop -> promote window, on systemd hosts whose package scripts start
+ * services. Each time a plain re-run must end with one primary holding the VIP, one streaming
+ * standby, both nodes on the target version, every acknowledged commit present, and at no moment
+ * two writable nodes (an independent monitor polls both every 10 ms).
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class RollingMinorKillIT {
+    static final String TARGET = "15.20-0+deb12u1";
+
+    @RegisterExtension
+    static final LabExtension LAB = LabExtension.hosts("db1", "db2");
+    static PgLab pg;
+    static final List<String> table = new ArrayList<>();
+
+    /** A cut: the task whose start is awaited, and how long after it the JVM is killed. */
+    record Cut(String task, long delayMillis) {
+        @Override
+        public String toString() {
+            return task + (delayMillis > 0 ? " +" + delayMillis + " ms" : "");
+        }
+    }
+
+    @BeforeAll
+    static void cluster() throws Exception {
+        pg = new PgLab(LAB.lab(), null);
+        pg.setUpCluster();
+    }
+
+    @AfterAll
+    static void printTable() {
+        System.out.println("cut point | the re-run");
+        table.forEach(System.out::println);
+    }
+
+    @Test
+    @Order(1)
+    void cutDuringTheStandbysPackageInstallThenAPlainRerunFinishes() throws Exception {
+        cutAndRerun(new Cut("standby: install the new packages", 400), false);
+    }
+
+    @Test
+    @Order(2)
+    void cutAtEveryStepOfASwitchoverThenAPlainRerunConverges() throws Exception {
+        List<Cut> cuts = List.of(
+                new Cut("discover which node is primary", 0),
+                new Cut("primary: block writes and end client sessions", 0),
+                new Cut("primary: block writes and end client sessions", 15),
+                new Cut("primary: CHECKPOINT and fast shutdown", 0),
+                new Cut("primary: CHECKPOINT and fast shutdown", 10),
+                new Cut("primary: CHECKPOINT and fast shutdown", 40),
+                new Cut("standby: prove it has every byte", 0),
+                new Cut("standby: prove it has every byte", 5),
+                new Cut("standby: prove it has every byte", 15),
+                new Cut("standby: prove it has every byte", 40),
+                new Cut("new primary: raise the VIP", 0),
+                new Cut("old primary: take the VIP off", 0),
+                new Cut("new primary: replication slot for the old primary", 0),
+                new Cut("old primary: install the new packages", 0),
+                new Cut("old primary: rejoin as a standby", 0),
+                new Cut("old primary: rejoin as a standby", 150),
+                new Cut("old primary: streaming and caught up", 0),
+                new Cut("switchover journal: done", 0),
+                new Cut("VIP only on the primary", 0),
+                new Cut("report", 0));
+        for (Cut cut : cuts) {
+            cutAndRerun(cut, true);
+        }
+    }
+
+    /** A reboot of the old primary right after the promotion: it comes back fenced, as a standby. */
+    @Test
+    @Order(3)
+    void rebootOfTheOldPrimaryRightAfterThePromotion() throws Exception {
+        rebootDuring("new primary: raise the VIP", true, 0);
+    }
+
+    /** A reboot of the standby while dpkg upgrades it: the re-run finishes dpkg's work, then the upgrade. */
+    @Test
+    @Order(4)
+    void rebootOfTheStandbyDuringItsUpgrade() throws Exception {
+        rebootDuring("standby: install the new packages", false, 300);
+    }
+
+    void rebootDuring(String task, boolean oldPrimary, long delayMillis) throws Exception {
+        LabHost db1 = pg.host("db1");
+        LabHost db2 = pg.host("db2");
+        LabHost primary = PgLab.inRecovery(db1) ? db2 : db1;
+        LabHost standby = primary == db1 ? db2 : db1;
+        LabHost victim = oldPrimary ? primary : standby;
+        if (!oldPrimary) {
+            PgLab.downgrade(standby); // the standby needs its minor upgrade again
+        }
+        PgLab.sql(primary, "app", "TRUNCATE writes");
+        Writer writer = new Writer(pg.jdbc(pg.vip, "app"), 1_000_000).start();
+        WritableMonitor monitor = new WritableMonitor(pg.jdbc(db1.address(), "app"), pg.jdbc(db2.address(), "app")).start();
+        Thread reboot = null;
+        PgLab.Run rerun;
+        try {
+            Thread.sleep(300);
+            Path dir = LAB.lab().dir().resolve("reboots");
+            try (Controller c = Controller.start(dir, "rolling-minor", pg.inventory, "-e", "switchover=" + oldPrimary)) {
+                assertTrue(c.awaitTaskStart(task, 120_000), "the run never reached " + task + ":\n" + c.output());
+                Thread.sleep(delayMillis);
+                reboot = new Thread(victim::reboot);
+                reboot.start();
+                while (c.alive()) {
+                    Thread.sleep(100);
+                }
+                System.out.println("---- the run during the reboot of " + victim.name() + ":\n" + c.output());
+            }
+            reboot.join(120_000);
+            rerun = pg.playbook("rolling-minor");
+            Thread.sleep(500);
+        } finally {
+            writer.close();
+            monitor.close();
+        }
+        assertEquals(0, rerun.code(), "the re-run after the reboot failed:\n" + rerun.out() + diagnose());
+        assertEquals(0, monitor.bothWritable(), "two writable nodes seen " + monitor.bothWritable() + " times");
+        boolean db1Primary = !PgLab.inRecovery(db1);
+        LabHost p = db1Primary ? db1 : db2;
+        LabHost s = db1Primary ? db2 : db1;
+        assertTrue(PgLab.inRecovery(s));
+        assertTrue(PgLab.holdsVip(p, pg.vip) && !PgLab.holdsVip(s, pg.vip));
+        assertEquals("streaming " + p.address(), PgLab.receiver(s));
+        assertEquals(TARGET, PgLab.version(db1));
+        assertEquals(TARGET, PgLab.version(db2));
+        RollingMinorIT.assertAllPresent(writer.acknowledged(), p);
+        RollingMinorIT.waitCaughtUp(p, s);
+        RollingMinorIT.assertAllPresent(writer.acknowledged(), s);
+        table.add(String.format("%-60s | %s acked, primary %s, longest write gap %d ms", "reboot of " + victim.name() + " at " + task,
+                writer.acknowledged().size(), p.name(), writer.longestGapMillis()));
+    }
+
+    /** What the hosts say, for a failure message: clusters, dpkg, pgplay's unit logs and journal. */
+    static String diagnose() {
+        StringBuilder b = new StringBuilder();
+        for (LabHost h : LAB.lab().hosts()) {
+            b.append("\n==== ").append(h.name()).append('\n').append(h.dockerResult("sh", "-c", "pg_lsclusters; dpkg -l 'postgresql-15' | tail -1; "
+                    + "tail -n 20 /var/log/pgplay/*.log; cat /var/lib/pgplay/switchover-*.journal; tail -n 15 /var/log/postgresql/postgresql-15-main.log")
+                    .getStdout());
+        }
+        return b.toString();
+    }
+
+    void cutAndRerun(Cut cut, boolean switchover) throws Exception {
+        LabHost db1 = pg.host("db1");
+        LabHost db2 = pg.host("db2");
+        LabHost primary = PgLab.inRecovery(db1) ? db2 : db1;
+        PgLab.sql(primary, "app", "TRUNCATE writes");
+        Writer writer = new Writer(pg.jdbc(pg.vip, "app"), 1_000_000).start();
+        WritableMonitor monitor = new WritableMonitor(pg.jdbc(db1.address(), "app"), pg.jdbc(db2.address(), "app")).start();
+        PgLab.Run rerun;
+        boolean killed;
+        try {
+            Thread.sleep(300);
+            Path dir = LAB.lab().dir().resolve("kills");
+            try (Controller c = switchover ? Controller.start(dir, "rolling-minor", pg.inventory, "-e", "switchover=true")
+                    : Controller.start(dir, "rolling-minor", pg.inventory)) {
+                killed = c.awaitTaskStart(cut.task(), 120_000);
+                if (killed) {
+                    Thread.sleep(cut.delayMillis());
+                    c.kill();
+                }
+                System.out.println("---- first run, " + (killed ? "killed at " + cut : "ended before " + cut) + ":\n" + c.output());
+            }
+            rerun = pg.playbook("rolling-minor");
+            Thread.sleep(500);
+        } finally {
+            writer.close();
+            monitor.close();
+        }
+        assertTrue(killed, "the run never reached " + cut);
+        assertEquals(0, rerun.code(), cut + ": the re-run failed:\n" + rerun.out() + diagnose());
+        assertEquals(0, monitor.bothWritable(), cut + ": two writable nodes seen " + monitor.bothWritable() + " times");
+        assertTrue(monitor.rounds() > 10, "the monitor ran");
+        boolean db1Primary = !PgLab.inRecovery(db1);
+        LabHost p = db1Primary ? db1 : db2;
+        LabHost s = db1Primary ? db2 : db1;
+        assertTrue(PgLab.inRecovery(s), cut + ": exactly one primary");
+        assertTrue(PgLab.holdsVip(p, pg.vip) && !PgLab.holdsVip(s, pg.vip), cut + ": the VIP is on the primary only");
+        assertEquals("streaming " + p.address(), PgLab.receiver(s), cut + ": the standby streams from the primary");
+        assertEquals(TARGET, PgLab.version(db1));
+        assertEquals(TARGET, PgLab.version(db2));
+        assertTrue(writer.acknowledged().size() > 10, cut + ": the writer committed through the VIP");
+        RollingMinorIT.assertAllPresent(writer.acknowledged(), p);
+        RollingMinorIT.waitCaughtUp(p, s);
+        RollingMinorIT.assertAllPresent(writer.acknowledged(), s);
+        String what = rerun.out().lines().filter(l -> l.contains("discover which node is primary") || l.contains("a switchover cut"))
+                .findFirst().orElse("");
+        String resolved = rerun.out().lines().filter(l -> l.contains("switchover ") && l.contains(" -> ") && l.startsWith("ok: "))
+                .findFirst().orElse("nothing to finish or undo");
+        table.add(String.format("%-60s | %s acked, primary %s, longest write gap %d ms | %s", cut, writer.acknowledged().size(),
+                p.name(), writer.longestGapMillis(), resolved.length() > 200 ? resolved.substring(0, 200) : resolved));
+        System.out.println(what);
+    }
+}

@@ -39,6 +39,35 @@ class LabIT {
         }
     }
 
+    /**
+     * A lab host boots like a server: systemd is PID 1, PostgreSQL clusters are units, no
+     * policy-rc.d blocks package scripts, so installing a postgresql package starts a stopped
+     * cluster (Debian's postinst: invoke-rc.d postgresql start); a reboot keeps the address and
+     * host keys and starts the clusters marked auto.
+     */
+    @Test
+    void hostsBehaveLikeServers_packageScriptsStartServices_andARebootKeepsKeysAndStartsClusters() throws IOException {
+        LabHost db2 = LAB.host("db2");
+        assertEquals("systemd", db2.docker("ps", "-o", "comm=", "-p", "1").strip());
+        assertEquals("running", db2.docker("systemctl", "is-system-running").strip());
+        assertEquals("active\nactive\nactive\n", db2.docker("systemctl", "is-active", "ssh", "systemd-journald", "postgresql@15-main"));
+        assertFalse(db2.dockerResult("test", "-e", "/usr/sbin/policy-rc.d").getExitCode() == 0, "no policy-rc.d");
+
+        db2.docker("pg_ctlcluster", "15", "main", "stop");
+        assertTrue(db2.docker("pg_lsclusters", "15", "main", "--no-header").contains(" down "));
+        db2.docker("sh", "-c", "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall postgresql-15 >/dev/null 2>&1");
+        assertTrue(db2.docker("pg_lsclusters", "15", "main", "--no-header").contains(" online"), "the package's scripts started the cluster");
+
+        String keys = db2.docker("sh", "-c", "cat /etc/ssh/ssh_host_*_key.pub");
+        db2.reboot();
+        assertEquals(keys, db2.docker("sh", "-c", "cat /etc/ssh/ssh_host_*_key.pub"), "host keys survive a reboot");
+        assertTrue(db2.docker("pg_lsclusters", "15", "main", "--no-header").contains(" online"));
+        assertTrue(db2.docker("pg_lsclusters", "13", "main", "--no-header").contains(" down "), "13 is manual: not started at boot");
+        try (LabSsh ssh = LabSsh.connect(LAB.lab(), db2.address())) {
+            assertEquals(0, ssh.exec("true").exit(), "sshd answers at the same address after the reboot");
+        }
+    }
+
     @Test
     void unknownHostKeyIsRefused() throws IOException {
         LabHost db1 = LAB.host("db1");

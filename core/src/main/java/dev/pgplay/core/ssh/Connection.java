@@ -63,7 +63,11 @@ public final class Connection {
     }
 
     public ExecResult exec(Cmd cmd, ExecOptions options) {
-        String line = cmd.shellLine();
+        // the command runs in a process group of its own whose id is kept in a file while it runs,
+        // so a timeout can end all of it (a shell's children included), not just the SSH channel
+        String groupFile = "/tmp/.pgplay-" + UUID.randomUUID() + ".pgid";
+        String line = "setsid -w sh -c " + Cmd.quote("echo $$ > " + groupFile + "; sh -c \"$0\"; rc=$?; rm -f " + groupFile + "; exit $rc")
+                + " " + Cmd.quote(cmd.shellLine());
         byte[] stdin = options.stdin();
         if (options.becomeUser().isPresent()) {
             Become become = host.become();
@@ -88,6 +92,7 @@ public final class Connection {
             Set<ClientChannelEvent> events = channel.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), options.timeout());
             if (events.contains(ClientChannelEvent.TIMEOUT)) {
                 channel.close(true);
+                endGroup(groupFile, options);
                 throw new CommandTimeoutException(host.name(), cmd.toString(), options.timeout());
             }
             Integer status = channel.getExitStatus();
@@ -110,6 +115,20 @@ public final class Connection {
                 throw new UnreachableException(host.name() + ": connection lost while running `" + cmd + "`: " + e.getMessage(), e);
             }
             throw new IllegalStateException(host.name() + ": cannot run `" + cmd + "`: " + e.getMessage(), e);
+        }
+    }
+
+    /** Ends a timed-out command's process group: SIGTERM, then SIGKILL after 2 s (as the user it ran as). */
+    private void endGroup(String groupFile, ExecOptions options) {
+        Cmd kill = Cmd.of("sh", "-c", "[ -s \"$1\" ] || exit 0; g=$(cat \"$1\"); kill -TERM -- -\"$g\" 2>/dev/null || { rm -f \"$1\"; exit 0; }; "
+                + "i=0; while kill -0 -- -\"$g\" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; "
+                + "kill -KILL -- -\"$g\" 2>/dev/null; rm -f \"$1\"", "sh", groupFile);
+        try {
+            ExecOptions o = new ExecOptions(options.becomeUser(), java.time.Duration.ofSeconds(30), null, null);
+            ExecResult r = exec(kill, o);
+            LOG.debug("{}: ended the timed-out command's process group: exit {}", host.name(), r.exitStatus());
+        } catch (RuntimeException e) {
+            LOG.warn("{}: could not end a timed-out command's processes: {}", host.name(), e.getMessage());
         }
     }
 

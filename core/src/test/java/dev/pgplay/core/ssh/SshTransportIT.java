@@ -158,6 +158,42 @@ class SshTransportIT {
     }
 
     @Test
+    void commandTimeoutEndsTheRemoteProcessGroup() throws Exception {
+        Connection c = ssh.connect(inventory.host("db1"));
+        // a shell with a child in the background and one in the foreground, as root through become
+        assertThrows(CommandTimeoutException.class, () -> c.exec(Cmd.raw("sleep 3101 & sleep 3102; wait"),
+                ExecOptions.as("root").timeout(Duration.ofSeconds(1))));
+        String left = "";
+        for (int i = 0; i < 50; i++) {
+            left = LAB.host("db1").dockerResult("pgrep", "-af", "sleep 310[12]").getStdout().strip();
+            if (left.isEmpty()) {
+                break;
+            }
+            Thread.sleep(100);
+        }
+        assertEquals("", left, "processes of the timed-out command still run");
+    }
+
+    @Test
+    void aSessionDroppedMidCommandIsUnreachableNotAFinishedCommand() throws Exception {
+        Connection c = ssh.connect(inventory.host("db1"));
+        Thread cut = new Thread(() -> {
+            try {
+                Thread.sleep(700);
+                // sshd's session process for this connection dies: the channel closes without an exit status
+                LAB.host("db1").dockerResult("sh", "-c", "pkill -KILL -f 'sshd: admin'");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        cut.start();
+        UnreachableException e = assertThrows(UnreachableException.class, () -> c.exec(Cmd.of("sleep", "20"),
+                ExecOptions.DEFAULT.timeout(Duration.ofSeconds(15))));
+        cut.join();
+        assertTrue(e.getMessage().startsWith("db1: connection lost while running `sleep 20`"), e.getMessage());
+    }
+
+    @Test
     void streamedOutputLines() {
         Connection c = ssh.connect(inventory.host("db1"));
         java.util.List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();

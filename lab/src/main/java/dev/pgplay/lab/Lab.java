@@ -208,7 +208,7 @@ public final class Lab implements AutoCloseable {
         private static LabHost startHost(String name, LabNetwork network, String address, LabKeys keys, Map<String, String> env) {
             GenericContainer<?> container = new LabHostSpec(name, network, address, keys.authorizedKey(), "test", env).testContainer();
             container.start();
-            return new LabHost(name, address, network, container, KnownHostsFile.readHostKeys(container));
+            return new LabHost(name, address, container, KnownHostsFile.readHostKeys(container));
         }
     }
 }

@@ -1,7 +1,6 @@
 package dev.pgplay.lab;
 
 import com.github.dockerjava.api.DockerClient;
-import com.github.dockerjava.api.model.ContainerNetwork;
 import java.io.IOException;
 import java.util.List;
 import org.testcontainers.containers.Container;
@@ -15,14 +14,12 @@ import org.testcontainers.containers.GenericContainer;
 public final class LabHost {
     private final String name;
     private final String address;
-    private final LabNetwork network;
     private final GenericContainer<?> container;
     private final List<String> hostKeys;
 
-    LabHost(String name, String address, LabNetwork network, GenericContainer<?> container, List<String> hostKeys) {
+    LabHost(String name, String address, GenericContainer<?> container, List<String> hostKeys) {
         this.name = name;
         this.address = address;
-        this.network = network;
         this.container = container;
         this.hostKeys = List.copyOf(hostKeys);
     }
@@ -89,15 +86,17 @@ public final class LabHost {
         SystemdRunning.await(container.getDockerClient(), containerId(), name, LabHostSpec.BOOT_TIMEOUT);
     }
 
-    /** A network cut: the host leaves the lab network (its connections hang, nothing is refused). */
-    public void disconnect() {
-        container.getDockerClient().disconnectFromNetworkCmd().withContainerId(containerId()).withNetworkId(network.name()).withForce(true).exec();
+    /**
+     * A network cut: the host's interface goes down (its addresses, a VIP included, stay
+     * configured); packets to it are lost, so connections hang instead of being refused.
+     */
+    public void cutNetwork() {
+        docker("ip", "link", "set", "eth0", "down");
     }
 
-    /** The cut healed: the host is back on the lab network at its address. */
-    public void reconnect() {
-        container.getDockerClient().connectToNetworkCmd().withContainerId(containerId()).withNetworkId(network.name())
-                .withContainerNetwork(new ContainerNetwork().withIpamConfig(new ContainerNetwork.Ipam().withIpv4Address(address))).exec();
+    /** The cut healed: the interface is up again with the same addresses. */
+    public void healNetwork() {
+        docker("ip", "link", "set", "eth0", "up");
     }
 
     void stop() {

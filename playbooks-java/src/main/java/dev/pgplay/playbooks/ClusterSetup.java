@@ -176,6 +176,9 @@ public final class ClusterSetup implements Playbook {
         Pg pg = new Pg(ctx, s);
         String primaryAddress = ctx.inventory().host(s.primary()).address();
         String slot = PgSettings.slotFor(ctx.host().name());
+        if (!ctx.checkMode()) {
+            pg.recoverCutClone();
+        }
         boolean online = pg.online();
         if (online && pg.inRecovery() && pg.streamingFrom(primaryAddress)) {
             return TaskResult.ok("already streaming from " + s.primary());
@@ -196,23 +199,8 @@ public final class ClusterSetup implements Playbook {
         if (online) {
             pg.stopFast();
         }
-        String aside = data + ".pgplay-old";
-        pg.root(Cmd.of("rm", "-rf", aside));
-        pg.root(Cmd.of("mv", data, aside));
-        try {
-            pg.root(Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0700", data));
-            ctx.progress("pg_basebackup from " + primaryAddress);
-            pg.postgres(Cmd.of(pg.bin("pg_basebackup"), "-h", primaryAddress, "-p", String.valueOf(s.port()), "-U", s.replicationUser(),
-                    "-D", data, "-X", "stream", "-S", slot, "-c", "fast", "--no-password", "-P"));
-            pg.writeStandbyConfig(primaryAddress, slot);
-            pg.start();
-        } catch (RuntimeException e) {
-            // put the old data back so the node is as it was
-            pg.root(Cmd.of("rm", "-rf", data));
-            pg.root(Cmd.of("mv", aside, data));
-            throw new IllegalStateException("clone failed, the old data directory was put back: " + e.getMessage(), e);
-        }
-        pg.root(Cmd.of("rm", "-rf", aside));
+        ctx.progress("pg_basebackup from " + primaryAddress);
+        pg.cloneFrom(primaryAddress, slot);
         return TaskResult.changed("cloned from " + s.primary() + " with slot " + slot, plan);
     }
 }

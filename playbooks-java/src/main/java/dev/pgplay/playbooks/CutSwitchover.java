@@ -2,6 +2,7 @@ package dev.pgplay.playbooks;
 
 import dev.pgplay.core.modules.Facts;
 import dev.pgplay.core.modules.Psql;
+import dev.pgplay.core.ssh.CommandTimeoutException;
 import dev.pgplay.core.ssh.UnreachableException;
 import java.util.List;
 import java.util.Optional;
@@ -69,7 +70,16 @@ final class CutSwitchover {
                 checkpoint = Psql.lsn(control.get("Latest checkpoint location"));
             }
         }
-        if (ct.isPresent() && ct.get().online() && checkpoint >= 0 && proven(checkpoint)) {
+        boolean lost = ct.isEmpty();
+        boolean proven = false;
+        if (!lost && ct.get().online() && checkpoint >= 0) {
+            try {
+                proven = proven(checkpoint);
+            } catch (UnreachableException | CommandTimeoutException e) {
+                lost = true;
+            }
+        }
+        if (proven) {
             String stillInRecovery = RollingMinor.promote(from, to, RollingMinor.lsnText(checkpoint));
             if (stillInRecovery.endsWith("f")) {
                 return new Outcome(j + ": " + to.name() + " had replayed past the checkpoint and was promoted; " + from.name() + " rejoins",
@@ -77,7 +87,7 @@ final class CutSwitchover {
             }
             return Outcome.failed(to.name() + " did not leave recovery after pg_promote (" + j + "); check its log");
         }
-        if (journal.state() == SwitchoverJournal.State.PROMOTING && ct.isEmpty()) {
+        if (journal.state() == SwitchoverJournal.State.PROMOTING && lost) {
             return Outcome.failed(j + ": a promotion of " + to.name() + " was asked for and " + to.name() + " cannot be read now; "
                     + "nothing is started. Next: when " + to.name() + " answers again, run again; if it is lost for good, "
                     + "check it is down, then start " + from.name() + " deliberately (remove its standby.signal)");
@@ -91,18 +101,18 @@ final class CutSwitchover {
         from.sql("ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf()");
         RollingMinor.abortJournal(List.of(from, to));
         return new Outcome(j + ": " + to.name() + " could not be proven to have every commit ("
-                + (ct.isEmpty() ? "unreachable" : ct.get().online() ? "not past the checkpoint" : "down") + "); "
+                + (lost ? "unreachable" : ct.get().online() ? "not past the checkpoint" : "down") + "); "
                 + from.name() + " was started again as the primary", false, -1, Optional.empty());
     }
 
     private boolean proven(long checkpoint) {
         String lsn = Psql.literal(RollingMinor.lsnText(checkpoint));
         int seconds = Integer.parseInt(to.ctx().var("proof-timeout-seconds", "15"));
-        String ok = to.sql("DO $$ BEGIN FOR i IN 1.." + (seconds * 50) + " LOOP EXIT WHEN NOT pg_is_in_recovery() OR "
+        var rows = to.rowsWithin("DO $$ BEGIN FOR i IN 1.." + (seconds * 50) + " LOOP EXIT WHEN NOT pg_is_in_recovery() OR "
                 + "(pg_last_wal_replay_lsn() > " + lsn + "::pg_lsn AND pg_last_wal_receive_lsn() > " + lsn + "::pg_lsn); "
                 + "PERFORM pg_sleep(0.02); END LOOP; END $$; "
-                + "SELECT pg_is_in_recovery() AND pg_last_wal_replay_lsn() > " + lsn + "::pg_lsn");
-        return "t".equals(ok);
+                + "SELECT pg_is_in_recovery() AND pg_last_wal_replay_lsn() > " + lsn + "::pg_lsn", java.time.Duration.ofSeconds(seconds + 10));
+        return !rows.isEmpty() && "t".equals(rows.get(rows.size() - 1).get(0));
     }
 
     /** The node's cluster, or empty when the host cannot be reached. */

@@ -1,9 +1,11 @@
 package dev.pgplay.playbooks;
 
+import dev.pgplay.core.modules.Apt;
 import dev.pgplay.core.modules.Facts;
 import dev.pgplay.core.modules.PgCluster;
 import dev.pgplay.core.modules.Psql;
 import dev.pgplay.core.modules.WaitFor;
+import dev.pgplay.core.run.Detached;
 import dev.pgplay.core.run.HostContext;
 import dev.pgplay.core.run.Play;
 import dev.pgplay.core.run.Task;
@@ -69,8 +71,15 @@ final class Major {
     }
 
     /** A long command as postgres, its output lines shown as progress; not checked. */
+    /** The unit the long commands of a major upgrade run in (pg_upgrade, pg_dump/pg_restore, vacuumdb). */
+    static final String UNIT = "major";
+
+    /**
+     * A long command as postgres, detached in a systemd unit: a lost controller does not cut it, and
+     * the next run waits for it (or {@link #killLeftovers} ends it) before deciding anything.
+     */
     static ExecResult postgres(HostContext ctx, Cmd cmd) {
-        return ctx.connection().exec(cmd, ExecOptions.as("postgres").timeout(Duration.ofHours(12)).onLine(ctx::progress));
+        return Detached.run(ctx, UNIT, cmd, "postgres", Duration.ofHours(12));
     }
 
     private Optional<Facts.Cluster> find(HostContext ctx, String version) {
@@ -194,7 +203,7 @@ final class Major {
 
     // ---------------------------------------------------------------- packages and pre-flight
 
-    TaskResult packages(HostContext ctx) {
+    TaskResult packages(HostContext ctx) throws Exception {
         ExecResult r = ctx.connection().exec(Cmd.of("test", "-x", m.newBin("pg_upgrade")), ExecOptions.DEFAULT);
         if (r.ok()) {
             return TaskResult.ok(m.newBin("pg_upgrade") + " is there");
@@ -203,9 +212,8 @@ final class Major {
         if (ctx.checkMode()) {
             return TaskResult.changed("would install postgresql-" + m.next().version(), cmds);
         }
-        Pg.root(ctx, Cmd.of("apt-get", "install", "-y", "-q", "postgresql-" + m.next().version(), "postgresql-client-" + m.next().version())
-                .env("DEBIAN_FRONTEND", "noninteractive"));
-        return TaskResult.changed("installed postgresql-" + m.next().version(), cmds);
+        TaskResult installed = Apt.present("postgresql-" + m.next().version(), "postgresql-client-" + m.next().version()).run(ctx);
+        return installed.isFailure() ? installed : TaskResult.changed("installed postgresql-" + m.next().version(), cmds);
     }
 
     TaskResult preflight(HostContext ctx) {
@@ -869,6 +877,9 @@ final class Major {
 
     /** Ends pg_dump/pg_restore/pg_upgrade processes an interrupted run left working in the work directory. */
     void killLeftovers(HostContext ctx) {
+        if (Detached.running(ctx, UNIT)) {
+            Detached.stop(ctx, UNIT); // its whole cgroup, before anything is put back
+        }
         String dir = m.workDir() + "/";
         // "[/]var/..." matches the processes but not this shell's own command line
         String pattern = "[" + dir.charAt(0) + "]" + dir.substring(1);

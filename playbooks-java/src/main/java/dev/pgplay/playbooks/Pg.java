@@ -3,10 +3,12 @@ package dev.pgplay.playbooks;
 import dev.pgplay.core.modules.Facts;
 import dev.pgplay.core.modules.FileContent;
 import dev.pgplay.core.modules.Psql;
+import dev.pgplay.core.run.Detached;
 import dev.pgplay.core.run.HostContext;
 import dev.pgplay.core.ssh.Cmd;
 import dev.pgplay.core.ssh.ExecOptions;
 import dev.pgplay.core.ssh.ExecResult;
+import dev.pgplay.core.ssh.UnreachableException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -80,6 +82,11 @@ final class Pg {
 
     List<List<String>> rows(String query) {
         return Psql.rows(ctx, s.port(), query);
+    }
+
+    /** {@link #rows} with a time limit for the whole round trip (a cut network ends in time, as a timeout). */
+    List<List<String>> rowsWithin(String query, Duration limit) {
+        return Psql.rows(Psql.run(ctx, s.port(), "postgres", query, limit));
     }
 
     boolean inRecovery() {
@@ -236,6 +243,61 @@ final class Pg {
     void releaseStart() {
         String conf = s.confDir() + "/start.conf";
         root(Cmd.of("sh", "-c", "[ ! -e \"$1.pgplay-held\" ] || mv -f \"$1.pgplay-held\" \"$1\"", "sh", conf));
+    }
+
+    String basebackupUnit() {
+        return "basebackup-" + s.version() + "-" + s.cluster();
+    }
+
+    /**
+     * Replaces the (stopped) data directory by a pg_basebackup clone of {@code primaryAddress} and
+     * starts it as a standby. The old directory is set aside until the clone runs; start.conf is
+     * {@code manual} meanwhile, so a reboot or a package's scripts cannot start a half-made clone.
+     * pg_basebackup runs detached: when the controller or its session is lost it goes on, and
+     * {@link #recoverCutClone} (the next run) ends it before putting the old directory back.
+     */
+    void cloneFrom(String primaryAddress, String slot) {
+        String data = dataDir();
+        String aside = data + ".pgplay-old";
+        holdStart();
+        root(Cmd.of("rm", "-rf", aside));
+        root(Cmd.of("mv", data, aside));
+        try {
+            root(Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0700", data));
+            Detached.run(ctx, basebackupUnit(), Cmd.of(bin("pg_basebackup"), "-h", primaryAddress, "-p", String.valueOf(s.port()),
+                    "-U", s.replicationUser(), "-D", data, "-X", "stream", "-S", slot, "-c", "fast", "--no-password"),
+                    "postgres", Duration.ofHours(12)).check(name());
+        } catch (UnreachableException e) {
+            throw e; // the clone may still run: the next run ends it before it puts anything back
+        } catch (RuntimeException e) {
+            root(Cmd.of("rm", "-rf", data));
+            root(Cmd.of("mv", aside, data));
+            releaseStart();
+            throw new IllegalStateException("pg_basebackup failed, the old data directory was put back: " + e.getMessage(), e);
+        }
+        writeStandbyConfig(primaryAddress, slot);
+        releaseStart();
+        start();
+        root(Cmd.of("rm", "-rf", aside));
+    }
+
+    /**
+     * A clone cut by a lost controller (the old data directory still set aside): its pg_basebackup
+     * is ended first (never undo while it runs), then the half-made directory is replaced by the
+     * one set aside, and start.conf is given back.
+     */
+    void recoverCutClone() {
+        String aside = dataDir() + ".pgplay-old";
+        if (!ctx.connection().exec(Cmd.of("test", "-d", aside), ExecOptions.as("root")).ok()) {
+            return;
+        }
+        if (Detached.running(ctx, basebackupUnit())) {
+            ctx.progress("ending the pg_basebackup of an earlier run before putting the old data directory back");
+            Detached.stop(ctx, basebackupUnit());
+        }
+        root(Cmd.of("rm", "-rf", dataDir()));
+        root(Cmd.of("mv", aside, dataDir()));
+        releaseStart();
     }
 
     /** Lifts the fence of an old primary that must serve again: no standby.signal, no standby config. */

@@ -13,6 +13,7 @@ import dev.pgplay.core.run.Task;
 import dev.pgplay.core.run.TaskResult;
 import dev.pgplay.core.ssh.Cmd;
 import dev.pgplay.core.ssh.ExecOptions;
+import dev.pgplay.core.ssh.CommandTimeoutException;
 import dev.pgplay.core.ssh.UnreachableException;
 import dev.pgplay.inventory.Inventory;
 import dev.pgplay.inventory.Vip;
@@ -387,7 +388,8 @@ public final class RollingMinor implements Playbook {
         long started = System.currentTimeMillis();
         for (String h : List.of(st.primary, st.standby)) {
             HostContext on = p.ctx().on(h);
-            on.connection().exec(SwitchoverJournal.begin(p.settings(), st.primary, st.standby, started), ExecOptions.as("root")).check(h);
+            on.connection().exec(SwitchoverJournal.begin(p.settings(), st.primary, st.standby, started),
+                    ExecOptions.as("root").timeout(Duration.ofSeconds(15))).check(h);
         }
         st.journalOpen = true;
         p.sql("CHECKPOINT"); // flush most dirty pages now, so the shutdown checkpoint is short
@@ -476,31 +478,33 @@ public final class RollingMinor implements Playbook {
         int timeoutSeconds = Integer.parseInt(ctx.var("proof-timeout-seconds", "15"));
         // wait inside one psql session (5 ms steps) until replay passed the shutdown checkpoint, then read both positions
         String lsn = Psql.literal(cp);
-        List<String> row = o.rows("DO $$ BEGIN FOR i IN 1.." + (timeoutSeconds * 200) + " LOOP "
-                + "EXIT WHEN pg_last_wal_replay_lsn() > " + lsn + "::pg_lsn AND pg_last_wal_receive_lsn() > " + lsn + "::pg_lsn; "
-                + "PERFORM pg_sleep(0.005); END LOOP; END $$; "
-                + "SELECT coalesce(pg_last_wal_receive_lsn()::text, '0/0'), coalesce(pg_last_wal_replay_lsn()::text, '0/0')").get(0);
+        List<String> row;
+        try {
+            // bounded: a standby cut off the network must not keep the old primary down
+            row = o.rowsWithin("DO $$ BEGIN FOR i IN 1.." + (timeoutSeconds * 200) + " LOOP "
+                    + "EXIT WHEN pg_last_wal_replay_lsn() > " + lsn + "::pg_lsn AND pg_last_wal_receive_lsn() > " + lsn + "::pg_lsn; "
+                    + "PERFORM pg_sleep(0.005); END LOOP; END $$; "
+                    + "SELECT coalesce(pg_last_wal_receive_lsn()::text, '0/0'), coalesce(pg_last_wal_replay_lsn()::text, '0/0')",
+                    Duration.ofSeconds(timeoutSeconds + 10)).get(0);
+        } catch (UnreachableException | CommandTimeoutException e) {
+            return notPromoted(p, o, s, st, o.name() + " could not be read (" + e.getMessage() + ")",
+                    "Next: bring " + o.name() + " back on the network, then run again");
+        }
         long received = Psql.lsn(row.get(0));
         long replay = Psql.lsn(row.get(1));
         if (!(replay > checkpoint && received > checkpoint)) {
-            // roll back: the old primary serves again (it kept the VIP; make sure it has it)
-            st.checkpointLsn = -1;
-            p.unfence();
-            p.start();
-            abortJournal(List.of(p, o));
-            st.journalOpen = false;
-            st.fenceCheckpoint = -1;
-            String vipBack = "";
-            if (s.vip().isPresent()) {
-                vip(p.ctx(), s, true, st);
-                vipBack = " and holds the VIP";
-            }
-            st.writesBlockedAt = 0;
-            return TaskResult.failed("NOT promoted: " + o.name() + " replayed up to " + lsnText(replay) + " (received " + lsnText(received)
-                    + "), not past " + p.name() + "'s shutdown checkpoint at " + cp + "; " + p.name() + " was started again" + vipBack
-                    + ". Next: find out why " + o.name() + " stopped receiving WAL (pg_stat_wal_receiver, its log), then run again");
+            return notPromoted(p, o, s, st, o.name() + " replayed up to " + lsnText(replay) + " (received " + lsnText(received)
+                    + "), not past " + p.name() + "'s shutdown checkpoint at " + cp,
+                    "Next: find out why " + o.name() + " stopped receiving WAL (pg_stat_wal_receiver, its log), then run again");
         }
-        String stillInRecovery = promote(p, o, cp);
+        String stillInRecovery;
+        try {
+            stillInRecovery = promote(p, o, cp);
+        } catch (UnreachableException | CommandTimeoutException e) {
+            return TaskResult.failed("the promotion of " + o.name() + " was asked for and " + o.name() + " cannot be read now ("
+                    + e.getMessage() + "); " + p.name() + " stays stopped and fenced, with the VIP. Next: when " + o.name()
+                    + " answers, run again: the journal tells the next run to finish this switchover");
+        }
         if (stillInRecovery.endsWith("t")) {
             return TaskResult.failed(o.name() + " did not leave recovery after pg_promote; " + p.name() + " is stopped and the VIP is down: "
                     + "check " + o.name() + "'s log, promote it by hand (pg_ctlcluster " + s.version() + " " + s.cluster() + " promote) "
@@ -513,6 +517,26 @@ public final class RollingMinor implements Playbook {
         st.switchovers.add(from + " -> " + st.primary);
         return TaskResult.changed("replayed " + lsnText(replay) + " > shutdown checkpoint " + cp + "; promoted " + o.name(),
                 List.of("SELECT pg_promote()"));
+    }
+
+    /**
+     * The proof failed: nothing was promoted, so the old primary serves again (fence lifted, started,
+     * writes allowed, the VIP it kept made sure of) and the journal says the switchover was undone.
+     */
+    static TaskResult notPromoted(Pg p, Pg o, PgSettings s, RollingState st, String why, String next) throws Exception {
+        st.checkpointLsn = -1;
+        p.unfence();
+        p.start();
+        abortJournal(List.of(p, o));
+        st.journalOpen = false;
+        st.fenceCheckpoint = -1;
+        String vipBack = "";
+        if (s.vip().isPresent()) {
+            vip(p.ctx(), s, true, st);
+            vipBack = " and holds the VIP";
+        }
+        st.writesBlockedAt = 0;
+        return TaskResult.failed("NOT promoted: " + why + "; " + p.name() + " was started again" + vipBack + ". " + next);
     }
 
     /**
@@ -532,7 +556,8 @@ public final class RollingMinor implements Playbook {
     static void abortJournal(List<Pg> nodes) {
         for (Pg pg : nodes) {
             try {
-                pg.ctx().connection().exec(SwitchoverJournal.append(pg.settings(), "state=aborted"), ExecOptions.as("postgres"));
+                pg.ctx().connection().exec(SwitchoverJournal.append(pg.settings(), "state=aborted"),
+                        ExecOptions.as("postgres").timeout(Duration.ofSeconds(10)));
             } catch (RuntimeException e) {
                 pg.ctx().progress("could not close the switchover journal on " + pg.name() + ": " + e.getMessage());
             }
@@ -570,7 +595,7 @@ public final class RollingMinor implements Playbook {
                     + ": directly when its shutdown checkpoint precedes the new timeline, else pg_rewind, else pg_basebackup", List.of("rejoin"));
         }
         if (!ctx.checkMode()) {
-            recoverCutClone(old);
+            old.recoverCutClone();
         }
         if (old.online()) {
             if (!old.inRecovery()) {
@@ -655,55 +680,11 @@ public final class RollingMinor implements Playbook {
             }
         }
         ctx.progress("pg_basebackup from " + np.name());
-        String data = old.dataDir();
-        String aside = data + ".pgplay-old";
-        // while the data directory is being replaced nothing may start the cluster: start.conf manual until it is a standby again
-        old.holdStart();
-        old.root(Cmd.of("mv", data, aside));
-        try {
-            old.root(Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0700", data));
-            Detached.run(ctx, BASEBACKUP_UNIT.apply(s), Cmd.of(old.bin("pg_basebackup"), "-h", primaryAddress, "-p", String.valueOf(s.port()),
-                    "-U", s.replicationUser(), "-D", data, "-X", "stream", "-S", slot, "-c", "fast", "--no-password"),
-                    "postgres", Duration.ofMinutes(60)).check(old.name());
-        } catch (UnreachableException e) {
-            throw e; // the clone may still run: the next run ends it before it puts anything back
-        } catch (RuntimeException e) {
-            old.root(Cmd.of("rm", "-rf", data));
-            old.root(Cmd.of("mv", aside, data));
-            old.releaseStart();
-            throw new IllegalStateException("pg_basebackup failed, the old data directory was put back: " + e.getMessage(), e);
-        }
-        old.writeStandbyConfig(primaryAddress, slot);
-        old.releaseStart();
-        old.start();
-        old.root(Cmd.of("rm", "-rf", aside));
+        old.cloneFrom(primaryAddress, slot);
         if (!streamsSoon(old, primaryAddress, Duration.ofSeconds(60))) {
             return TaskResult.failed("cloned with pg_basebackup but " + old.name() + " does not stream from " + np.name());
         }
         return rejoined(st, "pg_basebackup", String.join("; ", tried));
-    }
-
-    static final java.util.function.Function<PgSettings, String> BASEBACKUP_UNIT = s -> "basebackup-" + s.version() + "-" + s.cluster();
-
-    /**
-     * A clone cut by a lost controller: its pg_basebackup is ended first (never undo while it
-     * runs), then the half-made data directory is replaced by the one set aside, and start.conf
-     * is given back.
-     */
-    static void recoverCutClone(Pg old) {
-        String aside = old.dataDir() + ".pgplay-old";
-        boolean cut = old.ctx().connection().exec(Cmd.of("test", "-d", aside), ExecOptions.as("root")).ok();
-        if (!cut) {
-            return;
-        }
-        String unit = BASEBACKUP_UNIT.apply(old.settings());
-        if (Detached.running(old.ctx(), unit)) {
-            old.ctx().progress("ending the pg_basebackup of an earlier run before putting the old data directory back");
-            Detached.stop(old.ctx(), unit);
-        }
-        old.root(Cmd.of("rm", "-rf", old.dataDir()));
-        old.root(Cmd.of("mv", aside, old.dataDir()));
-        old.releaseStart();
     }
 
     private static TaskResult rejoined(RollingState st, String method, String why) {

@@ -88,7 +88,15 @@ public final class Connection {
             channel.setOut(options.onLine() == null ? out : new LineTee(out, options.onLine()));
             channel.setErr(err);
             channel.setIn(new ByteArrayInputStream(stdin == null ? new byte[0] : stdin));
-            channel.open().verify(Duration.ofSeconds(30));
+            Duration openLimit = options.timeout().compareTo(Duration.ofSeconds(30)) < 0 ? options.timeout() : Duration.ofSeconds(30);
+            try {
+                channel.open().verify(openLimit);
+            } catch (org.apache.sshd.common.channel.exception.SshChannelOpenException e) {
+                throw e; // the server answered and refused: not a lost host
+            } catch (IOException e) {
+                // no answer at all within the limit: the host (or the network to it) is gone
+                throw new UnreachableException(host.name() + ": no answer within " + openLimit.toSeconds() + " s when running `" + cmd + "`", e);
+            }
             Set<ClientChannelEvent> events = channel.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), options.timeout());
             if (events.contains(ClientChannelEvent.TIMEOUT)) {
                 channel.close(true);
@@ -120,11 +128,11 @@ public final class Connection {
 
     /** Ends a timed-out command's process group: SIGTERM, then SIGKILL after 2 s (as the user it ran as). */
     private void endGroup(String groupFile, ExecOptions options) {
-        Cmd kill = Cmd.of("sh", "-c", "[ -s \"$1\" ] || exit 0; g=$(cat \"$1\"); kill -TERM -- -\"$g\" 2>/dev/null || { rm -f \"$1\"; exit 0; }; "
-                + "i=0; while kill -0 -- -\"$g\" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; "
-                + "kill -KILL -- -\"$g\" 2>/dev/null; rm -f \"$1\"", "sh", groupFile);
+        Cmd kill = Cmd.of("sh", "-c", "[ -s \"$1\" ] || exit 0; g=$(cat \"$1\"); kill -TERM -\"$g\" 2>/dev/null || { rm -f \"$1\"; exit 0; }; "
+                + "i=0; while kill -0 -\"$g\" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; "
+                + "kill -KILL -\"$g\" 2>/dev/null; rm -f \"$1\"", "sh", groupFile);
         try {
-            ExecOptions o = new ExecOptions(options.becomeUser(), java.time.Duration.ofSeconds(30), null, null);
+            ExecOptions o = new ExecOptions(options.becomeUser(), java.time.Duration.ofSeconds(5), null, null);
             ExecResult r = exec(kill, o);
             LOG.debug("{}: ended the timed-out command's process group: exit {}", host.name(), r.exitStatus());
         } catch (RuntimeException e) {

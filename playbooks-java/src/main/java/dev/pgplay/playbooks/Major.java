@@ -168,6 +168,14 @@ final class Major {
     // ---------------------------------------------------------------- status
 
     TaskResult where(HostContext ctx) {
+        // a command of an earlier run (its controller lost) may still work on the data: wait for it first
+        if (!ctx.checkMode() && Detached.running(ctx, UNIT)) {
+            ctx.progress("an earlier run's " + Detached.unit(UNIT) + " still runs; waiting for it to end before deciding anything");
+            if (!Detached.awaitEnd(ctx, UNIT, Duration.ofHours(12))) {
+                return TaskResult.failed("an earlier run's " + Detached.unit(UNIT) + " still runs after 12 h; see /var/log/pgplay and journalctl -u "
+                        + Detached.unit(UNIT));
+            }
+        }
         status = UpgradeStatus.read(ctx, cluster());
         String state = status.state();
         boolean sameUpgrade = m.next().version().equals(status.get("new-version")) && m.old().version().equals(status.get("old-version"));

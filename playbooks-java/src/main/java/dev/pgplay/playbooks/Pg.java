@@ -68,8 +68,11 @@ final class Pg {
         return cluster().online();
     }
 
+    /** The data directory (it does not move during a run: read from the cached cluster list when there is one). */
     String dataDir() {
-        return cluster().dataDir();
+        return ctx.fact(Facts.CLUSTERS).stream()
+                .filter(c -> c.version().equals(s.version()) && c.name().equals(s.cluster())).findFirst()
+                .map(Facts.Cluster::dataDir).orElseGet(() -> cluster().dataDir());
     }
 
     String bin(String program) {
@@ -195,8 +198,9 @@ final class Pg {
     }
 
     /**
-     * CHECKPOINT, reset default_transaction_read_only in postgresql.auto.conf (no reload), fast
-     * shutdown, wait for the postmaster to exit, then pg_controldata: one round trip as postgres.
+     * Fast shutdown (its checkpoint flushes everything), wait for the postmaster to exit, drop
+     * default_transaction_read_only from postgresql.auto.conf, then pg_controldata: one round trip
+     * as postgres.
      * When the shutdown was clean, the same script fences the node before anything else can start
      * it (a package's postinst, a reboot): standby.signal plus {@code fenceConf} as
      * conf.d/pgplay-standby.conf, so it can only ever start as a standby; then it appends
@@ -205,11 +209,13 @@ final class Pg {
      */
     Map<String, String> checkpointStopAndFence(String fenceConf) {
         String data = dataDir();
+        // the shutdown checkpoint flushes what a CHECKPOINT would; the read-only switch leaves
+        // postgresql.auto.conf once the postmaster is gone, so it never outlives the run
         String script = "set -e\ntrap '' HUP PIPE\n"
-                + "printf '%s\\n' 'CHECKPOINT;' 'ALTER SYSTEM RESET default_transaction_read_only;' | psql -X -q -v ON_ERROR_STOP=1 -p \"$3\" -d postgres\n"
                 + "pid=$(head -n 1 \"$2/postmaster.pid\")\n"
                 + "\"$1/pg_ctl\" -D \"$2\" -m fast -W stop >/dev/null\n"
                 + "i=0; while kill -0 \"$pid\" 2>/dev/null; do i=$((i+1)); [ $i -lt 12000 ] || { echo 'postmaster did not exit in 120 s' >&2; exit 1; }; sleep 0.01; done\n"
+                + "sed -i '/^default_transaction_read_only *=/d' \"$2/postgresql.auto.conf\"\n"
                 + "control=$(LC_ALL=C \"$1/pg_controldata\" -D \"$2\")\n"
                 + "state=$(printf '%s\\n' \"$control\" | sed -n 's/^Database cluster state: *//p')\n"
                 + "if [ -n \"$5\" ] && [ \"$state\" = 'shut down' ]; then\n"

@@ -221,8 +221,9 @@ final class Pg {
                 + "if [ -n \"$5\" ] && [ \"$state\" = 'shut down' ]; then\n"
                 + "  checkpoint=$(printf '%s\\n' \"$control\" | sed -n 's/^Latest checkpoint location: *//p')\n"
                 + "  printf '%s' \"$5\" > \"$4/pgplay-standby.conf.new\" && mv -f \"$4/pgplay-standby.conf.new\" \"$4/pgplay-standby.conf\"\n"
-                + "  : > \"$2/standby.signal\"; chmod 0600 \"$2/standby.signal\"; sync \"$2/standby.signal\" \"$4/pgplay-standby.conf\"\n"
-                + "  printf '%s\\n' fenced=standby.signal \"checkpoint=$checkpoint\" state=stopped >> \"$6\"; sync \"$6\"\n"
+                + "  : > \"$2/standby.signal\"; chmod 0600 \"$2/standby.signal\"\n"
+                + "  printf '%s\\n' fenced=standby.signal \"checkpoint=$checkpoint\" state=stopped >> \"$6\"\n"
+                + "  sync \"$2/standby.signal\" \"$4/pgplay-standby.conf\" \"$6\"\n"
                 + "fi\n"
                 + "printf '%s\\n' \"$control\"\n";
         ExecResult r = postgres(Cmd.of("sh", "-c", script, "sh", "/usr/lib/postgresql/" + s.version() + "/bin", data, String.valueOf(s.port()),

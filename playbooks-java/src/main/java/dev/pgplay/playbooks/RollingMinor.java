@@ -113,9 +113,9 @@ public final class RollingMinor implements Playbook {
     /** The switchover steps, each guarded by {@code needed} and by the host's live role. */
     static Play withSwitchover(Play play, PgSettings s, RollingState st, Predicate<HostContext> needed, String label) {
         return play
-                .task(Task.of(label + "primary: block writes and end client sessions", ctx -> blockWrites(new Pg(ctx, s), st))
+                .task(Task.of(label + "primary: journal the switchover, CHECKPOINT (writes still allowed)", ctx -> prepareStop(new Pg(ctx, s), st))
                         .when(ctx -> st.isPrimary(ctx.host().name()) && needed.test(ctx)))
-                .task(Task.of(label + "primary: CHECKPOINT and fast shutdown", ctx -> checkpointAndStop(new Pg(ctx, s), st))
+                .task(Task.of(label + "primary: fast shutdown (writes refused from here), fenced as a standby", ctx -> checkpointAndStop(new Pg(ctx, s), st))
                         .when(ctx -> st.isPrimary(ctx.host().name()) && st.switching))
                 .task(Task.of(label + "standby: prove it has every byte of the primary's WAL, then promote", ctx -> proveAndPromote(ctx, s, st))
                         .when(ctx -> st.isStandby(ctx.host().name()) && st.checkpointLsn >= 0).irreversible(Duration.ofMinutes(2)))
@@ -377,12 +377,17 @@ public final class RollingMinor implements Playbook {
 
     // ---------------------------------------------------------------- switchover
 
-    static TaskResult blockWrites(Pg p, RollingState st) {
+    /**
+     * Before the stop, while writes still flow: the intent goes to the journal on both nodes, and a
+     * CHECKPOINT flushes most dirty pages so the shutdown checkpoint is short. No read-only phase:
+     * the fast shutdown itself refuses new writes and ends client sessions (as Patroni does), and
+     * every commit before it is in the WAL the standby must replay before it is promoted.
+     */
+    static TaskResult prepareStop(Pg p, RollingState st) {
         st.switching = true;
         if (p.ctx().checkMode()) {
-            st.writesBlockedAt = System.nanoTime();
-            return TaskResult.changed("would set default_transaction_read_only and end client sessions on " + p.name(),
-                    List.of("ALTER SYSTEM SET default_transaction_read_only = on", "pg_terminate_backend(client backends)"));
+            return TaskResult.changed("would journal the switchover on both nodes and CHECKPOINT " + p.name(),
+                    List.of("journal: started", "CHECKPOINT"));
         }
         // the intent, on both nodes, before anything changes: a run that follows a lost controller reads it
         long started = System.currentTimeMillis();
@@ -392,13 +397,9 @@ public final class RollingMinor implements Playbook {
                     ExecOptions.as("root").timeout(Duration.ofSeconds(15))).check(h);
         }
         st.journalOpen = true;
-        p.sql("CHECKPOINT"); // flush most dirty pages now, so the shutdown checkpoint is short
-        st.writesBlockedAt = System.nanoTime();
-        String ended = p.sql("ALTER SYSTEM SET default_transaction_read_only = on; SELECT pg_reload_conf(); "
-                + "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()");
-        String last = ended.isEmpty() ? "0" : ended.lines().reduce((x, y) -> y).orElse("0");
-        return TaskResult.changed("writes blocked on " + p.name() + ", " + last + " client session(s) ended",
-                List.of("ALTER SYSTEM SET default_transaction_read_only = on", "pg_terminate_backend(client backends)"));
+        p.sql("CHECKPOINT");
+        return TaskResult.changed("switchover " + st.primary + " -> " + st.standby + " journaled on both nodes; CHECKPOINT done, writes still allowed",
+                List.of("journal: started", "CHECKPOINT"));
     }
 
     static TaskResult vip(HostContext ctx, PgSettings s, boolean up, RollingState st) throws Exception {
@@ -436,12 +437,14 @@ public final class RollingMinor implements Playbook {
     }
 
     static TaskResult checkpointAndStop(Pg p, RollingState st) {
+        st.writesBlockedAt = System.nanoTime();
         if (p.ctx().checkMode()) {
             st.checkpointLsn = 0;
-            return TaskResult.changed("would CHECKPOINT and stop " + p.name() + " (fast)", List.of("CHECKPOINT", "pg_ctl stop -m fast"));
+            return TaskResult.changed("would stop " + p.name() + " (fast) and fence it as a standby",
+                    List.of("pg_ctl stop -m fast", "standby.signal + primary_conninfo"));
         }
-        // one round trip: reset the read-only switch in the file (no reload: it must not outlive this run),
-        // CHECKPOINT, fast stop, wait for the postmaster to exit (10 ms steps; pg_ctl -w polls every 100 ms)
+        // one round trip: fast stop, wait for the postmaster to exit (10 ms steps; pg_ctl -w polls every
+        // 100 ms), pg_controldata, and the fence written before anything else can start it
         String standbyAddress = p.ctx().inventory().host(st.standby).address();
         Map<String, String> control = p.checkpointStopAndFence(p.standbyConf(standbyAddress, PgSettings.slotFor(p.name())));
         String state = control.getOrDefault("Database cluster state", "?");
@@ -452,7 +455,7 @@ public final class RollingMinor implements Playbook {
         st.fenceCheckpoint = st.checkpointLsn;
         st.switching = false;
         return TaskResult.changed("stopped and fenced " + p.name() + " (standby.signal); shutdown checkpoint at " + control.get("Latest checkpoint location"),
-                List.of("CHECKPOINT", "pg_ctl stop -m fast"));
+                List.of("pg_ctl stop -m fast", "standby.signal + primary_conninfo"));
     }
 
     /**

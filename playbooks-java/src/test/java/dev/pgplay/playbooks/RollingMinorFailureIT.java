@@ -57,7 +57,7 @@ class RollingMinorFailureIT {
         RunListener fault = new RunListener() {
             @Override
             public void taskStarted(Play play, Task task, boolean handler) {
-                if (task.name().equals("primary: block writes and end client sessions")) {
+                if (task.name().startsWith("primary: journal the switchover")) {
                     // the standby's WAL receiver loses its primary just before the switchover
                     PgLab.sql(db2, "postgres", "ALTER SYSTEM SET primary_conninfo = 'host=" + unreachable + " connect_timeout=1'");
                     PgLab.sql(db2, "postgres", "SELECT pg_reload_conf()");

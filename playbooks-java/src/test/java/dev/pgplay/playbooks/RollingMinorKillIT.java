@@ -65,11 +65,11 @@ class RollingMinorKillIT {
     void cutAtEveryStepOfASwitchoverThenAPlainRerunConverges() throws Exception {
         List<Cut> cuts = List.of(
                 new Cut("discover which node is primary", 0),
-                new Cut("primary: block writes and end client sessions", 0),
-                new Cut("primary: block writes and end client sessions", 15),
-                new Cut("primary: CHECKPOINT and fast shutdown", 0),
-                new Cut("primary: CHECKPOINT and fast shutdown", 10),
-                new Cut("primary: CHECKPOINT and fast shutdown", 40),
+                new Cut("primary: journal the switchover", 0),
+                new Cut("primary: journal the switchover", 15),
+                new Cut("primary: fast shutdown", 0),
+                new Cut("primary: fast shutdown", 10),
+                new Cut("primary: fast shutdown", 40),
                 new Cut("standby: prove it has every byte", 0),
                 new Cut("standby: prove it has every byte", 5),
                 new Cut("standby: prove it has every byte", 15),

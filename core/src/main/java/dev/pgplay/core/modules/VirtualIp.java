@@ -47,10 +47,12 @@ public final class VirtualIp implements Operation {
             Cmd raise = "ifconfig".equals(vip.method())
                     ? Cmd.of("ifconfig", vip.label(), vip.address(), "netmask", netmask(vip.prefix()), "up")
                     : Cmd.of("ip", "addr", "add", cidr, "dev", vip.iface(), "label", vip.label());
-            // two unsolicited ARPs; the first leaves at once, arping then waits about a second
-            Cmd arp = Cmd.of("arping", "-q", "-U", "-c", "2", "-w", "1", "-I", vip.iface(), vip.address());
+            // two unsolicited ARPs in the same round trip: the first leaves at once; arping's second,
+            // a second later, goes on in the background so the step returns as soon as the address is up
+            Cmd announce = Cmd.of("sh", "-c", "command -v arping >/dev/null || { echo 'arping is missing (iputils-arping)' >&2; exit 1; }; "
+                    + "arping -q -U -c 2 -w 1 -I \"$1\" \"$2\" </dev/null >/dev/null 2>&1 &", "sh", vip.iface(), vip.address());
             return Plan.of("raise VIP " + vip.address() + " on " + vip.iface() + " with gratuitous ARP",
-                    Step.asRoot(raise), Step.asRoot(arp));
+                    Step.asRoot(raise.and(announce)));
         }
         Cmd drop = "ifconfig".equals(vip.method())
                 ? Cmd.of("ifconfig", vip.label(), "down")

@@ -8,7 +8,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 IMAGE=${LAB_IMAGE:-pgplay-lab:latest}
 BASE=pgplay-lab-base:bookworm
-hash=$(cat "$here/build-image.sh" "$here/image/Dockerfile" "$here/image/lab-boot" "$here/image/lab-boot.service" | sha256sum | cut -c1-16)
+hash=$(cat "$here/build-image.sh" "$here/image/Dockerfile" "$here/image/lab-boot" "$here/image/lab-boot.service" "$here/image/lab-init-plain" | sha256sum | cut -c1-16)
 if [ "${1:-}" = "--hash" ]; then echo "$hash"; exit 0; fi
 
 current=$(docker image inspect "$IMAGE" --format '{{index .Config.Labels "pgplay.recipe"}}' 2>/dev/null || true)

@@ -121,6 +121,16 @@ public final class Lab implements AutoCloseable {
         private final List<String> names = new ArrayList<>();
         private final Map<String, String> behind = new LinkedHashMap<>();
         private final Map<String, String> env = new LinkedHashMap<>();
+        private boolean systemd = true;
+
+        /**
+         * Hosts boot without an init system (sshd and the clusters started by a plain script), as
+         * container-based hosts do: package scripts cannot start services there.
+         */
+        public Builder withoutSystemd() {
+            systemd = false;
+            return this;
+        }
 
         /** Hosts boot with their PostgreSQL clusters down (many hosts for engine benchmarks). */
         public Builder withoutPostgres() {
@@ -174,7 +184,8 @@ public final class Lab implements AutoCloseable {
                     LabNetwork net = behind.containsKey(name) ? inner : network;
                     // fixed addresses: a host keeps its address across a reboot (docker restart)
                     String address = net.address(10 + i);
-                    futures.add(pool.submit(() -> startHost(name, net, address, keys, env)));
+                    boolean init = systemd;
+                    futures.add(pool.submit(() -> startHost(name, net, address, keys, env, init)));
                 }
                 for (Future<LabHost> f : futures) {
                     LabHost host = f.get();
@@ -205,8 +216,9 @@ public final class Lab implements AutoCloseable {
             }
         }
 
-        private static LabHost startHost(String name, LabNetwork network, String address, LabKeys keys, Map<String, String> env) {
-            GenericContainer<?> container = new LabHostSpec(name, network, address, keys.authorizedKey(), "test", env).testContainer();
+        private static LabHost startHost(String name, LabNetwork network, String address, LabKeys keys, Map<String, String> env,
+                boolean systemd) {
+            GenericContainer<?> container = new LabHostSpec(name, network, address, keys.authorizedKey(), "test", env, systemd).testContainer();
             container.start();
             return new LabHost(name, address, container, KnownHostsFile.readHostKeys(container));
         }

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.DockerClientFactory;
+import org.testcontainers.containers.wait.strategy.Wait;
 import org.testcontainers.utility.DockerImageName;
 
 /**
@@ -24,6 +25,7 @@ import org.testcontainers.utility.DockerImageName;
  */
 final class LabHostSpec {
     static final Duration BOOT_TIMEOUT = Duration.ofSeconds(90);
+    static final String PLAIN_INIT = "/usr/local/sbin/lab-init-plain";
 
     private final String hostname;
     private final LabNetwork network;
@@ -31,12 +33,20 @@ final class LabHostSpec {
     private final String authorizedKey;
     private final String labelValue;
     private final Map<String, String> env;
+    private final boolean systemd;
 
     LabHostSpec(String hostname, LabNetwork network, String ipv4, String authorizedKey, String labelValue) {
         this(hostname, network, ipv4, authorizedKey, labelValue, Map.of());
     }
 
     LabHostSpec(String hostname, LabNetwork network, String ipv4, String authorizedKey, String labelValue, Map<String, String> env) {
+        this(hostname, network, ipv4, authorizedKey, labelValue, env, true);
+    }
+
+    /** {@code systemd} false: the host boots without an init system ({@code lab-init-plain}). */
+    LabHostSpec(String hostname, LabNetwork network, String ipv4, String authorizedKey, String labelValue, Map<String, String> env,
+            boolean systemd) {
+        this.systemd = systemd;
         this.env = Map.copyOf(env);
         this.hostname = hostname;
         this.network = network;
@@ -48,6 +58,9 @@ final class LabHostSpec {
     /** Applies the definition to a container-create command (image and name are set by the caller). */
     void applyTo(CreateContainerCmd cmd) {
         cmd.withHostName(hostname);
+        if (!systemd) {
+            cmd.withCmd(PLAIN_INIT);
+        }
         cmd.withNetworkMode(network.name());
         if (ipv4 != null) {
             cmd.withIpv4Address(ipv4);
@@ -77,6 +90,7 @@ final class LabHostSpec {
         return new GenericContainer<>(DockerImageName.parse(LabImage.NAME))
                 .withImagePullPolicy(image -> false)
                 .withCreateContainerCmdModifier(this::applyTo)
-                .waitingFor(new SystemdRunning(BOOT_TIMEOUT));
+                .waitingFor(systemd ? new SystemdRunning(BOOT_TIMEOUT)
+                        : Wait.forLogMessage(".*lab-init-plain: ready.*\\n", 1).withStartupTimeout(BOOT_TIMEOUT));
     }
 }

@@ -244,7 +244,7 @@ public final class RollingMinor implements Playbook {
         if (!st.standbyDown && !st.oldPrimaryNeedsRejoin) {
             if (!o.inRecovery()) {
                 problems.add(o.name() + " is not in recovery");
-            } else if (!o.streamingFrom(p.ctx().host().address())) {
+            } else if (!o.streamingFrom(p.ctx().host().address()) && !awaitStreaming(o, p)) {
                 problems.add(o.name() + " does not stream from " + p.name() + " (pg_stat_wal_receiver: "
                         + o.receiver().map(Object::toString).orElse("no receiver") + ")");
             } else {
@@ -271,6 +271,16 @@ public final class RollingMinor implements Playbook {
         }
         st.notes.addAll(info);
         return TaskResult.ok("target " + st.target + "; " + String.join("; ", info));
+    }
+
+    /**
+     * A standby whose WAL receiver is reconnecting (after a network cut heals it retries every
+     * wal_retrieve_retry_interval; a dead connection ends at wal_receiver_timeout) gets up to a
+     * minute to stream again before the pre-flight refuses.
+     */
+    static boolean awaitStreaming(Pg standby, Pg primary) {
+        standby.ctx().progress(standby.name() + " is in recovery but does not stream yet: waiting up to 60 s");
+        return standby.waitStreamingFrom(primary.ctx().host().address(), standby.ctx().checkMode() ? 1 : 60);
     }
 
     static boolean vipHeld(HostContext ctx, PgSettings s) {
@@ -398,6 +408,14 @@ public final class RollingMinor implements Playbook {
         }
         st.journalOpen = true;
         p.sql("CHECKPOINT");
+        // the proof and the promotion will go through one psql session opened now, outside the window
+        try {
+            st.standbySql = StandbySql.open(new Pg(p.ctx().on(st.standby), p.settings()));
+        } catch (RuntimeException e) {
+            abortJournal(List.of(p, new Pg(p.ctx().on(st.standby), p.settings())));
+            st.journalOpen = false;
+            return TaskResult.failed("no psql session on " + st.standby + " (" + e.getMessage() + "); nothing was stopped");
+        }
         return TaskResult.changed("switchover " + st.primary + " -> " + st.standby + " journaled on both nodes; CHECKPOINT done, writes still allowed",
                 List.of("journal: started", "CHECKPOINT"));
     }
@@ -481,18 +499,28 @@ public final class RollingMinor implements Playbook {
         int timeoutSeconds = Integer.parseInt(ctx.var("proof-timeout-seconds", "15"));
         // wait inside one psql session (5 ms steps) until replay passed the shutdown checkpoint, then read both positions
         String lsn = Psql.literal(cp);
-        List<String> row;
-        try {
-            // bounded: a standby cut off the network must not keep the old primary down
-            row = o.rowsWithin("DO $$ BEGIN FOR i IN 1.." + (timeoutSeconds * 200) + " LOOP "
-                    + "EXIT WHEN pg_last_wal_replay_lsn() > " + lsn + "::pg_lsn AND pg_last_wal_receive_lsn() > " + lsn + "::pg_lsn; "
-                    + "PERFORM pg_sleep(0.005); END LOOP; END $$; "
-                    + "SELECT coalesce(pg_last_wal_receive_lsn()::text, '0/0'), coalesce(pg_last_wal_replay_lsn()::text, '0/0')",
-                    Duration.ofSeconds(timeoutSeconds + 10)).get(0);
-        } catch (UnreachableException | CommandTimeoutException e) {
-            return notPromoted(p, o, s, st, o.name() + " could not be read (" + e.getMessage() + ")",
-                    "Next: bring " + o.name() + " back on the network, then run again");
+        String proof = "DO $$ BEGIN FOR i IN 1.." + (timeoutSeconds * 200) + " LOOP "
+                + "EXIT WHEN pg_last_wal_replay_lsn() > " + lsn + "::pg_lsn AND pg_last_wal_receive_lsn() > " + lsn + "::pg_lsn; "
+                + "PERFORM pg_sleep(0.005); END LOOP; END $$; "
+                + "SELECT coalesce(pg_last_wal_receive_lsn()::text, '0/0'), coalesce(pg_last_wal_replay_lsn()::text, '0/0')";
+        Duration limit = Duration.ofSeconds(timeoutSeconds + 10); // bounded: a standby cut off the network must not keep the old primary down
+        StandbySql session = st.standbySql;
+        st.standbySql = null;
+        try (session) {
+            List<String> row;
+            try {
+                row = session != null ? session.rows(proof, limit).get(0) : o.rowsWithin(proof, limit).get(0);
+            } catch (UnreachableException | CommandTimeoutException e) {
+                return notPromoted(p, o, s, st, o.name() + " could not be read (" + e.getMessage() + ")",
+                        "Next: bring " + o.name() + " back on the network, then run again");
+            }
+            return promoteIfProven(ctx, s, st, p, o, session, row, checkpoint, cp);
         }
+    }
+
+    /** The second half of {@link #proveAndPromote}: with the standby's positions read, promote or roll back. */
+    static TaskResult promoteIfProven(HostContext ctx, PgSettings s, RollingState st, Pg p, Pg o, StandbySql session, List<String> row,
+            long checkpoint, String cp) throws Exception {
         long received = Psql.lsn(row.get(0));
         long replay = Psql.lsn(row.get(1));
         if (!(replay > checkpoint && received > checkpoint)) {
@@ -502,7 +530,7 @@ public final class RollingMinor implements Playbook {
         }
         String stillInRecovery;
         try {
-            stillInRecovery = promote(p, o, cp);
+            stillInRecovery = session != null ? session.promote(p, cp) : promote(p, o, cp);
         } catch (UnreachableException | CommandTimeoutException e) {
             return TaskResult.failed("the promotion of " + o.name() + " was asked for and " + o.name() + " cannot be read now ("
                     + e.getMessage() + "); " + p.name() + " stays stopped and fenced, with the VIP. Next: when " + o.name()

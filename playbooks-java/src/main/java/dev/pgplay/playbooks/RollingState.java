@@ -19,6 +19,8 @@ final class RollingState {
     volatile long checkpointLsn = -1;
     /** The old primary's shutdown checkpoint when it was fenced (its WAL ends there); -1 when unknown. */
     volatile long fenceCheckpoint = -1;
+    /** The psql session on the standby for the proof and the promotion, opened before the stop. */
+    volatile StandbySql standbySql;
     /** A switchover is recorded in the journal and not closed yet. */
     volatile boolean journalOpen;
     volatile String rejoinMethod = "";

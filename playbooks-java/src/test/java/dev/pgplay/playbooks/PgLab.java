@@ -1,6 +1,7 @@
 package dev.pgplay.playbooks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pgplay.core.output.ConsoleListener;
 import dev.pgplay.core.run.Play;
@@ -11,6 +12,8 @@ import dev.pgplay.core.run.Runner;
 import dev.pgplay.inventory.Inventory;
 import dev.pgplay.lab.Lab;
 import dev.pgplay.lab.LabHost;
+import dev.pgplay.lab.WritableMonitor;
+import dev.pgplay.lab.Writer;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -180,6 +183,29 @@ final class PgLab {
 
     static String version(LabHost host) {
         return host.docker("dpkg-query", "-W", "-f", "${Version}", "postgresql-15");
+    }
+
+    /**
+     * After a fault and a re-run: one primary holding the VIP, one standby streaming from it, both on
+     * {@code target}, every acknowledged commit on both, never two writable nodes. Returns the primary.
+     */
+    LabHost assertHealthyPair(Writer writer, WritableMonitor monitor, String target, String context) throws InterruptedException {
+        LabHost db1 = host("db1");
+        LabHost db2 = host("db2");
+        assertEquals(0, monitor.bothWritable(), context + ": two writable nodes seen " + monitor.bothWritable() + " times");
+        assertTrue(monitor.rounds() > 10, context + ": the monitor ran");
+        LabHost p = inRecovery(db1) ? db2 : db1;
+        LabHost s = p == db1 ? db2 : db1;
+        assertTrue(inRecovery(s), context + ": exactly one primary");
+        assertTrue(holdsVip(p, vip) && !holdsVip(s, vip), context + ": the VIP is on the primary only");
+        assertEquals("streaming " + p.address(), receiver(s), context + ": the standby streams from the primary");
+        assertEquals(target, version(db1), context);
+        assertEquals(target, version(db2), context);
+        assertTrue(writer.acknowledged().size() > 10, context + ": the writer committed through the VIP");
+        RollingMinorIT.assertAllPresent(writer.acknowledged(), p);
+        RollingMinorIT.waitCaughtUp(p, s);
+        RollingMinorIT.assertAllPresent(writer.acknowledged(), s);
+        return p;
     }
 
     /** Puts a host back on PostgreSQL 15.18 (the image keeps those packages in /srv/lab-old); its cluster restarts on them. */

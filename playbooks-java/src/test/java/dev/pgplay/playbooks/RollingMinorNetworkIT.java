@@ -123,18 +123,6 @@ class RollingMinorNetworkIT {
     }
 
     static void assertHealthy(Writer writer, WritableMonitor monitor) throws InterruptedException {
-        LabHost db1 = pg.host("db1");
-        LabHost db2 = pg.host("db2");
-        assertEquals(0, monitor.bothWritable(), "two writable nodes seen");
-        LabHost p = PgLab.inRecovery(db1) ? db2 : db1;
-        LabHost s = p == db1 ? db2 : db1;
-        assertTrue(PgLab.inRecovery(s));
-        assertTrue(PgLab.holdsVip(p, pg.vip) && !PgLab.holdsVip(s, pg.vip), "the VIP on the primary only");
-        assertEquals("streaming " + p.address(), PgLab.receiver(s));
-        assertEquals(RollingMinorKillIT.TARGET, PgLab.version(db1));
-        assertEquals(RollingMinorKillIT.TARGET, PgLab.version(db2));
-        RollingMinorIT.assertAllPresent(writer.acknowledged(), p);
-        RollingMinorIT.waitCaughtUp(p, s);
-        RollingMinorIT.assertAllPresent(writer.acknowledged(), s);
+        pg.assertHealthyPair(writer, monitor, RollingMinorKillIT.TARGET, "after the cut and a re-run");
     }
 }

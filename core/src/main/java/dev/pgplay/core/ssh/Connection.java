@@ -126,6 +126,50 @@ public final class Connection {
         }
     }
 
+    /**
+     * Starts a command that keeps running and reads its standard input as it comes (become as in
+     * {@link #exec}; a become password is sent first). The caller drives it with
+     * {@link Interactive#request} and closes it.
+     */
+    public Interactive interactive(Cmd cmd, ExecOptions options) {
+        String line = cmd.shellLine();
+        byte[] first = new byte[0];
+        if (options.becomeUser().isPresent()) {
+            Become become = host.become();
+            String user = options.becomeUser().get();
+            if (become.password().isPresent()) {
+                line = "sudo -k -S -p '' -H -u " + Cmd.quote(user) + " -- sh -c " + Cmd.quote(line);
+                first = (become.password().get().reveal() + "\n").getBytes(StandardCharsets.UTF_8);
+            } else {
+                line = "sudo -n -H -u " + Cmd.quote(user) + " -- sh -c " + Cmd.quote(line);
+            }
+        }
+        Interactive.LineSink sink = new Interactive.LineSink();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            ChannelExec channel = session.createExecChannel(line);
+            channel.setOut(sink);
+            channel.setErr(err);
+            Duration openLimit = options.timeout().compareTo(Duration.ofSeconds(30)) < 0 ? options.timeout() : Duration.ofSeconds(30);
+            try {
+                channel.open().verify(openLimit);
+            } catch (IOException e) {
+                channel.close(true);
+                throw new UnreachableException(host.name() + ": no answer within " + openLimit.toSeconds() + " s when starting `" + cmd + "`", e);
+            }
+            channel.addCloseFutureListener(f -> sink.close());
+            OutputStream stdin = channel.getInvertedIn();
+            if (first.length > 0) {
+                stdin.write(first);
+                stdin.flush();
+            }
+            LOG.debug("{}: started `{}`{}", host.name(), cmd, options.becomeUser().map(u -> " as " + u).orElse(""));
+            return new Interactive(host.name(), cmd.toString(), channel, stdin, sink.lines(), err);
+        } catch (IOException e) {
+            throw new UnreachableException(host.name() + ": cannot start `" + cmd + "`: " + e.getMessage(), e);
+        }
+    }
+
     /** Ends a timed-out command's process group: SIGTERM, then SIGKILL after 2 s (as the user it ran as). */
     private void endGroup(String groupFile, ExecOptions options) {
         Cmd kill = Cmd.of("sh", "-c", "[ -s \"$1\" ] || exit 0; g=$(cat \"$1\"); kill -TERM -\"$g\" 2>/dev/null || { rm -f \"$1\"; exit 0; }; "

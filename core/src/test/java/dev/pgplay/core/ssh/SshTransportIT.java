@@ -194,6 +194,29 @@ class SshTransportIT {
     }
 
     @Test
+    void anInteractiveCommandAnswersEachRequestInTheSameProcess() {
+        Connection c = ssh.connect(inventory.host("db1"));
+        try (Interactive sh = c.interactive(Cmd.of("sh"), ExecOptions.as("root").timeout(Duration.ofSeconds(10)))) {
+            assertEquals(java.util.List.of("root"), sh.request("id -un; echo __end__\n", "__end__", Duration.ofSeconds(10)));
+            String pid = sh.request("echo $$; echo __end__\n", "__end__", Duration.ofSeconds(10)).get(0);
+            assertEquals(pid, sh.request("echo $$; echo __end__\n", "__end__", Duration.ofSeconds(10)).get(0), "the same shell answers");
+            IllegalStateException ended = assertThrows(IllegalStateException.class,
+                    () -> sh.request("echo oops >&2; exit 3\n", "__end__", Duration.ofSeconds(10)));
+            assertTrue(ended.getMessage().contains("oops"), ended.getMessage());
+        }
+        try (Interactive sh = c.interactive(Cmd.of("sh"), ExecOptions.DEFAULT.timeout(Duration.ofSeconds(10)))) {
+            assertThrows(CommandTimeoutException.class, () -> sh.request("sleep 2; echo __end__\n", "__end__", Duration.ofMillis(300)));
+            // the late answer must not be taken for the next one's
+            IllegalStateException after = assertThrows(IllegalStateException.class, () -> sh.request("echo __end__\n", "__end__", Duration.ofSeconds(5)));
+            assertTrue(after.getMessage().contains("not usable after a request that timed out"), after.getMessage());
+        }
+        try (Interactive psql = c.interactive(Cmd.of("psql", "-X", "-q", "-A", "-t", "-d", "postgres"), ExecOptions.as("postgres"))) {
+            assertEquals(java.util.List.of("15"), psql.request("SELECT current_setting('server_version_num')::int / 10000;\n\\echo __end__\n", "__end__", Duration.ofSeconds(10)));
+            assertEquals(java.util.List.of("2"), psql.request("SELECT 2;\n\\echo __end__\n", "__end__", Duration.ofSeconds(10)));
+        }
+    }
+
+    @Test
     void streamedOutputLines() {
         Connection c = ssh.connect(inventory.host("db1"));
         java.util.List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();

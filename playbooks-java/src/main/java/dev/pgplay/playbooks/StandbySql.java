@@ -1,0 +1,75 @@
+package dev.pgplay.playbooks;
+
+import dev.pgplay.core.ssh.Cmd;
+import dev.pgplay.core.ssh.ExecOptions;
+import dev.pgplay.core.ssh.Interactive;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One psql session on the standby, opened before the old primary stops, so the proof and the
+ * promotion each cost a network round trip instead of an SSH channel, sudo and a psql start. The
+ * promotion is a later request than the proof: a session lost during the proof proves that no
+ * promotion was asked for.
+ */
+final class StandbySql implements AutoCloseable {
+    private static final String SEP = "\u001f";
+    private static final String MARK = "__pgplay_done__";
+
+    private final Pg standby;
+    private final Interactive psql;
+
+    private StandbySql(Pg standby, Interactive psql) {
+        this.standby = standby;
+        this.psql = psql;
+    }
+
+    static StandbySql open(Pg standby) {
+        Interactive psql = standby.ctx().connection().interactive(Cmd.of("psql", "-X", "-q", "-A", "-t", "-F", SEP, "-v", "ON_ERROR_STOP=1",
+                "-p", String.valueOf(standby.settings().port()), "-d", "postgres"), ExecOptions.as("postgres").timeout(Duration.ofSeconds(15)));
+        StandbySql sql = new StandbySql(standby, psql);
+        try {
+            if (!"t".equals(sql.rows("SELECT pg_is_in_recovery()", Duration.ofSeconds(15)).get(0).get(0))) {
+                throw new IllegalStateException(standby.name() + " is not in recovery");
+            }
+        } catch (RuntimeException e) {
+            psql.close();
+            throw e;
+        }
+        return sql;
+    }
+
+    /** Runs SQL; the rows it printed, fields split. */
+    List<List<String>> rows(String query, Duration limit) {
+        List<List<String>> out = new ArrayList<>();
+        // psql runs a statement when its ';' arrives; the marker is echoed only after it ran
+        String statement = query.strip().endsWith(";") ? query : query + ";";
+        for (String line : psql.request(statement + "\n\\echo " + MARK + "\n", MARK, limit)) {
+            if (!line.isEmpty()) {
+                out.add(List.of(line.split(SEP, -1)));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * {@code promoting} on the old primary's journal (no journal there without it means nobody was
+     * promoted), then in this session: the same on the standby's journal, the promotion, and a wait
+     * in 5 ms steps until recovery ended. Returns pg_is_in_recovery() at the end ("t" or "f").
+     */
+    String promote(Pg old, String checkpoint) {
+        old.ctx().connection().exec(SwitchoverJournal.append(old.settings(), "state=promoting"), ExecOptions.as("postgres")).check(old.name());
+        String journal = SwitchoverJournal.path(standby.settings());
+        String shell = "printf '%s\\n' " + Cmd.quote("checkpoint=" + checkpoint) + " state=promoting >> " + Cmd.quote(journal)
+                + " && sync " + Cmd.quote(journal);
+        List<List<String>> rows = rows("\\! " + shell + "\nSELECT pg_promote(false);\nDO $$ BEGIN FOR i IN 1..12000 LOOP EXIT WHEN NOT pg_is_in_recovery(); "
+                + "PERFORM pg_sleep(0.005); END LOOP; END $$;\nSELECT pg_is_in_recovery();", Duration.ofSeconds(90));
+        return rows.isEmpty() ? "" : rows.get(rows.size() - 1).get(0);
+    }
+
+    @Override
+    public void close() {
+        psql.close();
+    }
+}

@@ -174,6 +174,20 @@ final class Pg {
         }
     }
 
+    /**
+     * Starts the cluster and returns at once where systemd runs ({@code systemctl start --no-block}
+     * on its unit); the caller waits for what it needs (a standby streaming) by asking the server.
+     * Elsewhere the same as {@link #start}.
+     */
+    void startNoWait() {
+        ctx.forget(Facts.CLUSTERS);
+        if (!"systemd".equals(ctx.fact(Facts.INIT))) {
+            start();
+            return;
+        }
+        root(Cmd.of("systemctl", "start", "--no-block", "postgresql@" + s.version() + "-" + s.cluster() + ".service"));
+    }
+
     String logFile() {
         return "/var/log/postgresql/postgresql-" + s.version() + "-" + s.cluster() + ".log";
     }

@@ -683,12 +683,14 @@ public final class RollingMinor implements Playbook {
         }
         if (direct) {
             old.writeStandbyConfig(primaryAddress, slot);
-            old.start();
+            old.startNoWait(); // the wait for streaming below asks the server itself, not systemd's view of the unit
             if (streamsSoon(old, primaryAddress, Duration.ofSeconds(20))) {
                 return rejoined(st, "direct", "its WAL ends at " + lsnText(oldEnd) + ", before the switch point " + lsnText(switchpoint));
             }
             tried.add("direct rejoin did not stream");
-            old.stopFast();
+            if (old.online()) {
+                old.stopFast();
+            }
         } else if (!forced) {
             tried.add(clean ? "its WAL goes past the switch point" : "it was not shut down cleanly");
         }

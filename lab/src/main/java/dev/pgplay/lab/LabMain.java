@@ -1,8 +1,6 @@
 package dev.pgplay.lab;
 
 import com.github.dockerjava.api.DockerClient;
-import com.github.dockerjava.api.command.InspectContainerResponse;
-import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Container;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -137,36 +135,6 @@ public final class LabMain {
     }
 
     private static String execCat(DockerClient docker, String id) {
-        return execOutput(docker, id, "sh", "-c", "cat /etc/ssh/ssh_host_*_key.pub");
-    }
-
-    private static String execOutput(DockerClient docker, String id, String... command) {
-        try {
-            var exec = docker.execCreateCmd(id).withCmd(command).withAttachStdout(true).withAttachStderr(true).exec();
-            var buffer = new java.io.ByteArrayOutputStream();
-            docker.execStartCmd(exec.getId()).exec(new com.github.dockerjava.api.async.ResultCallback.Adapter<com.github.dockerjava.api.model.Frame>() {
-                @Override
-                public void onNext(com.github.dockerjava.api.model.Frame frame) {
-                    if (frame.getStreamType() == com.github.dockerjava.api.model.StreamType.STDOUT) {
-                        buffer.writeBytes(frame.getPayload());
-                    }
-                }
-            }).awaitCompletion();
-            return buffer.toString(java.nio.charset.StandardCharsets.UTF_8);
-        } catch (NotFoundException e) {
-            return "";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("lab: interrupted", e);
-        }
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("lab: interrupted", e);
-        }
+        return SystemdRunning.exec(docker, id, "sh", "-c", "cat /etc/ssh/ssh_host_*_key.pub");
     }
 }

@@ -12,7 +12,6 @@ import dev.pgplay.core.run.Play;
 import dev.pgplay.core.run.Playbook;
 import dev.pgplay.core.run.Task;
 import dev.pgplay.core.run.TaskResult;
-import dev.pgplay.core.ssh.Cmd;
 import dev.pgplay.inventory.Inventory;
 import java.time.Duration;
 import java.util.ArrayList;

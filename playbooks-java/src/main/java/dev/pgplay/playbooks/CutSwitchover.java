@@ -71,21 +71,31 @@ final class CutSwitchover {
             }
         }
         boolean lost = ct.isEmpty();
-        boolean proven = false;
-        if (!lost && ct.get().online() && checkpoint >= 0) {
-            try {
-                proven = proven(checkpoint);
-            } catch (UnreachableException | CommandTimeoutException e) {
-                lost = true;
+        String cp = RollingMinor.lsnText(checkpoint);
+        int seconds = Integer.parseInt(to.ctx().var("proof-timeout-seconds", "15"));
+        StandbySql sql = null;
+        try {
+            List<String> row = null;
+            if (!lost && ct.get().online() && checkpoint >= 0) {
+                try {
+                    sql = StandbySql.open(to);
+                    row = sql.positionsPast(cp, seconds);
+                } catch (UnreachableException | CommandTimeoutException e) {
+                    lost = true; // read failed before any promotion was asked for
+                }
             }
-        }
-        if (proven) {
-            String stillInRecovery = RollingMinor.promote(from, to, RollingMinor.lsnText(checkpoint));
-            if (stillInRecovery.endsWith("f")) {
-                return new Outcome(j + ": " + to.name() + " had replayed past the checkpoint and was promoted; " + from.name() + " rejoins",
-                        true, checkpoint, Optional.empty());
+            if (row != null && Psql.lsn(row.get(0)) > checkpoint && Psql.lsn(row.get(1)) > checkpoint) {
+                String stillInRecovery = sql.promote(from, cp);
+                if (stillInRecovery.endsWith("f")) {
+                    return new Outcome(j + ": " + to.name() + " had replayed past the checkpoint and was promoted; " + from.name() + " rejoins",
+                            true, checkpoint, Optional.empty());
+                }
+                return Outcome.failed(to.name() + " did not leave recovery after pg_promote (" + j + "); check its log");
             }
-            return Outcome.failed(to.name() + " did not leave recovery after pg_promote (" + j + "); check its log");
+        } finally {
+            if (sql != null) {
+                sql.close();
+            }
         }
         if (journal.state() == SwitchoverJournal.State.PROMOTING && lost) {
             return Outcome.failed(j + ": a promotion of " + to.name() + " was asked for and " + to.name() + " cannot be read now; "
@@ -103,16 +113,6 @@ final class CutSwitchover {
         return new Outcome(j + ": " + to.name() + " could not be proven to have every commit ("
                 + (lost ? "unreachable" : ct.get().online() ? "not past the checkpoint" : "down") + "); "
                 + from.name() + " was started again as the primary", false, -1, Optional.empty());
-    }
-
-    private boolean proven(long checkpoint) {
-        String lsn = Psql.literal(RollingMinor.lsnText(checkpoint));
-        int seconds = Integer.parseInt(to.ctx().var("proof-timeout-seconds", "15"));
-        var rows = to.rowsWithin("DO $$ BEGIN FOR i IN 1.." + (seconds * 50) + " LOOP EXIT WHEN NOT pg_is_in_recovery() OR "
-                + "(pg_last_wal_replay_lsn() > " + lsn + "::pg_lsn AND pg_last_wal_receive_lsn() > " + lsn + "::pg_lsn); "
-                + "PERFORM pg_sleep(0.02); END LOOP; END $$; "
-                + "SELECT pg_is_in_recovery() AND pg_last_wal_replay_lsn() > " + lsn + "::pg_lsn", java.time.Duration.ofSeconds(seconds + 10));
-        return !rows.isEmpty() && "t".equals(rows.get(rows.size() - 1).get(0));
     }
 
     /** The node's cluster, or empty when the host cannot be reached. */

@@ -70,7 +70,6 @@ final class Major {
         return new Pg(ctx, m.next().with(m.next().version(), port));
     }
 
-    /** A long command as postgres, its output lines shown as progress; not checked. */
     /** The unit the long commands of a major upgrade run in (pg_upgrade, pg_dump/pg_restore, vacuumdb). */
     static final String UNIT = "major";
 
@@ -169,12 +168,8 @@ final class Major {
 
     TaskResult where(HostContext ctx) {
         // a command of an earlier run (its controller lost) may still work on the data: wait for it first
-        if (!ctx.checkMode() && Detached.running(ctx, UNIT)) {
-            ctx.progress("an earlier run's " + Detached.unit(UNIT) + " still runs; waiting for it to end before deciding anything");
-            if (!Detached.awaitEnd(ctx, UNIT, Duration.ofHours(12))) {
-                return TaskResult.failed("an earlier run's " + Detached.unit(UNIT) + " still runs after 12 h; see /var/log/pgplay and journalctl -u "
-                        + Detached.unit(UNIT));
-            }
+        if (!ctx.checkMode()) {
+            Detached.adopt(ctx, UNIT, "upgrade command", Duration.ofHours(12));
         }
         status = UpgradeStatus.read(ctx, cluster());
         String state = status.state();
@@ -540,7 +535,7 @@ final class Major {
         // nothing may start the old cluster while its data is being upgraded (a reboot, a package's postinst):
         // start.conf manual first; the swap keeps it manual, going back makes it auto again
         startConf(ctx, m.old().version(), "manual");
-        Map<String, String> control = old(ctx).checkpointStopAndReadControl();
+        Map<String, String> control = old(ctx).stopAndReadControl();
         String unclean = stoppedUncleanly(control);
         if (unclean != null) {
             return TaskResult.failed(unclean);
@@ -759,7 +754,7 @@ final class Major {
             return TaskResult.changed("would swap ports and start " + m.next().version(), cmds);
         }
         if (old(ctx).online()) {
-            String unclean = stoppedUncleanly(old(ctx).checkpointStopAndReadControl());
+            String unclean = stoppedUncleanly(old(ctx).stopAndReadControl());
             if (unclean != null) {
                 return TaskResult.failed(unclean);
             }
@@ -782,8 +777,7 @@ final class Major {
 
     /** Writes a cluster's start.conf (auto: started at boot and by package scripts; manual: only when asked). */
     void startConf(HostContext ctx, String version, String value) {
-        Pg.root(ctx, Cmd.of("sh", "-c", "echo \"$1\" > \"/etc/postgresql/$2/$3/start.conf\" && sync \"/etc/postgresql/$2/$3/start.conf\"",
-                "sh", value, version, cluster()));
+        new Pg(ctx, version.equals(m.old().version()) ? m.old() : m.next()).startConf(value, false);
     }
 
     /** Ports and start.conf: the new cluster on the main port ({@code forward}) or back on its side port. */

@@ -87,11 +87,6 @@ final class Pg {
         return Psql.rows(ctx, s.port(), query);
     }
 
-    /** {@link #rows} with a time limit for the whole round trip (a cut network ends in time, as a timeout). */
-    List<List<String>> rowsWithin(String query, Duration limit) {
-        return Psql.rows(Psql.run(ctx, s.port(), "postgres", query, limit));
-    }
-
     boolean inRecovery() {
         return "t".equals(sql("SELECT pg_is_in_recovery()"));
     }
@@ -221,7 +216,7 @@ final class Pg {
      * {@code state=stopped} and the checkpoint to the switchover journal. Hang-ups and closed pipes
      * are ignored: a controller lost mid-way does not leave a stopped node unfenced.
      */
-    Map<String, String> checkpointStopAndFence(String fenceConf) {
+    Map<String, String> stopAndFence(String fenceConf) {
         String data = dataDir();
         // the shutdown checkpoint flushes what a CHECKPOINT would; the read-only switch leaves
         // postgresql.auto.conf once the postmaster is gone, so it never outlives the run
@@ -245,9 +240,9 @@ final class Pg {
         return parseControl(r.stdout());
     }
 
-    /** {@link #checkpointStopAndFence} without the fence (the major upgrades fence by start.conf). */
-    Map<String, String> checkpointStopAndReadControl() {
-        return checkpointStopAndFence("");
+    /** {@link #stopAndFence} without the fence (the major upgrades fence by start.conf). */
+    Map<String, String> stopAndReadControl() {
+        return stopAndFence("");
     }
 
     /**
@@ -255,9 +250,18 @@ final class Pg {
      * the original kept in start.conf.pgplay-held until {@link #releaseStart}.
      */
     void holdStart() {
-        String conf = s.confDir() + "/start.conf";
-        root(Cmd.of("sh", "-c", "[ -e \"$1.pgplay-held\" ] || cp -p \"$1\" \"$1.pgplay-held\"; printf 'manual\\n' > \"$1.new\" "
-                + "&& chown --reference=\"$1\" \"$1.new\" && mv -f \"$1.new\" \"$1\" && sync \"$1\"", "sh", conf));
+        startConf("manual", true);
+    }
+
+    /**
+     * Writes start.conf (auto: started at boot and by package scripts; manual: only when asked),
+     * atomically and synced; {@code keep}: the file as it was is kept in start.conf.pgplay-held
+     * unless one is kept already.
+     */
+    void startConf(String value, boolean keep) {
+        root(Cmd.of("sh", "-c", "[ \"$3\" = no ] || [ -e \"$1.pgplay-held\" ] || cp -p \"$1\" \"$1.pgplay-held\"; "
+                + "printf '%s\\n' \"$2\" > \"$1.new\" && chown --reference=\"$1\" \"$1.new\" && mv -f \"$1.new\" \"$1\" && sync \"$1\"",
+                "sh", s.confDir() + "/start.conf", value, keep ? "yes" : "no"));
     }
 
     /** start.conf as it was before {@link #holdStart} (nothing when it was not held). */
@@ -329,17 +333,6 @@ final class Pg {
     /** Whether the data directory has standby.signal (the node can only start as a standby). */
     boolean fenced() {
         return ctx.connection().exec(Cmd.of("test", "-e", dataDir() + "/standby.signal"), ExecOptions.as("postgres")).ok();
-    }
-
-    /** Runs {@code first} (as postgres), then SQL in the same round trip. */
-    String sqlAfter(Cmd first, String query) {
-        Cmd psql = Cmd.of("psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-p", String.valueOf(s.port()), "-d", "postgres");
-        ExecResult r = ctx.connection().exec(first.and(psql), ExecOptions.as("postgres").timeout(Duration.ofMinutes(10))
-                .stdin(query.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-        if (!r.ok()) {
-            throw new IllegalStateException(name() + ": " + r.stderr().strip());
-        }
-        return r.out();
     }
 
     void restart() {

@@ -115,7 +115,7 @@ public final class RollingMinor implements Playbook {
         return play
                 .task(Task.of(label + "primary: journal the switchover, CHECKPOINT (writes still allowed)", ctx -> prepareStop(new Pg(ctx, s), st))
                         .when(ctx -> st.isPrimary(ctx.host().name()) && needed.test(ctx)))
-                .task(Task.of(label + "primary: fast shutdown (writes refused from here), fenced as a standby", ctx -> checkpointAndStop(new Pg(ctx, s), st))
+                .task(Task.of(label + "primary: fast shutdown (writes refused from here), fenced as a standby", ctx -> stopAndFence(new Pg(ctx, s), st))
                         .when(ctx -> st.isPrimary(ctx.host().name()) && st.switching))
                 .task(Task.of(label + "standby: prove it has every byte of the primary's WAL, then promote", ctx -> proveAndPromote(ctx, s, st))
                         .when(ctx -> st.isStandby(ctx.host().name()) && st.checkpointLsn >= 0).irreversible(Duration.ofMinutes(2)))
@@ -187,15 +187,9 @@ public final class RollingMinor implements Playbook {
      * still runs: nothing is read or decided on that node until it ended.
      */
     static void awaitEarlierPackages(Pg pg) {
-        if (pg.ctx().checkMode() || !Detached.running(pg.ctx(), Apt.UNIT)) {
-            return;
+        if (!pg.ctx().checkMode() && Detached.adopt(pg.ctx(), Apt.UNIT, "package install", Duration.ofMinutes(30))) {
+            pg.ctx().forgetAll();
         }
-        pg.ctx().progress(pg.name() + ": an earlier run's package install still runs; waiting for it to end");
-        if (!Detached.awaitEnd(pg.ctx(), Apt.UNIT, Duration.ofMinutes(30))) {
-            throw new IllegalStateException(pg.name() + ": an earlier package install (" + Detached.unit(Apt.UNIT)
-                    + ") still runs after 30 min; see /var/log/pgplay and journalctl -u " + Detached.unit(Apt.UNIT));
-        }
-        pg.ctx().forgetAll();
     }
 
     static TaskResult preflight(HostContext ctx, PgSettings s, RollingState st, long maxLag) {
@@ -454,7 +448,7 @@ public final class RollingMinor implements Playbook {
         return TaskResult.changed(plan.message(), done);
     }
 
-    static TaskResult checkpointAndStop(Pg p, RollingState st) {
+    static TaskResult stopAndFence(Pg p, RollingState st) {
         st.writesBlockedAt = System.nanoTime();
         if (p.ctx().checkMode()) {
             st.checkpointLsn = 0;
@@ -464,7 +458,7 @@ public final class RollingMinor implements Playbook {
         // one round trip: fast stop, wait for the postmaster to exit (10 ms steps; pg_ctl -w polls every
         // 100 ms), pg_controldata, and the fence written before anything else can start it
         String standbyAddress = p.ctx().inventory().host(st.standby).address();
-        Map<String, String> control = p.checkpointStopAndFence(p.standbyConf(standbyAddress, PgSettings.slotFor(p.name())));
+        Map<String, String> control = p.stopAndFence(p.standbyConf(standbyAddress, PgSettings.slotFor(p.name())));
         String state = control.getOrDefault("Database cluster state", "?");
         if (!"shut down".equals(state)) {
             return TaskResult.failed(p.name() + " did not shut down cleanly (pg_controldata: " + state + ")");
@@ -497,24 +491,23 @@ public final class RollingMinor implements Playbook {
         long checkpoint = st.checkpointLsn;
         String cp = lsnText(checkpoint);
         int timeoutSeconds = Integer.parseInt(ctx.var("proof-timeout-seconds", "15"));
-        // wait inside one psql session (5 ms steps) until replay passed the shutdown checkpoint, then read both positions
-        String lsn = Psql.literal(cp);
-        String proof = "DO $$ BEGIN FOR i IN 1.." + (timeoutSeconds * 200) + " LOOP "
-                + "EXIT WHEN pg_last_wal_replay_lsn() > " + lsn + "::pg_lsn AND pg_last_wal_receive_lsn() > " + lsn + "::pg_lsn; "
-                + "PERFORM pg_sleep(0.005); END LOOP; END $$; "
-                + "SELECT coalesce(pg_last_wal_receive_lsn()::text, '0/0'), coalesce(pg_last_wal_replay_lsn()::text, '0/0')";
-        Duration limit = Duration.ofSeconds(timeoutSeconds + 10); // bounded: a standby cut off the network must not keep the old primary down
-        StandbySql session = st.standbySql;
+        StandbySql session = st.standbySql; // opened before the stop
         st.standbySql = null;
-        try (session) {
-            List<String> row;
-            try {
-                row = session != null ? session.rows(proof, limit).get(0) : o.rowsWithin(proof, limit).get(0);
-            } catch (UnreachableException | CommandTimeoutException e) {
-                return notPromoted(p, o, s, st, o.name() + " could not be read (" + e.getMessage() + ")",
-                        "Next: bring " + o.name() + " back on the network, then run again");
+        List<String> row;
+        try {
+            if (session == null) {
+                session = StandbySql.open(o);
             }
-            return promoteIfProven(ctx, s, st, p, o, session, row, checkpoint, cp);
+            row = session.positionsPast(cp, timeoutSeconds);
+        } catch (UnreachableException | CommandTimeoutException e) {
+            if (session != null) {
+                session.close();
+            }
+            return notPromoted(p, o, s, st, o.name() + " could not be read (" + e.getMessage() + ")",
+                    "Next: bring " + o.name() + " back on the network, then run again");
+        }
+        try (StandbySql sql = session) {
+            return promoteIfProven(ctx, s, st, p, o, sql, row, checkpoint, cp);
         }
     }
 
@@ -530,7 +523,7 @@ public final class RollingMinor implements Playbook {
         }
         String stillInRecovery;
         try {
-            stillInRecovery = session != null ? session.promote(p, cp) : promote(p, o, cp);
+            stillInRecovery = session.promote(p, cp);
         } catch (UnreachableException | CommandTimeoutException e) {
             return TaskResult.failed("the promotion of " + o.name() + " was asked for and " + o.name() + " cannot be read now ("
                     + e.getMessage() + "); " + p.name() + " stays stopped and fenced, with the VIP. Next: when " + o.name()
@@ -568,19 +561,6 @@ public final class RollingMinor implements Playbook {
         }
         st.writesBlockedAt = 0;
         return TaskResult.failed("NOT promoted: " + why + "; " + p.name() + " was started again" + vipBack + ". " + next);
-    }
-
-    /**
-     * Records {@code promoting} on the old primary (no journal there without it means nobody was
-     * promoted) and, in the same round trip as the promotion, on the new one; then promotes without
-     * pg_promote's 100 ms polling: ask, then watch recovery end in 5 ms steps. Returns
-     * pg_is_in_recovery() at the end.
-     */
-    static String promote(Pg old, Pg standby, String checkpoint) {
-        old.ctx().connection().exec(SwitchoverJournal.append(old.settings(), "state=promoting"), ExecOptions.as("postgres")).check(old.name());
-        return standby.sqlAfter(SwitchoverJournal.append(standby.settings(), "checkpoint=" + checkpoint, "state=promoting"),
-                "SELECT pg_promote(false); DO $$ BEGIN FOR i IN 1..12000 LOOP EXIT WHEN NOT pg_is_in_recovery(); "
-                + "PERFORM pg_sleep(0.005); END LOOP; END $$; SELECT pg_is_in_recovery()");
     }
 
     /** The switchover is over (undone): both journals say so, where they can be reached. */

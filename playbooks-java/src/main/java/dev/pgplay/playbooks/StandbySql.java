@@ -1,5 +1,6 @@
 package dev.pgplay.playbooks;
 
+import dev.pgplay.core.modules.Psql;
 import dev.pgplay.core.ssh.Cmd;
 import dev.pgplay.core.ssh.ExecOptions;
 import dev.pgplay.core.ssh.Interactive;
@@ -51,6 +52,19 @@ final class StandbySql implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /**
+     * The proof's reading: waits (5 ms steps, at most {@code seconds}) until this standby received
+     * and replayed past {@code checkpoint}, then returns both positions (received, replayed).
+     */
+    List<String> positionsPast(String checkpoint, int seconds) {
+        String lsn = Psql.literal(checkpoint);
+        return rows("DO $$ BEGIN FOR i IN 1.." + (seconds * 200) + " LOOP "
+                + "EXIT WHEN pg_last_wal_replay_lsn() > " + lsn + "::pg_lsn AND pg_last_wal_receive_lsn() > " + lsn + "::pg_lsn; "
+                + "PERFORM pg_sleep(0.005); END LOOP; END $$; "
+                + "SELECT coalesce(pg_last_wal_receive_lsn()::text, '0/0'), coalesce(pg_last_wal_replay_lsn()::text, '0/0')",
+                Duration.ofSeconds(seconds + 10)).get(0);
     }
 
     /**

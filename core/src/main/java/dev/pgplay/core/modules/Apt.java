@@ -42,12 +42,7 @@ public final class Apt implements Operation {
     @Override
     public Plan plan(HostContext ctx) {
         // an install started by an earlier run (its controller lost) still runs: wait for it, then look
-        if (Detached.running(ctx, UNIT)) {
-            ctx.progress("waiting for an earlier run's package install (unit " + Detached.unit(UNIT) + ") to end");
-            if (!Detached.awaitEnd(ctx, UNIT, Duration.ofMinutes(30))) {
-                throw new IllegalStateException(ctx.host().name() + ": an earlier package install (" + Detached.unit(UNIT)
-                        + ") still runs after 30 min; see /var/log/pgplay and journalctl -u " + Detached.unit(UNIT));
-            }
+        if (Detached.adopt(ctx, UNIT, "package install", Duration.ofMinutes(30))) {
             changes().forEach(ctx::forget);
         }
         ctx.forget(DPKG_INTERRUPTED);

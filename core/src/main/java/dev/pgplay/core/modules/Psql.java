@@ -28,11 +28,7 @@ public final class Psql {
 
     /** Runs SQL (psql meta-commands such as {@code \gexec} allowed) in {@code database}; rows of every result, fields split. */
     public static List<List<String>> rows(HostContext ctx, int port, String database, String sql) {
-        return rows(run(ctx, port, database, sql));
-    }
-
-    /** The rows psql printed (fields split). */
-    public static List<List<String>> rows(ExecResult r) {
+        ExecResult r = run(ctx, port, database, sql);
         List<List<String>> out = new ArrayList<>();
         for (String line : r.stdout().split("\n")) {
             if (!line.isEmpty()) {
@@ -49,13 +45,8 @@ public final class Psql {
 
     /** Runs SQL in a given database; fails with psql's error. */
     public static ExecResult run(HostContext ctx, int port, String database, String sql) {
-        return run(ctx, port, database, sql, Duration.ofMinutes(10));
-    }
-
-    /** Runs SQL in a given database within {@code limit}; fails with psql's error. */
-    public static ExecResult run(HostContext ctx, int port, String database, String sql, Duration limit) {
         Cmd cmd = Cmd.of("psql", "-X", "-q", "-A", "-t", "-F", SEP, "-v", "ON_ERROR_STOP=1", "-p", String.valueOf(port), "-d", database);
-        ExecResult r = ctx.connection().exec(cmd, ExecOptions.as("postgres").timeout(limit)
+        ExecResult r = ctx.connection().exec(cmd, ExecOptions.as("postgres").timeout(Duration.ofMinutes(10))
                 .stdin(sql.getBytes(StandardCharsets.UTF_8)));
         if (!r.ok()) {
             throw new IllegalStateException("psql on port " + port + ": " + r.stderr().strip());

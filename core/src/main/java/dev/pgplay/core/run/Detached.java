@@ -77,6 +77,23 @@ public final class Detached {
                 ExecOptions.as("root").timeout(timeout.plusSeconds(30))).ok();
     }
 
+    /**
+     * Adopts what an earlier run (its controller lost) left running in unit {@code name}: waits,
+     * saying so, until it ended; true when there was one. Fails naming the unit and its log when it
+     * still runs after {@code limit}.
+     */
+    public static boolean adopt(HostContext ctx, String name, String what, Duration limit) {
+        if (!running(ctx, name)) {
+            return false;
+        }
+        ctx.progress("an earlier run's " + what + " (unit " + unit(name) + ") still runs; waiting for it to end");
+        if (!awaitEnd(ctx, name, limit)) {
+            throw new IllegalStateException(ctx.host().name() + ": an earlier run's " + what + " (" + unit(name) + ") still runs after "
+                    + limit.toMinutes() + " min; see " + LOG_DIR + " and journalctl -u " + unit(name));
+        }
+        return true;
+    }
+
     /** Stops the unit (SIGTERM to its cgroup, SIGKILL after 10 s) and waits until it is gone. */
     public static void stop(HostContext ctx, String name) {
         String unit = unit(name);

@@ -68,35 +68,16 @@ public final class Connection {
         String groupFile = "/tmp/.pgplay-" + UUID.randomUUID() + ".pgid";
         String line = "setsid -w sh -c " + Cmd.quote("echo $$ > " + groupFile + "; sh -c \"$0\"; rc=$?; rm -f " + groupFile + "; exit $rc")
                 + " " + Cmd.quote(cmd.shellLine());
-        byte[] stdin = options.stdin();
-        if (options.becomeUser().isPresent()) {
-            Become become = host.become();
-            String user = options.becomeUser().get();
-            if (become.password().isPresent()) {
-                // the password goes through stdin, never on a command line; -k forces sudo to read it
-                line = "sudo -k -S -p '' -H -u " + Cmd.quote(user) + " -- sh -c " + Cmd.quote(line);
-                byte[] pw = (become.password().get().reveal() + "\n").getBytes(StandardCharsets.UTF_8);
-                stdin = concat(pw, stdin);
-            } else {
-                line = "sudo -n -H -u " + Cmd.quote(user) + " -- sh -c " + Cmd.quote(line);
-            }
-        }
+        BecomeLine become = become(line, options);
+        byte[] stdin = concat(become.stdinFirst(), options.stdin());
         long start = System.nanoTime();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try (ChannelExec channel = session.createExecChannel(line)) {
+        try (ChannelExec channel = session.createExecChannel(become.line())) {
             channel.setOut(options.onLine() == null ? out : new LineTee(out, options.onLine()));
             channel.setErr(err);
-            channel.setIn(new ByteArrayInputStream(stdin == null ? new byte[0] : stdin));
-            Duration openLimit = options.timeout().compareTo(Duration.ofSeconds(30)) < 0 ? options.timeout() : Duration.ofSeconds(30);
-            try {
-                channel.open().verify(openLimit);
-            } catch (org.apache.sshd.common.channel.exception.SshChannelOpenException e) {
-                throw e; // the server answered and refused: not a lost host
-            } catch (IOException e) {
-                // no answer at all within the limit: the host (or the network to it) is gone
-                throw new UnreachableException(host.name() + ": no answer within " + openLimit.toSeconds() + " s when running `" + cmd + "`", e);
-            }
+            channel.setIn(new ByteArrayInputStream(stdin));
+            open(channel, options, cmd);
             Set<ClientChannelEvent> events = channel.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), options.timeout());
             if (events.contains(ClientChannelEvent.TIMEOUT)) {
                 channel.close(true);
@@ -132,41 +113,60 @@ public final class Connection {
      * {@link Interactive#request} and closes it.
      */
     public Interactive interactive(Cmd cmd, ExecOptions options) {
-        String line = cmd.shellLine();
-        byte[] first = new byte[0];
-        if (options.becomeUser().isPresent()) {
-            Become become = host.become();
-            String user = options.becomeUser().get();
-            if (become.password().isPresent()) {
-                line = "sudo -k -S -p '' -H -u " + Cmd.quote(user) + " -- sh -c " + Cmd.quote(line);
-                first = (become.password().get().reveal() + "\n").getBytes(StandardCharsets.UTF_8);
-            } else {
-                line = "sudo -n -H -u " + Cmd.quote(user) + " -- sh -c " + Cmd.quote(line);
-            }
-        }
+        BecomeLine become = become(cmd.shellLine(), options);
         Interactive.LineSink sink = new Interactive.LineSink();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
+        ChannelExec channel = null;
         try {
-            ChannelExec channel = session.createExecChannel(line);
+            channel = session.createExecChannel(become.line());
             channel.setOut(sink);
             channel.setErr(err);
-            Duration openLimit = options.timeout().compareTo(Duration.ofSeconds(30)) < 0 ? options.timeout() : Duration.ofSeconds(30);
-            try {
-                channel.open().verify(openLimit);
-            } catch (IOException e) {
-                channel.close(true);
-                throw new UnreachableException(host.name() + ": no answer within " + openLimit.toSeconds() + " s when starting `" + cmd + "`", e);
-            }
+            open(channel, options, cmd);
             channel.addCloseFutureListener(f -> sink.close());
             OutputStream stdin = channel.getInvertedIn();
-            if (first.length > 0) {
-                stdin.write(first);
+            if (become.stdinFirst().length > 0) {
+                stdin.write(become.stdinFirst());
                 stdin.flush();
             }
             LOG.debug("{}: started `{}`{}", host.name(), cmd, options.becomeUser().map(u -> " as " + u).orElse(""));
             return new Interactive(host.name(), cmd.toString(), channel, stdin, sink.lines(), err);
         } catch (IOException e) {
+            if (channel != null) {
+                channel.close(true);
+            }
             throw new UnreachableException(host.name() + ": cannot start `" + cmd + "`: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The line as it runs through the host's become method (sudo), and what goes first on its
+     * standard input: the become password, never on a command line (-k makes sudo read it).
+     */
+    private BecomeLine become(String line, ExecOptions options) {
+        if (options.becomeUser().isEmpty()) {
+            return new BecomeLine(line, new byte[0]);
+        }
+        Become become = host.become();
+        String user = options.becomeUser().get();
+        if (become.password().isPresent()) {
+            return new BecomeLine("sudo -k -S -p '' -H -u " + Cmd.quote(user) + " -- sh -c " + Cmd.quote(line),
+                    (become.password().get().reveal() + "\n").getBytes(StandardCharsets.UTF_8));
+        }
+        return new BecomeLine("sudo -n -H -u " + Cmd.quote(user) + " -- sh -c " + Cmd.quote(line), new byte[0]);
+    }
+
+    /**
+     * Opens a channel within the command's time limit (30 s at most). No answer at all means the
+     * host, or the network to it, is gone: unreachable. A server that answers and refuses is not.
+     */
+    private void open(ChannelExec channel, ExecOptions options, Cmd cmd) throws IOException {
+        Duration openLimit = options.timeout().compareTo(Duration.ofSeconds(30)) < 0 ? options.timeout() : Duration.ofSeconds(30);
+        try {
+            channel.open().verify(openLimit);
+        } catch (org.apache.sshd.common.channel.exception.SshChannelOpenException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new UnreachableException(host.name() + ": no answer within " + openLimit.toSeconds() + " s when running `" + cmd + "`", e);
         }
     }
 
@@ -240,6 +240,10 @@ public final class Connection {
     void close() {
         tunnels.forEach(this::stopForwarding);
         session.close(false);
+    }
+
+    /** A command line wrapped for become, and the bytes its standard input starts with. */
+    private record BecomeLine(String line, byte[] stdinFirst) {
     }
 
     private static byte[] concat(byte[] a, byte[] b) {

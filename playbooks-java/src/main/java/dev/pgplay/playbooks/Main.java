@@ -253,8 +253,8 @@ public final class Main implements Callable<Integer> {
     private Path startLog(String playbook) {
         try {
             Path dir = logDir != null ? logDir : Path.of(System.getProperty("user.home"), ".local", "state", "pgplay", "logs");
-            Files.createDirectories(dir);
-            Path file = dir.resolve(playbook + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".log");
+            Path file = dev.pgplay.core.output.PrivateFile.create(
+                    dir.resolve(playbook + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".log"));
             System.setProperty("pgplay.logfile", file.toString());
             reconfigureLogging();
             org.slf4j.LoggerFactory.getLogger(Main.class).info("run of {} with inventory {}", playbook, inventoryFile);

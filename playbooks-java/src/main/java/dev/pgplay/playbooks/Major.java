@@ -110,7 +110,7 @@ final class Major {
             primary = primary.task(Task.of("pg_upgrade --check (old cluster running)", this::check).when(c -> !finished));
         }
         primary = primary.task(Task.of("block writes on " + m.old().version() + " and end client sessions", this::blockWrites).when(c -> !finished))
-                .task(Task.of("read the old cluster for verification (tables, rows, checksums, roles, sequences, extensions)", this::snapshot)
+                .task(Task.of("read the old cluster for verification (tables, rows, checksums, roles, sequences, extensions)", guarded(this::snapshot))
                         .when(c -> !finished));
         if (m.dump()) {
             primary = primary.task(Task.of(m.parallel() ? "copy roles and databases (pg_dumpall --globals-only; pg_dump -Fd -j | pg_restore -j per database)"
@@ -286,8 +286,7 @@ final class Major {
                     + (known ? "rebuilt for " + m.next().version() + " after the primary" : "NOT in the inventory: it will stop following; rebuild it by hand"));
         }
         Set<String> extensions = new java.util.TreeSet<>();
-        for (List<String> db : o.rows("SELECT datname FROM pg_database WHERE datallowconn AND datname <> 'template0' ORDER BY 1")) {
-            String name = db.get(0);
+        for (String name : Psql.databases(ctx, port(), "datallowconn AND datname <> 'template0'")) {
             List<List<String>> rows = Psql.rows(ctx, port(), name, "SELECT 'e', extname FROM pg_extension;\n"
                     + "SELECT 'r', count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
                     + "WHERE NOT a.attisdropped AND c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
@@ -607,8 +606,11 @@ final class Major {
             return TaskResult.ok("copied earlier in this upgrade");
         }
         resolveJobs(ctx);
-        List<List<String>> dbs = old(ctx).rows("SELECT datname FROM pg_database WHERE datallowconn AND datname NOT IN ('template0', 'template1') "
-                + "ORDER BY datname <> 'postgres', datname");
+        // postgres first: it is dropped and made anew on the new cluster before the others are restored
+        List<String> dbs = new ArrayList<>(Psql.databases(ctx, port(), "datallowconn AND datname NOT IN ('template0', 'template1')"));
+        if (dbs.remove("postgres")) {
+            dbs.add(0, "postgres");
+        }
         if (ctx.checkMode()) {
             return TaskResult.changed("would copy " + dbs.size() + " database(s)", List.of(m.parallel() ? "pg_dump -Fd -j" + jobs + " / pg_restore -j" + jobs : "pg_dumpall | psql"));
         }
@@ -649,8 +651,7 @@ final class Major {
                 commands.add("pg_dumpall --globals-only | psql");
             }
             int i = 0;
-            for (List<String> row : dbs) {
-                String db = row.get(0);
+            for (String db : dbs) {
                 i++;
                 if (status.list("databases-done").contains(db)) {
                     continue;
@@ -667,7 +668,7 @@ final class Major {
                 }
                 ctx.progress("database " + db + ": pg_dump -Fd -j " + jobs);
                 ExecResult d = postgres(ctx, Cmd.of("sh", "-c", "rm -rf \"$2\" && exec \"$1/pg_dump\" -p \"$3\" -Fd -Z0 -j \"$4\" -f \"$2\" \"$5\"",
-                        "sh", m.newBinDir(), dir, String.valueOf(port()), String.valueOf(jobs), db));
+                        "sh", m.newBinDir(), dir, String.valueOf(port()), String.valueOf(jobs), Psql.conninfo(db)));
                 if (!d.ok()) {
                     return TaskResult.failed("pg_dump of database " + db + " failed: " + RemoteCommandException.lastLines(d.stderr(), 4));
                 }
@@ -846,8 +847,8 @@ final class Major {
     /** Rows inserted, updated or deleted in user tables since the server started (survives a clean restart). */
     static long userWrites(HostContext ctx, int port) {
         long sum = 0;
-        for (List<String> db : Psql.rows(ctx, port, "SELECT datname FROM pg_database WHERE datallowconn")) {
-            sum += Long.parseLong(Psql.rows(ctx, port, db.get(0),
+        for (String db : Psql.databases(ctx, port, "datallowconn")) {
+            sum += Long.parseLong(Psql.rows(ctx, port, db,
                     "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint FROM pg_stat_user_tables").get(0).get(0));
         }
         return sum;

@@ -355,10 +355,35 @@ final class Pg {
                 + "primary_slot_name = '" + slot + "'\n";
     }
 
-    /** The .pgpass line that lets postgres on this node log in to any node as the replication user. */
+    /**
+     * .pgpass for postgres on this node: the replication user's password for the cluster's nodes
+     * only (their addresses, the cluster's port, databases replication and postgres), so no
+     * other server, and no other database name, is ever sent it.
+     */
     FileContent pgpass() {
-        String escaped = s.replicationPassword().replace("\\", "\\\\").replace(":", "\\:");
-        return FileContent.of("/var/lib/postgresql/.pgpass", "*:*:*:" + s.replicationUser() + ":" + escaped + "\n", "0600", "postgres:postgres").sensitive();
+        return FileContent.of("/var/lib/postgresql/.pgpass", pgpassText(s, nodeAddresses()), "0600", "postgres:postgres").sensitive();
+    }
+
+    List<String> nodeAddresses() {
+        List<String> out = new java.util.ArrayList<>();
+        out.add(ctx.inventory().host(s.primary()).address());
+        s.standbys().forEach(h -> out.add(ctx.inventory().host(h).address()));
+        return out;
+    }
+
+    static String pgpassText(PgSettings s, List<String> addresses) {
+        StringBuilder b = new StringBuilder();
+        for (String address : addresses) {
+            for (String db : List.of("replication", "postgres")) {
+                b.append(pgpassField(address)).append(':').append(s.port()).append(':').append(db).append(':')
+                        .append(pgpassField(s.replicationUser())).append(':').append(pgpassField(s.replicationPassword())).append('\n');
+            }
+        }
+        return b.toString();
+    }
+
+    private static String pgpassField(String value) {
+        return value.replace("\\", "\\\\").replace(":", "\\:");
     }
 
     HostContext ctx() {

@@ -36,10 +36,19 @@ final class Snapshot {
     static final String ROLES = "SELECT 'role ' || r.rolname, concat_ws(' ', CASE WHEN r.rolsuper THEN 'superuser' END, "
             + "CASE WHEN r.rolcanlogin THEN 'login' END, CASE WHEN r.rolreplication THEN 'replication' END, "
             + "CASE WHEN r.rolcreatedb THEN 'createdb' END, CASE WHEN r.rolcreaterole THEN 'createrole' END, "
-            + "CASE WHEN a.rolpassword IS NOT NULL THEN 'password ' || left(md5(a.rolpassword), 8) END, "
+            + "CASE WHEN a.rolpassword IS NOT NULL THEN 'password' END, "
             + "'member of: ' || coalesce((SELECT string_agg(g.rolname, ',' ORDER BY g.rolname) FROM pg_auth_members m "
             + "JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid), '-')) "
-            + "FROM pg_authid a JOIN pg_roles r ON r.oid = a.oid WHERE r.rolname !~ '^pg_' ORDER BY 1;\n";
+            + "FROM pg_authid a JOIN pg_roles r ON r.oid = a.oid WHERE r.rolname !~ '^pg_' "
+            + "UNION ALL SELECT 'role ' || a.rolname || " + Snapshot.SECRET_SUFFIX_SQL + ", md5(a.rolpassword) FROM pg_authid a "
+            + "WHERE a.rolname !~ '^pg_' AND a.rolpassword IS NOT NULL ORDER BY 1;\n";
+
+    /**
+     * Items whose value is a fingerprint of a secret (a role's password hash): compared like the
+     * others, kept only in the snapshot file on the host (0600), never printed.
+     */
+    static final String SECRET_SUFFIX = " password hash";
+    static final String SECRET_SUFFIX_SQL = "' password hash'";
 
     static final String USER_RELATIONS = "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             + "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)' ";
@@ -76,16 +85,17 @@ final class Snapshot {
      * Reads the cluster on {@code port} (every database that accepts connections but template0);
      * the tables of a database are hashed by {@code jobs} psql sessions at once, largest first.
      */
+    static final java.time.Duration READ_LIMIT = java.time.Duration.ofHours(24);
+
     static Snapshot read(HostContext ctx, int port, int jobs) throws InterruptedException {
         Map<String, String> items = new LinkedHashMap<>();
         for (List<String> row : Psql.rows(ctx, port, "postgres", ROLES)) {
             items.put(row.get(0), row.get(1));
         }
-        List<List<String>> dbs = Psql.rows(ctx, port, "SELECT datname FROM pg_database WHERE datallowconn AND datname <> 'template0' ORDER BY 1");
+        List<String> dbs = Psql.databases(ctx, port, "datallowconn AND datname <> 'template0'");
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, jobs));
         try {
-            for (List<String> db : dbs) {
-                String name = db.get(0);
+            for (String name : dbs) {
                 for (List<String> row : Psql.rows(ctx, port, name, perDatabase())) {
                     items.put(name + ": " + row.get(0), row.size() > 1 ? row.get(1) : "");
                 }
@@ -99,7 +109,8 @@ final class Snapshot {
                 }
                 List<Future<List<List<String>>>> results = new ArrayList<>();
                 for (StringBuilder sql : sessions) {
-                    results.add(pool.submit(() -> Psql.rows(ctx, port, name, sql.toString())));
+                    // a session reads whole tables: its limit is the work's, not a statement's
+                    results.add(pool.submit(() -> Psql.rows(ctx, port, name, sql.toString(), READ_LIMIT)));
                 }
                 Map<String, String> tables = new TreeMap<>();
                 for (Future<List<List<String>>> f : results) {
@@ -181,7 +192,8 @@ final class Snapshot {
         String format = "%-" + w + "s  %-" + v + "s  %-" + v + "s  %s";
         out.add(String.format(format, "item", "old", "new", "result"));
         for (Row r : rows) {
-            out.add(String.format(format, r.item(), cut(r.before(), v), cut(r.after(), v), r.verdict()));
+            boolean secret = r.item().endsWith(SECRET_SUFFIX);
+            out.add(String.format(format, r.item(), secret ? "(not shown)" : cut(r.before(), v), secret ? "(not shown)" : cut(r.after(), v), r.verdict()));
         }
         return out;
     }

@@ -28,7 +28,12 @@ public final class Psql {
 
     /** Runs SQL (psql meta-commands such as {@code \gexec} allowed) in {@code database}; rows of every result, fields split. */
     public static List<List<String>> rows(HostContext ctx, int port, String database, String sql) {
-        ExecResult r = run(ctx, port, database, sql);
+        return rows(ctx, port, database, sql, Duration.ofMinutes(10));
+    }
+
+    /** {@link #rows(HostContext, int, String, String)} within a time limit sized by the caller's work. */
+    public static List<List<String>> rows(HostContext ctx, int port, String database, String sql, Duration limit) {
+        ExecResult r = run(ctx, port, database, sql, limit);
         List<List<String>> out = new ArrayList<>();
         for (String line : r.stdout().split("\n")) {
             if (!line.isEmpty()) {
@@ -43,18 +48,63 @@ public final class Psql {
         return run(ctx, port, "postgres", sql).out();
     }
 
-    /** Runs SQL in a given database; fails with psql's error. */
+    /** Runs SQL in a given database (10 minutes at most); fails with psql's error. */
     public static ExecResult run(HostContext ctx, int port, String database, String sql) {
-        Cmd cmd = Cmd.of("psql", "-X", "-q", "-A", "-t", "-F", SEP, "-v", "ON_ERROR_STOP=1", "-p", String.valueOf(port), "-d", database);
-        ExecResult r = ctx.connection().exec(cmd, ExecOptions.as("postgres").timeout(Duration.ofMinutes(10))
-                .stdin(sql.getBytes(StandardCharsets.UTF_8)));
+        return run(ctx, port, database, sql, Duration.ofMinutes(10));
+    }
+
+    /**
+     * Runs SQL in a given database within {@code limit}; fails with psql's error. The database
+     * name is passed as a quoted {@code dbname=} value, never as a connection string of its own
+     * (a database can be named {@code host=elsewhere user=replicator}); the session sets
+     * standard_conforming_strings, which {@link #literal} relies on.
+     */
+    public static ExecResult run(HostContext ctx, int port, String database, String sql, Duration limit) {
+        Cmd cmd = Cmd.of("psql", "-X", "-q", "-A", "-t", "-F", SEP, "-v", "ON_ERROR_STOP=1", "-p", String.valueOf(port), "-d", conninfo(database));
+        ExecResult r = ctx.connection().exec(cmd, ExecOptions.as("postgres").timeout(limit)
+                .stdin((SESSION + sql).getBytes(StandardCharsets.UTF_8)));
         if (!r.ok()) {
             throw new IllegalStateException("psql on port " + port + ": " + r.stderr().strip());
         }
         return r;
     }
 
-    /** An SQL string literal ({@code 'it''s'}); standard_conforming_strings is on since 9.1. */
+    /** What every psql session of pgplay sets first (prints nothing). */
+    static final String SESSION = "SET standard_conforming_strings = on;\n";
+
+    /**
+     * A libpq connection string that names only the database: {@code dbname='...'} with quotes
+     * and backslashes escaped, for any tool's {@code -d} (psql, pg_dump, vacuumdb).
+     */
+    public static String conninfo(String database) {
+        if (database.isEmpty() || database.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("bad database name");
+        }
+        return "dbname='" + database.replace("\\", "\\\\").replace("'", "\\'") + "'";
+    }
+
+    /**
+     * SQL that yields a text column as hex of its UTF-8 bytes, for names read from the server
+     * (they may hold newlines or the field separator); {@link #unhex} gives the name back.
+     */
+    public static String hex(String column) {
+        return "encode(convert_to(" + column + ", 'UTF8'), 'hex')";
+    }
+
+    public static String unhex(String hex) {
+        return new String(java.util.HexFormat.of().parseHex(hex.trim()), StandardCharsets.UTF_8);
+    }
+
+    /** The names of the databases that {@code where} (an SQL condition on pg_database) selects, in name order. */
+    public static List<String> databases(HostContext ctx, int port, String where) {
+        List<String> out = new ArrayList<>();
+        for (List<String> row : rows(ctx, port, "SELECT " + hex("datname") + " FROM pg_database WHERE " + where + " ORDER BY datname")) {
+            out.add(unhex(row.get(0)));
+        }
+        return out;
+    }
+
+    /** An SQL string literal ({@code 'it''s'}); pgplay's sessions set standard_conforming_strings. */
     public static String literal(String value) {
         if (value.indexOf('\0') >= 0) {
             throw new IllegalArgumentException("SQL literal cannot contain NUL");

@@ -30,7 +30,8 @@ public final class JsonEventsListener implements RunListener, AutoCloseable {
 
     public JsonEventsListener(Path file) {
         try {
-            this.writer = Files.newBufferedWriter(file, StandardCharsets.UTF_8);
+            this.writer = Files.newBufferedWriter(PrivateFile.create(file), StandardCharsets.UTF_8,
+                    java.nio.file.StandardOpenOption.TRUNCATE_EXISTING, java.nio.file.StandardOpenOption.WRITE);
         } catch (IOException e) {
             throw new UncheckedIOException("events: cannot write " + file + ": " + e.getMessage(), e);
         }

@@ -140,7 +140,10 @@ public final class Connection {
 
     /**
      * The line as it runs through the host's become method (sudo), and what goes first on its
-     * standard input: the become password, never on a command line (-k makes sudo read it).
+     * standard input: the become password, never on a command line. Whether sudo reads it depends
+     * on the server (NOPASSWD, a cached timestamp), so a random marker line follows it, and a
+     * small shell inside sudo reads up to that marker before it starts the command: the password
+     * never reaches the command's input, whether sudo asked for it or not.
      */
     private BecomeLine become(String line, ExecOptions options) {
         if (options.becomeUser().isEmpty()) {
@@ -149,11 +152,21 @@ public final class Connection {
         Become become = host.become();
         String user = options.becomeUser().get();
         if (become.password().isPresent()) {
-            return new BecomeLine("sudo -k -S -p '' -H -u " + Cmd.quote(user) + " -- sh -c " + Cmd.quote(line),
-                    (become.password().get().reveal() + "\n").getBytes(StandardCharsets.UTF_8));
+            String marker = "pgplay-become-" + UUID.randomUUID();
+            return new BecomeLine("sudo -S -p '' -H -u " + Cmd.quote(user) + " -- sh -c " + Cmd.quote(SKIP_TO_MARKER) + " sh "
+                    + Cmd.quote(marker) + " " + Cmd.quote(line),
+                    (become.password().get().reveal() + "\n" + marker + "\n").getBytes(StandardCharsets.UTF_8));
         }
         return new BecomeLine("sudo -n -H -u " + Cmd.quote(user) + " -- sh -c " + Cmd.quote(line), new byte[0]);
     }
+
+    /**
+     * Run by sh inside sudo: $1 the marker, $2 the command line. The shell's read takes one byte at
+     * a time from a pipe, so nothing past the marker is consumed. At most two lines come first: the
+     * password (when sudo did not read it) and the marker.
+     */
+    static final String SKIP_TO_MARKER = "IFS= read -r l || exit 125; if [ \"$l\" != \"$1\" ]; then IFS= read -r l || exit 125; "
+            + "[ \"$l\" = \"$1\" ] || { echo 'pgplay: become input out of step' >&2; exit 125; }; fi; unset l; exec sh -c \"$2\"";
 
     /**
      * Opens a channel within the command's time limit (30 s at most). No answer at all means the
@@ -185,17 +198,26 @@ public final class Connection {
     }
 
     /**
-     * Writes a file atomically: uploaded by SFTP to a private temporary file, then installed with
-     * the mode and owner next to the target and renamed over it (as root through become).
+     * Writes a file atomically: uploaded by SFTP into a private temporary directory (mode 0700
+     * before anything is written into it, so the content is never readable by others, whatever
+     * the server's umask), then installed with the mode and owner next to the target and renamed
+     * over it (as root through become).
      */
     public void upload(byte[] content, String path, String mode, String owner) {
-        String tmp = "/tmp/.pgplay-" + UUID.randomUUID();
+        String dir = "/tmp/.pgplay-" + UUID.randomUUID();
+        String tmp = dir + "/content";
         try (SftpClient sftp = SftpClientFactory.instance().createSftpClient(session)) {
+            sftp.mkdir(dir);
+            sftp.setStat(dir, new SftpClient.Attributes().perms(0700));
+            if ((sftp.stat(dir).getPermissions() & 0077) != 0) {
+                throw new IOException("the directory could not be made private");
+            }
             try (OutputStream os = sftp.write(tmp, SftpClient.OpenMode.Write, SftpClient.OpenMode.Create, SftpClient.OpenMode.Exclusive)) {
                 os.write(content);
             }
             sftp.setStat(tmp, new SftpClient.Attributes().perms(0600));
         } catch (IOException e) {
+            exec(Cmd.of("rm", "-rf", dir));
             throw new IllegalStateException(host.name() + ": cannot upload to " + tmp + ": " + e.getMessage(), e);
         }
         String staged = path + ".pgplay-new";
@@ -205,7 +227,7 @@ public final class Connection {
             sudo(Cmd.of("install", "-m", mode, "-o", user, "-g", group, tmp, staged)
                     .and(Cmd.of("mv", "-f", staged, path))).check(host.name());
         } finally {
-            exec(Cmd.of("rm", "-f", tmp));
+            exec(Cmd.of("rm", "-rf", dir));
         }
     }
 

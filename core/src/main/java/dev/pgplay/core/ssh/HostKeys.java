@@ -2,6 +2,7 @@ package dev.pgplay.core.ssh;
 
 import dev.pgplay.inventory.Host;
 import java.net.SocketAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.PublicKey;
 import java.util.Map;
@@ -39,7 +40,45 @@ final class HostKeys implements ServerKeyVerifier {
                 ? acceptNew.computeIfAbsent(file, f -> new Recording(AcceptAllServerKeyVerifier.INSTANCE, f, refusals))
                 : strict.computeIfAbsent(file, f -> new Recording(RejectAllServerKeyVerifier.INSTANCE, f, refusals));
         refusals.remove(host.name());
+        String unusable = unusable(file, host.hostKeyChecking());
+        if (unusable != null) {
+            refusals.put(host.name(), unusable + "; refusing to connect to " + host.address() + " (host-key-checking = "
+                    + (host.hostKeyChecking() == Host.HostKeyChecking.ACCEPT_NEW ? "accept-new" : "strict") + ")");
+            return false;
+        }
         return verifier.verifyServerKey(session, remote, key);
+    }
+
+    /**
+     * Why the known_hosts file cannot be used, or null: it must be a readable regular file (and,
+     * for accept-new, writable, or creatable when missing). Never fall back to accepting a key.
+     */
+    static String unusable(Path file, Host.HostKeyChecking mode) {
+        boolean acceptNew = mode == Host.HostKeyChecking.ACCEPT_NEW;
+        if (Files.exists(file)) {
+            if (!Files.isRegularFile(file)) {
+                return "known_hosts " + file + " is not a regular file";
+            }
+            if (!Files.isReadable(file)) {
+                return "known_hosts " + file + " cannot be read";
+            }
+            if (acceptNew && !Files.isWritable(file)) {
+                return "known_hosts " + file + " is not writable, so a new key could not be recorded";
+            }
+            return null;
+        }
+        if (!acceptNew) {
+            return null; // strict: every key is unknown, and that refusal says how to add one
+        }
+        Path dir = file.toAbsolutePath().getParent();
+        Path existing = dir;
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing == null || !Files.isDirectory(existing) || !Files.isWritable(existing)) {
+            return "known_hosts " + file + " does not exist and cannot be created";
+        }
+        return null;
     }
 
     static Host hostOf(ClientSession session) {
@@ -68,6 +107,27 @@ final class HostKeys implements ServerKeyVerifier {
                         + "if the host was reinstalled, remove the old line from " + file + ")");
                 return false;
             });
+        }
+
+        @Override
+        public boolean verifyServerKey(ClientSession session, SocketAddress remote, PublicKey key) {
+            boolean accepted = super.verifyServerKey(session, remote, key);
+            // a key accepted but not recorded would be accepted again, whatever it is next time
+            return accepted && !refusals.containsKey(hostOf(session).name());
+        }
+
+        @Override
+        protected boolean acceptIncompleteHostKeys(ClientSession session, SocketAddress remote, PublicKey key, Throwable reason) {
+            refusals.put(hostOf(session).name(), "known_hosts " + getPath() + " could not be read (" + reason.getMessage()
+                    + "); refusing to connect to " + hostOf(session).address());
+            return false;
+        }
+
+        @Override
+        protected void handleKnownHostsFileUpdateFailure(ClientSession session, SocketAddress remote, PublicKey key, Path file,
+                                                         java.util.Collection<HostEntryPair> current, Throwable reason) {
+            refusals.put(hostOf(session).name(), "the new host key " + KeyUtils.getFingerPrint(key) + " of " + hostOf(session).address()
+                    + " could not be recorded in " + file + " (" + reason.getMessage() + "); refusing to connect");
         }
 
         @Override

@@ -57,13 +57,17 @@ final class InventoryLoader {
             throw new InventoryException(List.of(new Problem(file.getFileName().toString(), "", "not readable")));
         }
         try {
+            refuseNonFileIncludes(Files.readString(file), file.getFileName().toString());
             return build(ConfigFactory.parseFile(file.toFile(), options()));
+        } catch (IOException e) {
+            throw new InventoryException(List.of(new Problem(file.getFileName().toString(), "", "cannot read: " + e.getMessage())));
         } catch (ConfigException e) {
             throw new InventoryException(List.of(fromConfigException(e)));
         }
     }
 
     Inventory loadText(String text) {
+        refuseNonFileIncludes(text, file.getFileName().toString());
         try {
             return build(ConfigFactory.parseString(text, options().setOriginDescription(file.getFileName().toString())));
         } catch (ConfigException e) {
@@ -72,7 +76,30 @@ final class InventoryLoader {
     }
 
     private static ConfigParseOptions options() {
-        return ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF).setAllowMissing(false);
+        return ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF).setAllowMissing(false).setIncluder(new FileIncluder(null));
+    }
+
+    private static final java.util.regex.Pattern INCLUDE = java.util.regex.Pattern.compile(
+            "^\\s*include\\s+(?:required\\s*\\(\\s*)?(?:(url|file|classpath)\\s*\\(\\s*)?\"([^\"]*)\"");
+
+    /**
+     * Only files may be included: {@code include url(...)}, {@code classpath(...)} and a quoted
+     * URL are refused, with their line, before the file is parsed (so nothing is fetched while
+     * the inventory loads). {@link FileIncluder} refuses them in included files too.
+     */
+    private static void refuseNonFileIncludes(String text, String name) {
+        List<Problem> found = new ArrayList<>();
+        String[] lines = text.split("\n", -1);
+        for (int i = 0; i < lines.length; i++) {
+            java.util.regex.Matcher m = INCLUDE.matcher(lines[i]);
+            if (m.find() && ("url".equals(m.group(1)) || "classpath".equals(m.group(1)) || (m.group(1) == null && FileIncluder.isUrl(m.group(2))))) {
+                found.add(new Problem(name + ":" + (i + 1), "include", "only files can be included, not " + lines[i].trim()
+                        + " (an inventory is read before anything is contacted)"));
+            }
+        }
+        if (!found.isEmpty()) {
+            throw new InventoryException(found);
+        }
     }
 
     private Inventory build(Config parsed) {
@@ -102,6 +129,11 @@ final class InventoryLoader {
                     continue;
                 }
                 ConfigObject h = (ConfigObject) e.getValue();
+                String twice = definedTwice(h.origin());
+                if (twice != null) {
+                    problems.add(new Problem(origin(h.origin()), path, "host defined twice (" + twice
+                            + "); HOCON would merge the two silently: give each host one block"));
+                }
                 Set<String> allowed = new LinkedHashSet<>(CONNECTION);
                 allowed.addAll(HOST_ONLY);
                 unknownKeys(h, allowed, path);
@@ -152,7 +184,7 @@ final class InventoryLoader {
         String address = string(h, "address", path, null);
         if (address == null) {
             problems.add(new Problem(origin(h.origin()), path, "missing address"));
-        } else if (address.isBlank() || address.contains(" ")) {
+        } else if (!Addresses.valid(address)) {
             problems.add(new Problem(origin(h.get("address").origin()), path + ".address", "not a host name or IP address: '" + address + "'"));
         }
         Function<String, ConfigValue> setting = key -> h.containsKey(key) ? h.get(key) : defaults == null ? null : defaults.get(key);
@@ -520,6 +552,21 @@ final class InventoryLoader {
         }
         String name = o.filename() != null ? Path.of(o.filename()).getFileName().toString() : o.description().replaceAll(":.*", "").replaceAll(" @.*", "");
         return o.lineNumber() > 0 ? name + ":" + o.lineNumber() : name;
+    }
+
+    /** "hosts.conf:2 and hosts.conf:6" when an object was merged from more than one definition, else null. */
+    static String definedTwice(ConfigOrigin o) {
+        String d = o.description();
+        if (d.startsWith("merge of ")) {
+            return String.join(" and ", java.util.Arrays.stream(d.substring("merge of ".length()).split(","))
+                    .map(part -> part.replaceAll("^.*/", "").replace(": ", ":")).toList());
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("^(.*): (\\d+)-(\\d+)$").matcher(d);
+        if (m.matches()) {
+            String name = m.group(1).replaceAll("^.*/", "");
+            return name + ":" + m.group(2) + " and " + name + ":" + m.group(3);
+        }
+        return null;
     }
 
     private static Problem fromConfigException(ConfigException e) {

@@ -151,4 +151,43 @@ class InventoryTest {
     private static List<String> names(List<Host> hosts) {
         return hosts.stream().map(Host::name).toList();
     }
+
+    @Test
+    void aHostDefinedTwiceIsAnErrorNamingBothLines() {
+        List<String> p = problems("hosts {\n  db1 { address = 10.0.0.1 }\n}\nhosts.db2 { address = 10.0.0.2 }\nhosts {\n  db1 { port = 2222 }\n}\n");
+        assertEquals(1, p.size(), p.toString());
+        assertTrue(p.get(0).contains("hosts.conf:2") && p.get(0).contains("defined twice") && p.get(0).contains("hosts.conf:6"), p.get(0));
+    }
+
+    @Test
+    void includesOnlyOfFiles() throws IOException {
+        Files.writeString(dir.resolve("more.conf"), "hosts.db2 { address = 10.0.0.2 }\n");
+        Inventory inv = Inventory.load(write("ok.conf", "include \"more.conf\"\nhosts.db1 { address = 10.0.0.1 }\n"));
+        assertEquals(List.of("db1", "db2"), inv.hosts().stream().map(Host::name).sorted().toList());
+        for (String include : List.of("include url(\"http://127.0.0.1:9/x.conf\")", "include \"http://127.0.0.1:9/x.conf\"",
+                "include required(url(\"http://127.0.0.1:9/x.conf\"))", "include classpath(\"reference.conf\")")) {
+            InventoryException e = assertThrows(InventoryException.class, () -> Inventory.load(write("bad.conf",
+                    "hosts.db1 { address = 10.0.0.1 }\n" + include + "\n")));
+            String text = e.problems().toString();
+            assertTrue(text.contains("bad.conf:2") && text.contains("only files can be included"), include + ": " + text);
+        }
+    }
+
+    @Test
+    void addressesMustBeHostNamesOrIpAddresses() {
+        for (String bad : List.of("\"10.0.0.1\\nhost all all 0.0.0.0/0 trust\"", "\"db1\\tx\"", "\"db'1\"", "\"a b\"", "\"-oProxyCommand=x\"",
+                "\"host=evil\"", "\"\"", "\"999.1.1.1\"", "\"db..example\"")) {
+            List<String> p = problems("hosts.db1 { address = " + bad + " }\n");
+            assertTrue(p.size() == 1 && p.get(0).contains("hosts.conf:1") && p.get(0).contains("not a host name or IP address"), bad + ": " + p);
+        }
+        for (String good : List.of("10.0.0.1", "db1.example.com", "db-1", "\"fd00::1\"", "\"::1\"", "localhost")) {
+            assertEquals(1, parse("hosts.db1 { address = " + good + " }\n").hosts().size(), good);
+        }
+    }
+
+    private Path write(String name, String text) throws IOException {
+        Path f = dir.resolve(name);
+        Files.writeString(f, text);
+        return f;
+    }
 }

@@ -28,6 +28,7 @@ public record Host(
         Optional<String> proxyJump,
         Set<String> groups,
         Map<String, Object> vars,
+        Map<String, String> varOrigins,
         Set<String> explicit,
         String origin) {
 
@@ -47,11 +48,17 @@ public record Host(
     /** A copy with connection settings taken from elsewhere (e.g. ~/.ssh/config). */
     public Host withConnection(String newUser, int newPort, List<Path> newIdentities, Optional<String> newProxyJump) {
         return new Host(name, address, newPort, newUser, newIdentities, identityPassphrase, knownHosts, hostKeyChecking, password,
-                become, connectTimeout, newProxyJump, groups, vars, explicit, origin);
+                become, connectTimeout, newProxyJump, groups, vars, varOrigins, explicit, origin);
     }
 
     public Object var(String key) {
         return vars.get(key);
+    }
+
+    /** Where a var of this host was set ({@code hosts.conf:LINE}), "?" when unknown. */
+    public String varOrigin(String key) {
+        String o = varOrigins.get(key);
+        return o == null ? "?" : o;
     }
 
     public String varString(String key, String fallback) {

@@ -42,10 +42,14 @@ final class InventoryLoader {
     private final Path file;
     private final Path baseDir;
     private final List<Problem> problems = new ArrayList<>();
+    private final String fileName;
+    /** Where each host's blocks start in the main file (a second block is an error). */
+    private Map<String, List<Integer>> hostBlocks = Map.of();
 
     InventoryLoader(Path file) {
         this.file = file.toAbsolutePath().normalize();
         this.baseDir = this.file.getParent();
+        this.fileName = this.file.getFileName().toString();
     }
 
     Inventory load() {
@@ -87,7 +91,8 @@ final class InventoryLoader {
      * URL are refused, with their line, before the file is parsed (so nothing is fetched while
      * the inventory loads). {@link FileIncluder} refuses them in included files too.
      */
-    private static void refuseNonFileIncludes(String text, String name) {
+    private void refuseNonFileIncludes(String text, String name) {
+        hostBlocks = HostBlocks.of(text);
         List<Problem> found = new ArrayList<>();
         String[] lines = text.split("\n", -1);
         for (int i = 0; i < lines.length; i++) {
@@ -129,10 +134,10 @@ final class InventoryLoader {
                     continue;
                 }
                 ConfigObject h = (ConfigObject) e.getValue();
-                String twice = definedTwice(h.origin());
-                if (twice != null) {
-                    problems.add(new Problem(origin(h.origin()), path, "host defined twice (" + twice
-                            + "); HOCON would merge the two silently: give each host one block"));
+                List<Integer> blocks = hostBlocks.getOrDefault(e.getKey(), List.of());
+                if (blocks.size() > 1) {
+                    problems.add(new Problem(fileName + ":" + blocks.get(0), path, "host defined twice (" + fileName + ":" + blocks.get(0)
+                            + " and " + fileName + ":" + blocks.get(1) + "); HOCON would merge the two silently: give each host one block"));
                 }
                 Set<String> allowed = new LinkedHashSet<>(CONNECTION);
                 allowed.addAll(HOST_ONLY);
@@ -235,15 +240,21 @@ final class InventoryLoader {
             }
         });
         Map<String, Object> vars = new LinkedHashMap<>(allVars);
+        Map<String, String> origins = new LinkedHashMap<>();
+        allVars.keySet().forEach(k -> origins.put(k, varOrigins.get(new VarKey("vars", k))));
         for (String g : memberOf) {
-            vars.putAll(groupVars.getOrDefault(g, Map.of()));
+            Map<String, Object> gv = groupVars.getOrDefault(g, Map.of());
+            vars.putAll(gv);
+            gv.keySet().forEach(k -> origins.put(k, varOrigins.get(new VarKey("groups." + g + ".vars", k))));
         }
-        vars.putAll(vars(object(h, "vars", path), path + ".vars"));
+        Map<String, Object> own = vars(object(h, "vars", path), path + ".vars");
+        vars.putAll(own);
+        own.keySet().forEach(k -> origins.put(k, varOrigins.get(new VarKey(path + ".vars", k))));
         if (problems.size() > before) {
             return null;
         }
         return new Host(name, address, port, user, List.copyOf(identities), passphrase, Optional.ofNullable(kh).map(this::path), hkc,
-                password, become, connectTimeout, Optional.ofNullable(proxyJump), memberOf, vars, Set.copyOf(explicit), origin(h.origin()));
+                password, become, connectTimeout, Optional.ofNullable(proxyJump), memberOf, vars, origins, Set.copyOf(explicit), origin(h.origin()));
     }
 
     private Become become(ConfigValue v, String hostPath) {
@@ -528,9 +539,18 @@ final class InventoryLoader {
     private Map<String, Object> vars(ConfigObject obj, String path) {
         Map<String, Object> out = new LinkedHashMap<>();
         if (obj != null) {
-            obj.forEach((k, v) -> out.put(k, v.unwrapped()));
+            obj.forEach((k, v) -> {
+                out.put(k, v.unwrapped());
+                varOrigins.put(new VarKey(path, k), origin(v.origin()));
+            });
         }
         return out;
+    }
+
+    /** Where each var was set (file:LINE), by the vars block it is in and its key. */
+    private final Map<VarKey, String> varOrigins = new HashMap<>();
+
+    private record VarKey(String block, String key) {
     }
 
     private Path path(String s) {
@@ -552,21 +572,6 @@ final class InventoryLoader {
         }
         String name = o.filename() != null ? Path.of(o.filename()).getFileName().toString() : o.description().replaceAll(":.*", "").replaceAll(" @.*", "");
         return o.lineNumber() > 0 ? name + ":" + o.lineNumber() : name;
-    }
-
-    /** "hosts.conf:2 and hosts.conf:6" when an object was merged from more than one definition, else null. */
-    static String definedTwice(ConfigOrigin o) {
-        String d = o.description();
-        if (d.startsWith("merge of ")) {
-            return String.join(" and ", java.util.Arrays.stream(d.substring("merge of ".length()).split(","))
-                    .map(part -> part.replaceAll("^.*/", "").replace(": ", ":")).toList());
-        }
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("^(.*): (\\d+)-(\\d+)$").matcher(d);
-        if (m.matches()) {
-            String name = m.group(1).replaceAll("^.*/", "");
-            return name + ":" + m.group(2) + " and " + name + ":" + m.group(3);
-        }
-        return null;
     }
 
     private static Problem fromConfigException(ConfigException e) {

@@ -157,6 +157,11 @@ class InventoryTest {
         List<String> p = problems("hosts {\n  db1 { address = 10.0.0.1 }\n}\nhosts.db2 { address = 10.0.0.2 }\nhosts {\n  db1 { port = 2222 }\n}\n");
         assertEquals(1, p.size(), p.toString());
         assertTrue(p.get(0).contains("hosts.conf:2") && p.get(0).contains("defined twice") && p.get(0).contains("hosts.conf:6"), p.get(0));
+        List<String> sameBlock = problems("hosts {\n  db1 { address = 10.0.0.1 }\n  # db1 { old }\n  \"db1\" = { port = 2 }\n}\n");
+        assertTrue(sameBlock.size() == 1 && sameBlock.get(0).contains("hosts.conf:2 and hosts.conf:4"), sameBlock.toString());
+        // a dotted setting overrides one key of a host: that is not a second definition
+        Inventory inv = parse("hosts {\n  db1 { address = 10.0.0.1, vars { a = \"{\" } }\n}\nhosts.db1.port = 2222\n");
+        assertEquals(2222, inv.host("db1").port());
     }
 
     @Test

@@ -32,6 +32,12 @@ public final class ClusterSetup implements Playbook {
     }
 
     @Override
+    public List<dev.pgplay.core.run.PlaybookOption> options() {
+        return PgOptions.of(List.of(dev.pgplay.core.run.PlaybookOption.bool("force-reclone", false,
+                "replace a read-write standby that holds databases by a clone of the primary")));
+    }
+
+    @Override
     public String description() {
         return "build a streaming primary/standby pair with replication slots and the VIP on the primary (idempotent)";
     }

@@ -3,6 +3,7 @@ package dev.pgplay.playbooks;
 import dev.pgplay.core.output.ConsoleListener;
 import dev.pgplay.core.output.JsonEventsListener;
 import dev.pgplay.core.run.MaintenanceWindow;
+import dev.pgplay.core.run.Options;
 import dev.pgplay.core.run.Play;
 import dev.pgplay.core.run.Playbook;
 import dev.pgplay.core.run.RunLock;
@@ -36,7 +37,7 @@ import picocli.CommandLine.Parameters;
  * {@code playbook NAME INVENTORY [options]}: runs a playbook against an inventory. Exit codes: 0;
  * 1 usage, inventory or window error; 2 failed hosts; 4 unreachable hosts (2 and 4 ORed).
  */
-@Command(name = "playbook", mixinStandardHelpOptions = true, version = "pgplay 0.1.0",
+@Command(name = "playbook", version = "pgplay 0.1.0",
         description = "Runs a PostgreSQL upgrade playbook (or any playbook on the class path) over SSH.",
         footer = {"", "Exit codes: 0 ok; 1 usage, inventory or window error; 2 failed hosts; 4 unreachable hosts (ORed)."})
 public final class Main implements Callable<Integer> {
@@ -47,6 +48,12 @@ public final class Main implements Callable<Integer> {
 
     @Parameters(index = "1", arity = "0..1", paramLabel = "INVENTORY", description = "inventory file, e.g. hosts.conf")
     Path inventoryFile;
+
+    @Option(names = {"-h", "--help"}, description = "this help; with NAME, also the playbook's options (-e KEY=VALUE)")
+    boolean help;
+
+    @Option(names = {"-V", "--version"}, description = "print the version")
+    boolean version;
 
     @Option(names = "--list", description = "list the playbooks with a one-line description")
     boolean list;
@@ -135,6 +142,21 @@ public final class Main implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Map<String, Playbook> all = playbooks();
+        if (version) {
+            out.println("pgplay 0.1.0");
+            return 0;
+        }
+        if (help) {
+            new CommandLine(this).usage(out);
+            Playbook p = name == null ? null : all.get(name);
+            if (p != null) {
+                out.println();
+                out.println(p.name() + ": " + p.description());
+                out.println(p.options().isEmpty() ? "It has no options." : "Its options (-e KEY=VALUE, or vars in the inventory):");
+                Options.help(p).forEach(out::println);
+            }
+            return 0;
+        }
         if (list) {
             int width = all.keySet().stream().mapToInt(String::length).max().orElse(4);
             all.values().forEach(p -> out.printf("%-" + width + "s  %s%n", p.name(), p.description()));
@@ -159,17 +181,29 @@ public final class Main implements Callable<Integer> {
             err.println("playbook: " + e.problems().size() + " problem(s) in " + inventoryFile + "; nothing was run");
             return USAGE;
         }
-        Map<String, Object> vars = new LinkedHashMap<>();
+        Map<String, String> given = new LinkedHashMap<>();
         for (String kv : extraVars) {
             int eq = kv.indexOf('=');
             if (eq <= 0) {
                 err.println("playbook: -e expects KEY=VALUE, got '" + kv + "'");
                 return USAGE;
             }
-            vars.put(kv.substring(0, eq), kv.substring(eq + 1));
+            given.put(kv.substring(0, eq), kv.substring(eq + 1));
         }
         if (resume) {
-            vars.put("resume", "true");
+            if (playbook.options().stream().noneMatch(o -> o.name().equals("resume"))) {
+                err.println("playbook: --resume: " + playbook.name() + " has nothing to resume (a re-run continues it); nothing was run");
+                return USAGE;
+            }
+            given.put("resume", "true");
+        }
+        Map<String, Object> vars;
+        try {
+            vars = Options.validate(playbook, given, inventory);
+        } catch (IllegalArgumentException e) {
+            e.getMessage().lines().forEach(l -> err.println("playbook: " + l));
+            err.println("playbook: nothing was run");
+            return USAGE;
         }
         List<Play> plays;
         MaintenanceWindow maintenance;

@@ -18,6 +18,11 @@ public final class MajorCleanup implements Playbook {
     }
 
     @Override
+    public List<dev.pgplay.core.run.PlaybookOption> options() {
+        return PgOptions.of(List.of());
+    }
+
+    @Override
     public String description() {
         return "delete the old cluster kept by a finished major upgrade (ends the way back)";
     }

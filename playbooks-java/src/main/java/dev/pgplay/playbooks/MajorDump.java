@@ -17,6 +17,12 @@ public final class MajorDump implements Playbook {
     }
 
     @Override
+    public List<dev.pgplay.core.run.PlaybookOption> options() {
+        return PgOptions.of(PgOptions.MAJOR,
+                dev.pgplay.core.run.PlaybookOption.bool("parallel", true, "pg_dump -Fd -j / pg_restore -j per database (false: one pg_dumpall | psql stream)"));
+    }
+
+    @Override
     public String description() {
         return "major upgrade by pg_dump/pg_restore into a new cluster beside the old one (-e new-version=N), verified, standbys rebuilt";
     }

@@ -29,6 +29,12 @@ public final class MajorRollback implements Playbook {
     }
 
     @Override
+    public List<dev.pgplay.core.run.PlaybookOption> options() {
+        return PgOptions.of(List.of(dev.pgplay.core.run.PlaybookOption.bool("accept-data-loss", false,
+                "go back even when the new cluster took writes (they are lost)")));
+    }
+
+    @Override
     public String description() {
         return "go back to the old major after major-upgrade/major-dump while that is possible (refuses to lose writes)";
     }

@@ -18,6 +18,12 @@ public final class MajorUpgrade implements Playbook {
     }
 
     @Override
+    public List<dev.pgplay.core.run.PlaybookOption> options() {
+        return PgOptions.of(PgOptions.MAJOR,
+                dev.pgplay.core.run.PlaybookOption.choice("method", "copy", "pg_upgrade's transfer mode", "copy", "link", "clone"));
+    }
+
+    @Override
     public String description() {
         return "major upgrade with pg_upgrade (-e new-version=N, -e method=copy|link|clone), verified, standbys rebuilt";
     }

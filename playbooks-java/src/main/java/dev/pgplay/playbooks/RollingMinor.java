@@ -53,6 +53,19 @@ public final class RollingMinor implements Playbook {
     }
 
     @Override
+    public List<dev.pgplay.core.run.PlaybookOption> options() {
+        return PgOptions.of(List.of(
+                dev.pgplay.core.run.PlaybookOption.bool("switchback", false, "switch back afterwards, so the original primary is primary again"),
+                dev.pgplay.core.run.PlaybookOption.bool("switchover", false, "switch over even when both nodes already run the newest version"),
+                dev.pgplay.core.run.PlaybookOption.integer("max-lag-bytes", DEFAULT_MAX_LAG, 0, Long.MAX_VALUE,
+                        "largest replay lag of the standby at which the switchover starts"),
+                dev.pgplay.core.run.PlaybookOption.integer("proof-timeout-seconds", 15, 1, 3600,
+                        "how long the standby may take to show it has every byte the old primary wrote"),
+                dev.pgplay.core.run.PlaybookOption.choice("rejoin-method", "auto", "how the old primary rejoins as a standby",
+                        "auto", "direct", "pg_rewind", "pg_basebackup")));
+    }
+
+    @Override
     public String description() {
         return "minor upgrade of a primary/standby pair: standby first, switchover behind the VIP with no lost writes, old primary rejoins";
     }

@@ -15,6 +15,14 @@ public interface Playbook {
     /** One line for {@code playbook --list}. */
     String description();
 
+    /**
+     * The options it reads from {@code -e} (and the inventory's vars): checked by
+     * {@link Options#validate} before any host is contacted, listed by {@code playbook NAME --help}.
+     */
+    default List<PlaybookOption> options() {
+        return List.of();
+    }
+
     /** The plays to run; may throw {@link IllegalArgumentException} naming a missing role or var. */
     List<Play> plays(Inventory inventory, Map<String, Object> extraVars);
 }

@@ -37,4 +37,29 @@ class PgHelpersTest {
         assertEquals(once.replace("10.0.0.2", "10.0.0.3"), changed);
         assertEquals("a\n# BEGIN pgplay x\nb\n# END pgplay x\n", ManagedBlock.apply("a", "x", List.of("b"), false));
     }
+
+    @Test
+    void databaseNamesAreOnlyEverADbnameValue() {
+        assertEquals("dbname='host=127.0.0.1 port=55499 user=replicator dbname=x'",
+                Psql.conninfo("host=127.0.0.1 port=55499 user=replicator dbname=x"));
+        assertEquals("dbname='a\\'b'", Psql.conninfo("a'b"));
+        assertEquals("dbname='back\\\\slash'", Psql.conninfo("back\\slash"));
+        assertEquals("x\"; DROP\nline", Psql.unhex("78223b2044524f500a6c696e65"));
+    }
+
+    @Test
+    void clustersFromJsonKeepSpacesAndRefuseAmbiguousText() {
+        List<Facts.Cluster> c = Facts.clusters("[{\"running\":1,\"recovery\":1,\"pgdata\":\"/srv/pg data/15\",\"version\":15,"
+                + "\"cluster\":\"main\",\"port\":\"5432\",\"owneruid\":102}]");
+        assertEquals(new Facts.Cluster("15", "main", 5432, "online,recovery", "102", "/srv/pg data/15"), c.get(0));
+        assertTrue(c.get(0).inRecovery());
+        assertEquals("/var/lib/postgresql/15/main", Facts.clusters(
+                "15  main    5432 online postgres /var/lib/postgresql/15/main /var/log/postgresql/postgresql-15-main.log\n").get(0).dataDir());
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> Facts.clusters(
+                "15  main    5432 online postgres /srv/pg data/15 /var/log/postgresql/postgresql-15-main.log\n"));
+        assertTrue(e.getMessage().contains("refusing to guess a path"), e.getMessage());
+        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> Facts.clusters(
+                "[{\"running\":0,\"pgdata\":\"/srv/../etc\",\"version\":15,\"cluster\":\"main\",\"port\":\"5432\"}]"));
+        assertTrue(e.getMessage().contains("not a plain absolute path"), e.getMessage());
+    }
 }

@@ -68,17 +68,7 @@ public final class MajorRollback implements Playbook {
                     if (!mj.status.state().equals("upgraded")) {
                         return TaskResult.ok("the new cluster was never opened for writes");
                     }
-                    long since = Major.userWrites(ctx, mj.port()) - mj.status.number("user-writes");
-                    if (since < 0 && !acceptLoss) {
-                        return TaskResult.failed("cannot tell whether " + mj.m.next().version() + " took writes since the upgrade (its statistics "
-                                + "were reset, e.g. by a crash); check the tables, then run again with -e accept-data-loss=true");
-                    }
-                    if (since <= 0) {
-                        return TaskResult.ok("no rows written to " + mj.m.next().version() + " since the upgrade");
-                    }
-                    return acceptLoss ? TaskResult.ok(since + " row change(s) on " + mj.m.next().version() + " will be LOST (accept-data-loss)")
-                            : TaskResult.failed(since + " row change(s) were made on " + mj.m.next().version() + " since the upgrade; going back "
-                            + "would lose them. Copy them first, or run again with -e accept-data-loss=true");
+                    return tookWrites(ctx, mj, acceptLoss);
                 }).when(ctx -> run[0] != null))
                 .task(Task.of("old cluster back on its port, taking writes", ctx -> {
                     Major mj = run[0];
@@ -101,6 +91,35 @@ public final class MajorRollback implements Playbook {
                         "streaming " + ctx.inventory().host(base.primary()).address()).timeout(Duration.ofSeconds(90)).run(ctx))
                         .when(ctx -> primaryBack[0] && !ctx.checkMode()));
         return base.standbys().isEmpty() ? List.of(primary) : List.of(primary, standbys);
+    }
+
+    /**
+     * Decided by the new cluster's WAL since the moment it was opened (WalWrites): any write, be it
+     * rows, TRUNCATE, DDL, a sequence or a large object, would be lost by going back. An upgrade
+     * recorded before the WAL position was kept falls back to the row counters.
+     */
+    static TaskResult tookWrites(HostContext ctx, Major mj, boolean acceptLoss) {
+        String next = mj.m.next().version();
+        String since = mj.status.get("wal-at-open");
+        String write;
+        if (since != null) {
+            try {
+                write = WalWrites.first(ctx, mj.next(ctx), since).orElse(null);
+            } catch (IllegalStateException e) {
+                write = "unknown: " + e.getMessage();
+            }
+        } else {
+            long rows = Major.userWrites(ctx, mj.port()) - mj.status.number("user-writes");
+            write = rows == 0 ? null : rows < 0 ? "unknown: its statistics were reset" : rows + " row change(s)";
+        }
+        if (write == null) {
+            return TaskResult.ok("no writes to " + next + " since it was opened" + (since == null ? " (row counters)" : " (its WAL since " + since + ")"));
+        }
+        if (acceptLoss) {
+            return TaskResult.ok("writes made on " + next + " since the upgrade will be LOST (accept-data-loss): " + write);
+        }
+        return TaskResult.failed(next + " took writes since it was opened (" + write + "); going back would lose them. "
+                + "Copy them first, or run again with -e accept-data-loss=true");
     }
 
     static Major of(PgSettings base, UpgradeStatus st) {

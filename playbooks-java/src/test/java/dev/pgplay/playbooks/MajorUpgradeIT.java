@@ -84,13 +84,43 @@ class MajorUpgradeIT {
 
     @Test
     @Order(3)
+    void rollbackDecidesByWalWhetherTheNewClusterTookWrites() {
+        LabHost db1 = pg.host("db1");
+        PgLab.sql(db1, "app", "CREATE TABLE scratch (id int); CREATE SEQUENCE scratch_seq");
+        // reads, a checkpoint and ANALYZE leave WAL too, but they write nothing that going back would lose
+        markWalNow(db1);
+        PgLab.sql(db1, "app", "SELECT count(*) FROM writes");
+        PgLab.sql(db1, "app", "ANALYZE");
+        PgLab.sql(db1, "postgres", "CHECKPOINT");
+        PgLab.Run quiet = pg.playbook("major-rollback", "--check");
+        assertEquals(0, quiet.code(), quiet.out());
+        assertTrue(quiet.out().contains("no writes to 15 since it was opened (its WAL since"), quiet.out());
+        for (String write : new String[] {"TRUNCATE scratch", "CREATE TABLE other (id int)", "SELECT nextval('scratch_seq')", "SELECT lo_create(0)"}) {
+            markWalNow(db1);
+            PgLab.sql(db1, "app", write);
+            PgLab.Run r = pg.playbook("major-rollback", "--check");
+            assertEquals(2, r.code(), write + ": " + r.out());
+            assertTrue(r.out().contains("15 took writes since it was opened (rmgr:"), write + ": " + r.out());
+        }
+        PgLab.sql(db1, "app", "DROP TABLE scratch, other; DROP SEQUENCE scratch_seq; SELECT lo_unlink(oid) FROM pg_largeobject_metadata");
+    }
+
+    /** Test set-up: the status file's WAL mark moved to now, so each kind of write is judged on its own. */
+    private static void markWalNow(LabHost db1) {
+        String lsn = PgLab.sql(db1, "postgres", "SELECT pg_current_wal_insert_lsn()");
+        db1.docker("sed", "-i", "s|^wal-at-open=.*|wal-at-open=" + lsn + "|", "/var/lib/pgplay/major-main.status");
+        assertTrue(PgLab.status(db1).contains("wal-at-open=" + lsn));
+    }
+
+    @Test
+    @Order(4)
     void rollbackIsRefusedAfterWritesThenReturnsBothNodesTo13() {
         LabHost db1 = pg.host("db1");
         LabHost db2 = pg.host("db2");
         PgLab.sql(db1, "app", "INSERT INTO writes (id) VALUES (100002)");
         PgLab.Run refused = pg.playbook("major-rollback");
         assertEquals(2, refused.code(), refused.out());
-        assertTrue(refused.out().contains("would lose them"), refused.out());
+        assertTrue(refused.out().contains("would lose them") && refused.out().contains("desc: INSERT"), refused.out());
         assertEquals("15", PgLab.serverMajor(db1), "nothing changed by the refused rollback");
         assertEquals("15", PgLab.serverMajor(db2), "nothing changed by the refused rollback");
         assertEquals("streaming " + db1.address(), PgLab.receiver(db2));
@@ -106,7 +136,7 @@ class MajorUpgradeIT {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void linkUpgradeThenNoWayBackThenCleanup() {
         LabHost db1 = pg.host("db1");
         PgLab.Run r = pg.playbook("major-upgrade", "-e", "new-version=15", "-e", "method=link");

@@ -75,10 +75,9 @@ public final class RunLock {
             String info = "owner=" + owner + "\nplaybook=" + playbook + "\nrun=" + runId + "\nstarted=" + Instant.now()
                     + "\ncontroller=" + controller() + "\nprocess=" + process(ProcessHandle.current()) + "\n";
             if (breakLock) {
-                ExecResult old = ctx.connection().exec(Cmd.of("cat", DIR + "/info"));
-                ctx.connection().sudo(Cmd.of("rm", "-rf", DIR)).check(ctx.host().name());
-                if (old.ok()) {
-                    ctx.progress("removed the lock of " + old.out().replace("\n", ", "));
+                TaskResult refused = breakOld(ctx);
+                if (refused != null) {
+                    return refused;
                 }
             }
             // mkdir is atomic: exactly one controller creates the directory
@@ -90,6 +89,10 @@ public final class RunLock {
                 return TaskResult.ok("locked by " + owner);
             }
             ExecResult current = ctx.connection().exec(Cmd.of("cat", DIR + "/info"));
+            if (!current.ok() && !ctx.connection().exec(Cmd.of("test", "-d", DIR)).ok()) {
+                // no lock there: taking it failed for another reason (sudo, a read-only disk), say which
+                return TaskResult.failed("cannot take the run lock " + DIR + ": " + (r.stderr() + " " + r.stdout()).strip());
+            }
             if (current.ok() && holderDead(current.out(), controller())) {
                 // its holder ran here and is gone (killed, crashed): take it over, saying so
                 ctx.connection().sudo(Cmd.of("rm", "-rf", DIR)).check(ctx.host().name());
@@ -115,6 +118,35 @@ public final class RunLock {
             return TaskResult.failed("run lock held" + age + " (" + who + "); another run is working on this host. "
                     + "If that run is dead, re-run with --break-lock");
         });
+    }
+
+    /**
+     * --break-lock: removes the lock of another run, but only the very lock that was read, and only
+     * one breaker at a time (an atomic mkdir of run.lock.breaking), so two breakers cannot both end
+     * up holding it; a holder that provably still runs on this controller is never broken.
+     * Null when the way is free, else the refusal.
+     */
+    private TaskResult breakOld(HostContext ctx) {
+        ExecResult old = ctx.connection().exec(Cmd.of("cat", DIR + "/info"));
+        if (!old.ok()) {
+            return null; // no lock to break
+        }
+        String run = field(old.out(), "run");
+        String host = field(old.out(), "controller");
+        String proc = field(old.out(), "process");
+        if (host.equals(controller()) && !proc.isEmpty() && !holderDead(old.out(), controller())) {
+            return TaskResult.failed("--break-lock refused: the lock's holder still runs on this controller (" + field(old.out(), "owner")
+                    + ", " + field(old.out(), "playbook") + ", process " + proc + "); stop it first");
+        }
+        String script = "mkdir \"$1.breaking\" 2>/dev/null || { echo 'another run is breaking this lock right now' >&2; exit 3; }\n"
+                + "if grep -qx \"run=$2\" \"$1/info\" 2>/dev/null; then rm -rf \"$1\"; rc=0; else echo 'the lock changed hands since it was read' >&2; rc=4; fi\n"
+                + "rmdir \"$1.breaking\"; exit $rc";
+        ExecResult broke = ctx.connection().sudo(Cmd.of("sh", "-c", script, "sh", DIR, run));
+        if (!broke.ok()) {
+            return TaskResult.failed("--break-lock refused: " + broke.stderr().strip() + " (" + old.out().replace("\n", ", ") + ")");
+        }
+        ctx.progress("removed the lock of " + old.out().replace("\n", ", "));
+        return null;
     }
 
     Task release() {

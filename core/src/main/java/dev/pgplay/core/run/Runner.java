@@ -121,9 +121,11 @@ public final class Runner {
         });
         events.runStarted(playbook, checkMode);
         try {
+            // every host a play names is locked, --limit or not: a task may reach a partner host
+            // (the standby of the primary it runs on), and another run must not work there meanwhile
             List<Host> targets = new ArrayList<>();
             for (Play play : plays) {
-                hostsOf(play).stream().filter(h -> !targets.contains(h)).forEach(targets::add);
+                inventory.select(play.hosts()).stream().filter(h -> !targets.contains(h)).forEach(targets::add);
             }
             boolean locked = true;
             if (lock != null && !checkMode && !targets.isEmpty()) {

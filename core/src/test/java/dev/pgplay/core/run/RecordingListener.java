@@ -7,6 +7,8 @@ import java.util.List;
 /** Keeps every event as a line, for assertions. */
 final class RecordingListener implements RunListener {
     final List<String> events = new ArrayList<>();
+    /** "HOST TASK: message" of every host result. */
+    final List<String> messages = new ArrayList<>();
     RunResult result;
 
     @Override
@@ -22,6 +24,7 @@ final class RecordingListener implements RunListener {
     @Override
     public void hostResult(Host host, Task task, TaskResult result) {
         events.add(host.name() + " " + task.name() + " " + result.getClass().getSimpleName().toLowerCase());
+        messages.add(host.name() + " " + task.name() + " " + result.getClass().getSimpleName().toLowerCase() + ": " + result.message());
     }
 
     @Override

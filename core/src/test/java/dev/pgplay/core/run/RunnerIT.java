@@ -229,6 +229,33 @@ class RunnerIT {
     }
 
     @Test
+    void breakLockRefusesALiveHolderAndLimitStillLocksThePartnerAndOtherFailuresSayWhat() {
+        LabHost h1 = LAB.host("h1");
+        LabHost h2 = LAB.host("h2");
+        Play play = Play.of("locked", "lab").task(trace("guarded"));
+        // a holder that still runs on this controller (this very JVM) is never broken
+        h2.docker("sh", "-c", "mkdir -p /var/lib/pgplay/run.lock && printf '%s\\n' owner=carol@here playbook=x run=r7 controller="
+                + RunLock.controller() + " process=" + RunLock.process(ProcessHandle.current()) + " > /var/lib/pgplay/run.lock/info");
+        RunResult alive = run(Runner.builder(inventory).runLock(new RunLock("test", "bob@ctl1", "r8", true)), play);
+        assertEquals(RunResult.FAILED_HOSTS, alive.exitCode());
+        assertTrue(rec.messages.stream().anyMatch(e -> e.contains("h2 acquire run lock failed") && e.contains("still runs on this controller")), rec.messages.toString());
+        assertTrue(h2.docker("cat", "/var/lib/pgplay/run.lock/info").contains("run=r7"), "the live holder keeps its lock");
+        // --limit h1: the play names h2 too, and a task may reach it, so h2's lock still refuses the run
+        RunResult limited = run(Runner.builder(inventory).limit("h1").runLock(new RunLock("test", "bob@ctl1", "r9", false)), play);
+        assertEquals(RunResult.FAILED_HOSTS, limited.exitCode());
+        assertFalse(h1.dockerResult("grep", "-q", "guarded", "/tmp/trace").getExitCode() == 0, "nothing ran on h1");
+        h2.docker("rm", "-rf", "/var/lib/pgplay/run.lock");
+        // a lock that cannot be taken for another reason is not "held"
+        h1.docker("sh", "-c", "rm -rf /var/lib/pgplay && touch /var/lib/pgplay");
+        rec.messages.clear();
+        RunResult broken = run(Runner.builder(inventory).runLock(new RunLock("test", "bob@ctl1", "r10", false)), play);
+        h1.docker("rm", "-f", "/var/lib/pgplay");
+        assertEquals(RunResult.FAILED_HOSTS, broken.exitCode());
+        assertTrue(rec.messages.stream().anyMatch(e -> e.contains("h1 acquire run lock failed") && e.contains("cannot take the run lock")
+                && !e.contains("lock held")), rec.messages.toString());
+    }
+
+    @Test
     void outsideTheWindowNothingRunsAndAnIrreversibleStepMustFitTheWindow() {
         java.time.ZoneId utc = java.time.ZoneId.of("UTC");
         java.time.Clock at0430 = java.time.Clock.fixed(java.time.Instant.parse("2026-11-22T04:30:00Z"), utc);

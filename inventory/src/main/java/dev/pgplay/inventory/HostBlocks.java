@@ -7,18 +7,24 @@ import java.util.Map;
 
 /**
  * Where each host's block ({@code NAME { ... }} inside {@code hosts { }}, or
- * {@code hosts.NAME { ... }}) starts in an inventory's text. HOCON merges two blocks of one name
- * silently; the loader makes that an error with both lines. A dotted setting such as
- * {@code hosts.db1.port = 2222} is an override, not a second block, and stays allowed.
+ * {@code hosts.NAME { ... }}) with an address starts in an inventory's text. HOCON merges two
+ * blocks of one name silently, so a copied block with another address would move the host; the
+ * loader makes two defining blocks an error with both lines. A block without an address, or a
+ * dotted setting such as {@code hosts.db1.port = 2222}, overrides settings and stays allowed.
  * A small scanner: strings, comments and nesting are followed, nothing else of HOCON.
  */
 final class HostBlocks {
     private HostBlocks() {
     }
 
-    /** Host name -> the lines (1-based) where a block of it starts. */
+    /**
+     * Host name -> the lines (1-based) where a block of it that sets {@code address} starts: the
+     * blocks that define the host. A block without an address only overrides settings.
+     */
     static Map<String, List<Integer>> of(String text) {
         Map<String, List<Integer>> out = new LinkedHashMap<>();
+        java.util.ArrayDeque<Integer> blockLines = new java.util.ArrayDeque<>(); // where each open brace's key was
+        java.util.Set<String> counted = new java.util.HashSet<>();
         List<String> path = new ArrayList<>(); // keys of the open objects, dotted keys split
         java.util.ArrayDeque<Integer> opened = new java.util.ArrayDeque<>(); // how many keys each open brace added
         StringBuilder key = new StringBuilder();
@@ -68,15 +74,22 @@ final class HostBlocks {
                 if (!k.isEmpty()) {
                     full.addAll(List.of(k.split("\\.", -1)));
                 }
-                if (full.size() == 2 && full.get(0).equals("hosts") && !full.get(1).isEmpty()) {
-                    out.computeIfAbsent(full.get(1), n -> new ArrayList<>()).add(lastKeyLine);
-                }
+                blockLines.push(lastKeyLine);
                 List<String> parts = k.isEmpty() ? List.of() : List.of(k.split("\\.", -1));
                 path.addAll(parts);
                 opened.push(parts.size());
                 lastKey = null;
+            } else if ((c == '=' || c == ':') && "address".equals(lastKey) && path.size() == 2 && path.get(0).equals("hosts")
+                    && !blockLines.isEmpty() && opened.peek() != null && opened.peek() > 0) {
+                int blockLine = blockLines.peek();
+                if (counted.add(path.get(1) + "@" + blockLine)) {
+                    out.computeIfAbsent(path.get(1), n -> new ArrayList<>()).add(blockLine);
+                }
             } else if (c == '}') {
                 int n = opened.isEmpty() ? 0 : opened.pop();
+                if (!blockLines.isEmpty()) {
+                    blockLines.pop();
+                }
                 for (int j = 0; j < n && !path.isEmpty(); j++) {
                     path.remove(path.size() - 1);
                 }

@@ -137,7 +137,7 @@ final class InventoryLoader {
                 List<Integer> blocks = hostBlocks.getOrDefault(e.getKey(), List.of());
                 if (blocks.size() > 1) {
                     problems.add(new Problem(fileName + ":" + blocks.get(0), path, "host defined twice (" + fileName + ":" + blocks.get(0)
-                            + " and " + fileName + ":" + blocks.get(1) + "); HOCON would merge the two silently: give each host one block"));
+                            + " and " + fileName + ":" + blocks.get(1) + ", both with an address); HOCON would merge the two silently: keep one (a block without an address only overrides settings)"));
                 }
                 Set<String> allowed = new LinkedHashSet<>(CONNECTION);
                 allowed.addAll(HOST_ONLY);

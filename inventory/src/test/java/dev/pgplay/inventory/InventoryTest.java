@@ -154,14 +154,15 @@ class InventoryTest {
 
     @Test
     void aHostDefinedTwiceIsAnErrorNamingBothLines() {
-        List<String> p = problems("hosts {\n  db1 { address = 10.0.0.1 }\n}\nhosts.db2 { address = 10.0.0.2 }\nhosts {\n  db1 { port = 2222 }\n}\n");
+        List<String> p = problems("hosts {\n  db1 { address = 10.0.0.1 }\n}\nhosts.db2 { address = 10.0.0.2 }\nhosts {\n  db1 { port = 2222, address = 10.0.0.3 }\n}\n");
         assertEquals(1, p.size(), p.toString());
         assertTrue(p.get(0).contains("hosts.conf:2") && p.get(0).contains("defined twice") && p.get(0).contains("hosts.conf:6"), p.get(0));
-        List<String> sameBlock = problems("hosts {\n  db1 { address = 10.0.0.1 }\n  # db1 { old }\n  \"db1\" = { port = 2 }\n}\n");
+        List<String> sameBlock = problems("hosts {\n  db1 { address = 10.0.0.1 }\n  # db1 { address = old }\n  \"db1\" = { port = 2, vars { address = 1 }, address: \"10.0.0.9\" }\n}\n");
         assertTrue(sameBlock.size() == 1 && sameBlock.get(0).contains("hosts.conf:2 and hosts.conf:4"), sameBlock.toString());
-        // a dotted setting overrides one key of a host: that is not a second definition
-        Inventory inv = parse("hosts {\n  db1 { address = 10.0.0.1, vars { a = \"{\" } }\n}\nhosts.db1.port = 2222\n");
+        // a dotted setting, or a block without an address, overrides settings of a host: not a second definition
+        Inventory inv = parse("hosts {\n  db1 { address = 10.0.0.1, vars { a = \"{\" } }\n}\nhosts.db1.port = 2222\nhosts.db1 { user = ops, vars { address = x } }\n");
         assertEquals(2222, inv.host("db1").port());
+        assertEquals("ops", inv.host("db1").user());
     }
 
     @Test

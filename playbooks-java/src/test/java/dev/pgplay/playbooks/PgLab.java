@@ -81,7 +81,12 @@ final class PgLab {
 
     /** A lab pair on PostgreSQL 13 (see {@link #runMajor13}) built by cluster-setup, with the upgrade test data. */
     static PgLab onMajor13(Lab lab) throws Exception {
-        PgLab pg = new PgLab(lab, "vars { pg-version = \"13\" }");
+        return onMajor13(lab, "");
+    }
+
+    /** {@link #onMajor13(Lab)} with more inventory text. */
+    static PgLab onMajor13(Lab lab, String extraInventory) throws Exception {
+        PgLab pg = new PgLab(lab, "vars { pg-version = \"13\" }\n" + extraInventory);
         pg.runMajor13();
         pg.setUpCluster();
         pg.fillForUpgrade();

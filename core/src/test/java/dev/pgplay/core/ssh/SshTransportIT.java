@@ -132,6 +132,44 @@ class SshTransportIT {
     }
 
     @Test
+    void aKnownHostsFileThatCannotBeUsedRefusesInsteadOfAcceptingEveryKey() throws Exception {
+        Path dir = Files.createDirectories(LAB.lab().dir().resolve("known_hosts_dir"));
+        for (String mode : new String[] {"accept-new", "strict"}) {
+            Inventory inv = Inventory.load(LAB.lab().writeInventory("kh-" + mode + ".conf",
+                    "defaults { known-hosts = \"" + dir + "\", host-key-checking = " + mode + " }"));
+            SshTransport fresh = new SshTransport();
+            try {
+                UnreachableException e = assertThrows(UnreachableException.class, () -> fresh.connect(inv.host("db1")));
+                assertTrue(e.getMessage().contains("known_hosts " + dir + " is not a regular file; refusing to connect"), mode + ": " + e.getMessage());
+                assertFalse(e.getMessage().contains("unknown host key"), e.getMessage());
+            } finally {
+                fresh.close();
+            }
+        }
+    }
+
+    @Test
+    void aBecomePasswordNeverReachesTheCommandWhenSudoDoesNotAsk() throws Exception {
+        // the lab's admin has NOPASSWD sudo: sudo reads nothing, and the password must still not reach the command
+        String secret = "Become-Secret-" + System.nanoTime();
+        Path pw = LAB.lab().dir().resolve("become-password");
+        Files.writeString(pw, secret + "\n");
+        Inventory inv = Inventory.load(LAB.lab().writeInventory("become.conf",
+                "defaults.become { method = sudo, user = root, password-file = \"" + pw + "\" }"));
+        Connection c = ssh.connect(inv.host("db2"));
+        ExecResult r = c.exec(Cmd.of("cat"), ExecOptions.as("root").stdin("line 1\nline 2\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        assertEquals("line 1\nline 2\n", r.stdout());
+        assertEquals("root", c.exec(Cmd.of("id", "-un"), ExecOptions.as("root")).out());
+        assertEquals("", c.exec(Cmd.of("cat"), ExecOptions.as("postgres")).stdout(), "no input: nothing read");
+        try (Interactive sh = c.interactive(Cmd.of("sh"), ExecOptions.as("root").timeout(Duration.ofSeconds(10)))) {
+            assertEquals(java.util.List.of("root"), sh.request("id -un; echo __end__\n", "__end__", Duration.ofSeconds(10)),
+                    "the first line the shell reads is the request, not the password");
+        }
+        assertFalse(LAB.host("db2").docker("sh", "-c", "journalctl --no-pager -q 2>/dev/null | tail -n 200; cat /var/log/auth.log 2>/dev/null || true")
+                .contains(secret), "the password is nowhere in the host's logs");
+    }
+
+    @Test
     void wrongKeyAndUnreachableAddressSayWhat() throws Exception {
         Path otherKey = LAB.lab().dir().resolve("other_key");
         dev.pgplay.lab.LabKeys.generate(otherKey);

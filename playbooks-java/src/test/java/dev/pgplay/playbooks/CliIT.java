@@ -8,9 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pgplay.lab.LabExtension;
 import dev.pgplay.lab.LabHost;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -22,14 +19,8 @@ class CliIT {
     @RegisterExtension
     static final LabExtension LAB = LabExtension.hosts("db1", "db2");
 
-    record Run(int code, String out, String err) {
-    }
-
-    static Run cli(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    static CliRun cli(String... args) {
+        return CliRun.of(args);
     }
 
     private static boolean touched(LabHost h) {
@@ -44,7 +35,7 @@ class CliIT {
     void pingAllHostsExitsZeroAndWritesEvents() throws Exception {
         Path inv = LAB.lab().writeInventory("hosts.conf", "");
         Path events = LAB.lab().dir().resolve("events.jsonl");
-        Run r = cli("ping", inv.toString(), "--events", events.toString(), "--log-dir", logDir());
+        CliRun r = cli("ping", inv.toString(), "--events", events.toString(), "--log-dir", logDir());
         assertEquals(0, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("ok: [db1] => pong (become root)"), r.out());
         assertTrue(r.out().contains("PLAY RECAP"));
@@ -64,12 +55,12 @@ class CliIT {
 
     @Test
     void unknownPlaybookAndBadUsageExitOneWithOneLine() {
-        Run r = cli("no-such-playbook", "hosts.conf");
+        CliRun r = cli("no-such-playbook", "hosts.conf");
         assertEquals(1, r.code());
         assertEquals("playbook: unknown playbook 'no-such-playbook' (known: " + String.join(", ", Main.playbooks().keySet()) + ")\n", r.err());
         assertEquals(1, cli("ping").code());
         assertEquals(1, cli("ping", "x", "--forks", "many").code());
-        Run list = cli("--list");
+        CliRun list = cli("--list");
         assertEquals(0, list.code());
         assertTrue(list.out().lines().anyMatch(l -> l.matches("ping +connect to every host.*")), list.out());
         assertTrue(list.out().lines().anyMatch(l -> l.startsWith("rolling-minor ")), list.out());
@@ -78,7 +69,7 @@ class CliIT {
     @Test
     void inventoryErrorsAreListedWithLinesAndNothingRuns() {
         Path inv = LAB.lab().writeInventory("bad.conf", "hosts.db3 { port = 22 }\nroles.primary = [db1, db2]\nroles.standby = nobody\n");
-        Run r = cli("ping", inv.toString(), "--log-dir", logDir());
+        CliRun r = cli("ping", inv.toString(), "--log-dir", logDir());
         assertEquals(1, r.code());
         String[] lines = r.err().split("\n");
         assertTrue(lines[0].matches("bad\\.conf:\\d+: hosts\\.db3: missing address"), r.err());
@@ -87,7 +78,7 @@ class CliIT {
         assertTrue(lines[lines.length - 1].startsWith("playbook: 3 problem(s) in "), r.err());
         assertEquals("", r.out());
         LAB.hosts().forEach(h -> assertFalse(touched(h), h.name() + " was contacted"));
-        Run missing = cli("ping", LAB.lab().dir().resolve("nope.conf").toString());
+        CliRun missing = cli("ping", LAB.lab().dir().resolve("nope.conf").toString());
         assertEquals(1, missing.code());
         assertTrue(missing.err().startsWith("nope.conf: no such file"), missing.err());
     }
@@ -103,7 +94,7 @@ class CliIT {
                         + "hosts.ghost { address = \"" + LAB.lab().network().address(197) + "\", connect-timeout = 2s }\n"
                         + "hosts.stranger { address = \"" + LAB.host("db1").address() + "\", port = 22, known-hosts = \"" + empty + "\" }\n");
         // stranger is db1 under another name: same address, so the inventory must refuse it first
-        Run dup = cli("ping", inv.toString(), "--log-dir", logDir());
+        CliRun dup = cli("ping", inv.toString(), "--log-dir", logDir());
         assertEquals(1, dup.code());
         assertTrue(dup.err().contains("duplicate host"), dup.err());
 
@@ -111,7 +102,7 @@ class CliIT {
                 "hosts.db2 { identity-file = \"" + otherKey + "\" }\n"
                         + "hosts.ghost { address = \"" + LAB.lab().network().address(197) + "\", connect-timeout = 2s }\n"
                         + "hosts.db1 { known-hosts = \"" + empty + "\" }\n");
-        Run r = cli("ping", inv.toString(), "--log-dir", logDir());
+        CliRun r = cli("ping", inv.toString(), "--log-dir", logDir());
         assertEquals(4, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("fatal: [db1]: UNREACHABLE! => db1: unknown host key SHA256:"), r.out());
         assertTrue(r.out().contains("fatal: [db2]: UNREACHABLE! => db2: authentication failed for admin@"), r.out());
@@ -132,7 +123,7 @@ class CliIT {
                 "hosts.db2 { user = ops, identity-file = [], password-file = \"" + good + "\", become { password-file = \"" + bad + "\" } }");
         Path events = LAB.lab().dir().resolve("secret-events.jsonl");
         Path logs = LAB.lab().dir().resolve("secret-logs");
-        Run r = cli("ping", inv.toString(), "-vv", "--events", events.toString(), "--log-dir", logs.toString());
+        CliRun r = cli("ping", inv.toString(), "-vv", "--events", events.toString(), "--log-dir", logs.toString());
         assertEquals(2, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("fatal: [db2]: FAILED!"), r.out());
         String everything = r.out() + r.err() + Files.readString(events);
@@ -147,13 +138,13 @@ class CliIT {
     @Test
     void listTasksAndHostsAndCheckMode() {
         Path inv = LAB.lab().writeInventory("hosts.conf", "");
-        Run r = cli("ping", inv.toString(), "--list-tasks", "--list-hosts", "--limit", "db2");
+        CliRun r = cli("ping", inv.toString(), "--list-tasks", "--list-hosts", "--limit", "db2");
         assertEquals(0, r.code());
         assertEquals("play: ping\n  db2 (" + LAB.host("db2").address() + ")\n  connect and become root\n  facts\n", r.out());
-        Run bad = cli("ping", inv.toString(), "--limit", "db9");
+        CliRun bad = cli("ping", inv.toString(), "--limit", "db9");
         assertEquals(1, bad.code());
         assertTrue(bad.err().startsWith("playbook: host pattern 'db9': no host or group named db9"), bad.err());
-        Run check = cli("ping", inv.toString(), "--check", "--log-dir", logDir());
+        CliRun check = cli("ping", inv.toString(), "--check", "--log-dir", logDir());
         assertEquals(0, check.code());
         assertTrue(check.out().startsWith("CHECK MODE"), check.out());
         assertFalse(check.out().contains("run lock"), "check mode takes no lock");

@@ -88,12 +88,17 @@ class HostileInputIT {
         assertEquals("", log, after + ": something connected where a database name pointed");
     }
 
-    static void assertCarried(String after) {
+    /** An upgrade run that ends on 15 with every hostile database and its row, and nothing at the listener. */
+    static PgLab.Run upgradeCarriesEveryDatabase(String... args) {
+        PgLab.Run r = run(args);
+        assertEquals(0, r.code(), r.out());
         LabHost db1 = pg.host("db1");
         for (String db : HOSTILE) {
-            assertEquals("carried " + db, sql(db1, 5432, db, "SELECT v FROM t"), after + ": database " + db);
+            assertEquals("carried " + db, sql(db1, 5432, db, "SELECT v FROM t"), args[0] + ": database " + db);
         }
-        assertEquals("15", PgLab.serverMajor(db1), after);
+        assertEquals("15", PgLab.serverMajor(db1), args[0]);
+        assertNothingReachedTheListener(args[0]);
+        return r;
     }
 
     @Test
@@ -108,7 +113,7 @@ class HostileInputIT {
         for (String[] c : cases) {
             Path inv = LAB.lab().dir().resolve("hosts.conf");
             Files.writeString(inv, c[0]);
-            CliIT.Run r = CliIT.cli("ping", inv.toString(), "--log-dir", LAB.lab().dir().resolve("logs").toString());
+            CliRun r = CliRun.of("ping", inv.toString(), "--log-dir", LAB.lab().dir().resolve("logs").toString());
             assertEquals(1, r.code(), r.out() + r.err());
             assertTrue(r.err().contains(c[1]) && r.err().contains(c[2]) && r.err().contains("nothing was run"), r.err());
             assertEquals("", r.out(), "nothing ran");
@@ -123,7 +128,7 @@ class HostileInputIT {
     void anUnusableKnownHostsRefusesToConnect() throws Exception {
         Path dir = Files.createDirectories(LAB.lab().dir().resolve("known_hosts.d"));
         Path inv = LAB.lab().writeInventory("kh.conf", "defaults { known-hosts = \"" + dir + "\", host-key-checking = accept-new }");
-        CliIT.Run r = CliIT.cli("ping", inv.toString(), "--log-dir", LAB.lab().dir().resolve("logs").toString());
+        CliRun r = CliRun.of("ping", inv.toString(), "--log-dir", LAB.lab().dir().resolve("logs").toString());
         assertEquals(4, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("is not a regular file; refusing to connect"), r.out());
     }
@@ -155,12 +160,9 @@ class HostileInputIT {
     @Test
     @Order(4)
     void majorDumpCarriesEveryHostileDatabase() {
-        PgLab.Run r = run("major-dump", "-e", "new-version=15");
-        assertEquals(0, r.code(), r.out());
-        assertCarried("major-dump");
+        PgLab.Run r = upgradeCarriesEveryDatabase("major-dump", "-e", "new-version=15");
         assertTrue(r.out().contains("role evil \"role"), r.out());
         assertFalse(r.out().matches("(?s).*password [0-9a-f]{8}.*"), "no password fingerprint is printed");
-        assertNothingReachedTheListener("major-dump");
         PgLab.Run back = run("major-rollback", "-e", "accept-data-loss=true");
         assertEquals(0, back.code(), back.out());
         assertEquals("13", PgLab.serverMajor(pg.host("db1")));
@@ -169,11 +171,8 @@ class HostileInputIT {
     @Test
     @Order(5)
     void majorUpgradeCarriesEveryHostileDatabase() {
-        PgLab.Run r = run("major-upgrade", "-e", "new-version=15");
-        assertEquals(0, r.code(), r.out());
-        assertCarried("major-upgrade");
+        upgradeCarriesEveryDatabase("major-upgrade", "-e", "new-version=15");
         assertEquals("streaming " + pg.host("db1").address(), PgLab.receiver(pg.host("db2")));
-        assertNothingReachedTheListener("major-upgrade");
     }
 
     @Test

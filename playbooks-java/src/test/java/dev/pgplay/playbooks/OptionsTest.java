@@ -3,9 +3,6 @@ package dev.pgplay.playbooks;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -16,14 +13,8 @@ class OptionsTest {
     @TempDir
     Path dir;
 
-    record Run(int code, String out, String err) {
-    }
-
-    private Run cli(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    private static CliRun cli(String... args) {
+        return CliRun.of(args);
     }
 
     /** An inventory whose hosts cannot be reached (TEST-NET-1, port 9): a run that contacted them would fail differently. */
@@ -38,7 +29,7 @@ class OptionsTest {
 
     @Test
     void unknownKeyIsRefusedWithASuggestion() throws Exception {
-        Run r = cli("rolling-minor", inventory("").toString(), "-e", "swichback=true");
+        CliRun r = cli("rolling-minor", inventory("").toString(), "-e", "swichback=true");
         assertEquals(1, r.code(), r.out() + r.err());
         assertTrue(r.err().contains("-e swichback: rolling-minor has no such option; did you mean switchback?"), r.err());
         assertTrue(r.err().contains("nothing was run"), r.err());
@@ -51,18 +42,18 @@ class OptionsTest {
                 java.util.Map.of("switchback", "yes"), null).get("switchback"));
         assertEquals("false", dev.pgplay.core.run.Options.validate(new RollingMinor(),
                 java.util.Map.of("switchback", "Off"), null).get("switchback"));
-        Run r = cli("rolling-minor", inventory("").toString(), "-e", "switchback=maybe");
+        CliRun r = cli("rolling-minor", inventory("").toString(), "-e", "switchback=maybe");
         assertEquals(1, r.code());
         assertTrue(r.err().contains("-e switchback: must be true or false (or yes/no, on/off, 1/0), got 'maybe'"), r.err());
     }
 
     @Test
     void valuesReadLateAreCheckedFirstWithTheirOrigin() throws Exception {
-        Run r = cli("rolling-minor", inventory("").toString(), "-e", "proof-timeout-seconds=soon", "-e", "rejoin-method=magic");
+        CliRun r = cli("rolling-minor", inventory("").toString(), "-e", "proof-timeout-seconds=soon", "-e", "rejoin-method=magic");
         assertEquals(1, r.code());
         assertTrue(r.err().contains("-e proof-timeout-seconds: must be a whole number from 1 to 3600, got 'soon'"), r.err());
         assertTrue(r.err().contains("-e rejoin-method: must be one of auto, direct, pg_rewind, pg_basebackup, got 'magic'"), r.err());
-        Run inInventory = cli("rolling-minor", inventory("  rejoin-method = rsync\n").toString());
+        CliRun inInventory = cli("rolling-minor", inventory("  rejoin-method = rsync\n").toString());
         assertEquals(1, inInventory.code());
         assertTrue(inInventory.err().contains("hosts.conf:9: vars.rejoin-method must be one of auto, direct, pg_rewind, pg_basebackup, got 'rsync'"),
                 inInventory.err());
@@ -70,19 +61,19 @@ class OptionsTest {
 
     @Test
     void helpOfAPlaybookListsItsOptions() {
-        Run r = cli("rolling-minor", "--help");
+        CliRun r = cli("rolling-minor", "--help");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("Usage: playbook"), r.out());
         assertTrue(r.out().contains("-e switchback=true|false"), r.out());
         assertTrue(r.out().contains("-e rejoin-method=auto|direct|pg_rewind|pg_basebackup"), r.out());
         assertTrue(r.out().contains("(default: 15)"), r.out());
-        Run major = cli("major-upgrade", "--help");
+        CliRun major = cli("major-upgrade", "--help");
         assertTrue(major.out().contains("-e method=copy|link|clone"), major.out());
     }
 
     @Test
     void resumeOnlyWhereThereIsSomethingToResume() throws Exception {
-        Run r = cli("rolling-minor", inventory("").toString(), "--resume");
+        CliRun r = cli("rolling-minor", inventory("").toString(), "--resume");
         assertEquals(1, r.code());
         assertTrue(r.err().contains("--resume: rolling-minor has nothing to resume"), r.err());
     }

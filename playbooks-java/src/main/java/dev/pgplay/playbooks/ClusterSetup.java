@@ -189,7 +189,7 @@ public final class ClusterSetup implements Playbook {
             return TaskResult.ok("already streaming from " + s.primary());
         }
         if (online && !pg.inRecovery() && !force) {
-            String dbs = pg.sql("SELECT string_agg(datname, ', ') FROM pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1')");
+            String dbs = pg.sql("SELECT string_agg(regexp_replace(quote_ident(datname), '[[:cntrl:]]', '?', 'g'), ', ') FROM pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1')");
             if (!dbs.isEmpty()) {
                 return TaskResult.failed(ctx.host().name() + " is a read-write server with databases " + dbs
                         + "; refusing to replace its data with a clone. If it really is a disposable standby, run again with -e force-reclone=true");

@@ -33,14 +33,25 @@ final class Snapshot {
     static final String ROW_HASH = "left(md5(coalesce(sum(hashtextextended(%s, 0)::numeric), 0)::text), 12)";
     static final String BYTES_HASH = "left(md5(coalesce(sum(('x' || left(md5(%s), 16))::bit(64)::bigint::numeric), 0)::text), 12)";
 
-    static final String ROLES = "SELECT 'role ' || r.rolname, concat_ws(' ', CASE WHEN r.rolsuper THEN 'superuser' END, "
+    /**
+     * A text column as the snapshot keeps it: as it is, or {@code hex:...} of its bytes when it
+     * holds a control character (a newline or the field separator would split the row).
+     */
+    static String safe(String expr) {
+        return "(CASE WHEN (" + expr + ") ~ '[[:cntrl:]]' THEN 'hex:' || encode(convert_to((" + expr + "), 'UTF8'), 'hex') ELSE (" + expr + ") END)";
+    }
+
+    /** schema.name with both quoted where needed, so no two relations read alike. */
+    static final String QUALIFIED = "quote_ident(n.nspname) || '.' || quote_ident(c.relname)";
+
+    static final String ROLES = "SELECT " + safe("'role ' || quote_ident(r.rolname)") + ", " + safe("concat_ws(' ', CASE WHEN r.rolsuper THEN 'superuser' END, "
             + "CASE WHEN r.rolcanlogin THEN 'login' END, CASE WHEN r.rolreplication THEN 'replication' END, "
             + "CASE WHEN r.rolcreatedb THEN 'createdb' END, CASE WHEN r.rolcreaterole THEN 'createrole' END, "
             + "CASE WHEN a.rolpassword IS NOT NULL THEN 'password' END, "
-            + "'member of: ' || coalesce((SELECT string_agg(g.rolname, ',' ORDER BY g.rolname) FROM pg_auth_members m "
-            + "JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid), '-')) "
+            + "'member of: ' || coalesce((SELECT string_agg(quote_ident(g.rolname), ',' ORDER BY g.rolname) FROM pg_auth_members m "
+            + "JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid), '-'))") + " "
             + "FROM pg_authid a JOIN pg_roles r ON r.oid = a.oid WHERE r.rolname !~ '^pg_' "
-            + "UNION ALL SELECT 'role ' || a.rolname || " + Snapshot.SECRET_SUFFIX_SQL + ", md5(a.rolpassword) FROM pg_authid a "
+            + "UNION ALL SELECT " + safe("'role ' || quote_ident(a.rolname) || " + Snapshot.SECRET_SUFFIX_SQL) + ", md5(a.rolpassword) FROM pg_authid a "
             + "WHERE a.rolname !~ '^pg_' AND a.rolpassword IS NOT NULL ORDER BY 1;\n";
 
     /**
@@ -59,14 +70,14 @@ final class Snapshot {
 
     /** What one psql session reads per database; \gexec runs the generated per-sequence queries. */
     static String perDatabase() {
-        return "SELECT 'database', pg_get_userbyid(datdba) || ' ' || pg_encoding_to_char(encoding) || ' ' || datcollate || ' ' || datctype "
-                + "|| ' ' || " + acl("datacl") + " FROM pg_database WHERE datname = current_database();\n"
-                + "SELECT 'schemas', coalesce(string_agg(nspname, ',' ORDER BY nspname), '') FROM pg_namespace "
+        return "SELECT 'database', " + safe("quote_ident(pg_get_userbyid(datdba)) || ' ' || pg_encoding_to_char(encoding) || ' ' || datcollate "
+                + "|| ' ' || datctype || ' ' || " + acl("datacl")) + " FROM pg_database WHERE datname = current_database();\n"
+                + "SELECT 'schemas', " + safe("coalesce(string_agg(quote_ident(nspname), ',' ORDER BY nspname), '')") + " FROM pg_namespace "
                 + "WHERE nspname NOT IN ('information_schema') AND nspname !~ '^pg_';\n"
                 + "SELECT 'tables', count(*) " + USER_RELATIONS + "AND c.relkind IN ('r', 'p');\n"
-                + "SELECT 'owner and privileges ' || n.nspname || '.' || c.relname, pg_get_userbyid(c.relowner) || ' ' || " + acl("c.relacl") + " "
+                + "SELECT " + safe("'owner and privileges ' || " + QUALIFIED) + ", " + safe("quote_ident(pg_get_userbyid(c.relowner)) || ' ' || " + acl("c.relacl")) + " "
                 + USER_RELATIONS + "AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') ORDER BY 1;\n"
-                + "SELECT format('SELECT %L, last_value || '' '' || is_called FROM %I.%I', 'sequence ' || n.nspname || '.' || c.relname, "
+                + "SELECT format('SELECT %L, last_value || '' '' || is_called FROM %I.%I', " + safe("'sequence ' || " + QUALIFIED) + ", "
                 + "n.nspname, c.relname) " + USER_RELATIONS + "AND c.relkind = 'S' ORDER BY n.nspname, c.relname \\gexec\n"
                 + "SELECT 'extension ' || e.extname, e.extversion || ' ' || coalesce(a.default_version, '?') FROM pg_extension e "
                 + "LEFT JOIN pg_available_extensions a ON a.name = e.extname ORDER BY 1;\n"
@@ -77,7 +88,7 @@ final class Snapshot {
     /** The per-table query (rows and content hash) for every user table, largest first. */
     static String tableQueries() {
         return "SELECT format('SELECT %L, count(*) || '' rows, checksum '' || " + ROW_HASH.formatted("t::text").replace("'", "''")
-                + " FROM ONLY %I.%I t', 'table ' || n.nspname || '.' || c.relname, n.nspname, c.relname) "
+                + " FROM ONLY %I.%I t', " + safe("'table ' || " + QUALIFIED) + ", n.nspname, c.relname) "
                 + USER_RELATIONS + "AND c.relkind = 'r' ORDER BY pg_relation_size(c.oid) DESC, n.nspname, c.relname";
     }
 

@@ -31,7 +31,7 @@ final class StandbySql implements AutoCloseable {
                 "-p", String.valueOf(standby.settings().port()), "-d", "postgres"), ExecOptions.as("postgres").timeout(Duration.ofSeconds(15)));
         StandbySql sql = new StandbySql(standby, psql);
         try {
-            if (!"t".equals(sql.rows("SELECT pg_is_in_recovery()", Duration.ofSeconds(15)).get(0).get(0))) {
+            if (!"t".equals(sql.rows("SET standard_conforming_strings = on; SELECT pg_is_in_recovery()", Duration.ofSeconds(15)).get(0).get(0))) {
                 throw new IllegalStateException(standby.name() + " is not in recovery");
             }
         } catch (RuntimeException e) {

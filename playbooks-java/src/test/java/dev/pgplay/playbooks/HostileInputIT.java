@@ -52,6 +52,9 @@ class HostileInputIT {
             PgLab.sql(db1, "postgres", "CREATE DATABASE " + Psql.ident(db) + " OWNER \"evil \"\"role\"");
             sql(db1, 5432, db, "CREATE TABLE t (v text); INSERT INTO t VALUES (" + Psql.literal("carried " + db) + ")");
         }
+        // names that would split psql's rows: a newline and the field separator
+        sql(db1, 5432, "my db", "CREATE TABLE \"line\nbreak\u001f\" (v int); INSERT INTO \"line\nbreak\u001f\" VALUES (1)");
+        PgLab.sql(db1, "postgres", "CREATE ROLE \"new\nline\" NOLOGIN");
         waitFor(() -> db1.dockerResult("sh", "-c", "ss -ltn | grep -q ':55499 '").getExitCode() == 0);
     }
 
@@ -161,7 +164,10 @@ class HostileInputIT {
     @Order(4)
     void majorDumpCarriesEveryHostileDatabase() {
         PgLab.Run r = upgradeCarriesEveryDatabase("major-dump", "-e", "new-version=15");
-        assertTrue(r.out().contains("role evil \"role"), r.out());
+        assertTrue(r.out().contains("role \"evil \"\"role\""), r.out());
+        String hexName = "my db: hex:" + java.util.HexFormat.of().formatHex("table public.\"line\nbreak\u001f\"".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertTrue(r.out().matches("(?s).*" + hexName + "\\s+1 rows, checksum \\w+\\s+1 rows, checksum \\w+\\s+same.*"), r.out());
+        assertTrue(r.out().contains("role hex:"), r.out());
         assertFalse(r.out().matches("(?s).*password [0-9a-f]{8}.*"), "no password fingerprint is printed");
         PgLab.Run back = run("major-rollback", "-e", "accept-data-loss=true");
         assertEquals(0, back.code(), back.out());

@@ -128,10 +128,11 @@ public final class RunLock {
      */
     private TaskResult breakOld(HostContext ctx) {
         ExecResult old = ctx.connection().exec(Cmd.of("cat", DIR + "/info"));
-        if (!old.ok()) {
+        if (!old.ok() && !ctx.connection().exec(Cmd.of("test", "-d", DIR)).ok()) {
             return null; // no lock to break
         }
-        String run = field(old.out(), "run");
+        // a lock without its info (its run died between mkdir and writing it) is broken as such
+        String run = old.ok() ? field(old.out(), "run") : "";
         String host = field(old.out(), "controller");
         String proc = field(old.out(), "process");
         if (host.equals(controller()) && !proc.isEmpty() && !holderDead(old.out(), controller())) {
@@ -139,13 +140,14 @@ public final class RunLock {
                     + ", " + field(old.out(), "playbook") + ", process " + proc + "); stop it first");
         }
         String script = "mkdir \"$1.breaking\" 2>/dev/null || { echo 'another run is breaking this lock right now' >&2; exit 3; }\n"
-                + "if grep -qx \"run=$2\" \"$1/info\" 2>/dev/null; then rm -rf \"$1\"; rc=0; else echo 'the lock changed hands since it was read' >&2; rc=4; fi\n"
+                + "if { [ -n \"$2\" ] && grep -qx \"run=$2\" \"$1/info\" 2>/dev/null; } || { [ -z \"$2\" ] && [ ! -s \"$1/info\" ]; }; then\n"
+                + "  rm -rf \"$1\"; rc=0\nelse echo 'the lock changed hands since it was read' >&2; rc=4; fi\n"
                 + "rmdir \"$1.breaking\"; exit $rc";
         ExecResult broke = ctx.connection().sudo(Cmd.of("sh", "-c", script, "sh", DIR, run));
         if (!broke.ok()) {
             return TaskResult.failed("--break-lock refused: " + broke.stderr().strip() + " (" + old.out().replace("\n", ", ") + ")");
         }
-        ctx.progress("removed the lock of " + old.out().replace("\n", ", "));
+        ctx.progress("removed the lock of " + (old.ok() ? old.out().replace("\n", ", ") : "a run that left no info"));
         return null;
     }
 

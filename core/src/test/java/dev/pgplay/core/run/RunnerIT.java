@@ -253,6 +253,11 @@ class RunnerIT {
         assertEquals(RunResult.FAILED_HOSTS, broken.exitCode());
         assertTrue(rec.messages.stream().anyMatch(e -> e.contains("h1 acquire run lock failed") && e.contains("cannot take the run lock")
                 && !e.contains("lock held")), rec.messages.toString());
+        // a lock whose run died before it wrote its info can still be broken
+        h2.docker("mkdir", "-p", "/var/lib/pgplay/run.lock");
+        RunResult noInfo = run(Runner.builder(inventory).runLock(new RunLock("test", "bob@ctl1", "r11", true)), play);
+        assertEquals(0, noInfo.exitCode(), rec.messages.toString());
+        assertFalse(h2.dockerResult("test", "-e", "/var/lib/pgplay/run.lock").getExitCode() == 0, "released");
     }
 
     @Test

@@ -43,8 +43,10 @@ final class InventoryLoader {
     private final Path baseDir;
     private final List<Problem> problems = new ArrayList<>();
     private final String fileName;
-    /** Where each host's blocks start in the main file (a second block is an error). */
+    /** Where each host's blocks with an address start in the main file (two are an error). */
     private Map<String, List<Integer>> hostBlocks = Map.of();
+    /** Where each var was set (file:LINE), by the vars block it is in and its key. */
+    private final Map<VarKey, String> varOrigins = new HashMap<>();
 
     InventoryLoader(Path file) {
         this.file = file.toAbsolutePath().normalize();
@@ -61,7 +63,7 @@ final class InventoryLoader {
             throw new InventoryException(List.of(new Problem(file.getFileName().toString(), "", "not readable")));
         }
         try {
-            refuseNonFileIncludes(Files.readString(file), file.getFileName().toString());
+            scanText(Files.readString(file), file.getFileName().toString());
             return build(ConfigFactory.parseFile(file.toFile(), options()));
         } catch (IOException e) {
             throw new InventoryException(List.of(new Problem(file.getFileName().toString(), "", "cannot read: " + e.getMessage())));
@@ -71,7 +73,7 @@ final class InventoryLoader {
     }
 
     Inventory loadText(String text) {
-        refuseNonFileIncludes(text, file.getFileName().toString());
+        scanText(text, file.getFileName().toString());
         try {
             return build(ConfigFactory.parseString(text, options().setOriginDescription(file.getFileName().toString())));
         } catch (ConfigException e) {
@@ -87,11 +89,12 @@ final class InventoryLoader {
             "^\\s*include\\s+(?:required\\s*\\(\\s*)?(?:(url|file|classpath)\\s*\\(\\s*)?\"([^\"]*)\"");
 
     /**
-     * Only files may be included: {@code include url(...)}, {@code classpath(...)} and a quoted
-     * URL are refused, with their line, before the file is parsed (so nothing is fetched while
-     * the inventory loads). {@link FileIncluder} refuses them in included files too.
+     * What is read from the text before it is parsed: the host blocks ({@link HostBlocks}), and the
+     * includes. Only files may be included: {@code include url(...)}, {@code classpath(...)} and
+     * a quoted URL are refused, with their line (so nothing is fetched while the inventory loads);
+     * {@link FileIncluder} refuses them in included files too.
      */
-    private void refuseNonFileIncludes(String text, String name) {
+    private void scanText(String text, String name) {
         hostBlocks = HostBlocks.of(text);
         List<Problem> found = new ArrayList<>();
         String[] lines = text.split("\n", -1);
@@ -546,9 +549,6 @@ final class InventoryLoader {
         }
         return out;
     }
-
-    /** Where each var was set (file:LINE), by the vars block it is in and its key. */
-    private final Map<VarKey, String> varOrigins = new HashMap<>();
 
     private record VarKey(String block, String key) {
     }

@@ -87,8 +87,9 @@ final class Snapshot {
 
     /** The per-table query (rows and content hash) for every user table, largest first. */
     static String tableQueries() {
-        return "SELECT format('SELECT %L, count(*) || '' rows, checksum '' || " + ROW_HASH.formatted("t::text").replace("'", "''")
-                + " FROM ONLY %I.%I t', " + safe("'table ' || " + QUALIFIED) + ", n.nspname, c.relname) "
+        // as hex: a query names its table, and a name may hold a newline that would split psql's rows
+        return "SELECT " + Psql.hex("format('SELECT %L, count(*) || '' rows, checksum '' || " + ROW_HASH.formatted("t::text").replace("'", "''")
+                + " FROM ONLY %I.%I t', " + safe("'table ' || " + QUALIFIED) + ", n.nspname, c.relname)") + " "
                 + USER_RELATIONS + "AND c.relkind = 'r' ORDER BY pg_relation_size(c.oid) DESC, n.nspname, c.relname";
     }
 
@@ -110,7 +111,7 @@ final class Snapshot {
                 for (List<String> row : Psql.rows(ctx, port, name, perDatabase())) {
                     items.put(name + ": " + row.get(0), row.size() > 1 ? row.get(1) : "");
                 }
-                List<String> queries = Psql.rows(ctx, port, name, tableQueries()).stream().map(r -> r.get(0)).toList();
+                List<String> queries = Psql.rows(ctx, port, name, tableQueries()).stream().map(r -> Psql.unhex(r.get(0))).toList();
                 List<StringBuilder> sessions = new ArrayList<>();
                 for (int i = 0; i < Math.min(Math.max(1, jobs), queries.size()); i++) {
                     sessions.add(new StringBuilder());

@@ -33,8 +33,8 @@ public final class ClusterSetup implements Playbook {
 
     @Override
     public List<dev.pgplay.core.run.PlaybookOption> options() {
-        return PgOptions.of(List.of(dev.pgplay.core.run.PlaybookOption.bool("force-reclone", false,
-                "replace a read-write standby that holds databases by a clone of the primary")));
+        return PgOptions.of(dev.pgplay.core.run.PlaybookOption.bool("force-reclone", false,
+                "replace a read-write standby that holds databases by a clone of the primary"));
     }
 
     @Override

@@ -19,7 +19,7 @@ public final class MajorCleanup implements Playbook {
 
     @Override
     public List<dev.pgplay.core.run.PlaybookOption> options() {
-        return PgOptions.of(List.of());
+        return PgOptions.of();
     }
 
     @Override

@@ -18,7 +18,7 @@ public final class MajorDump implements Playbook {
 
     @Override
     public List<dev.pgplay.core.run.PlaybookOption> options() {
-        return PgOptions.of(PgOptions.MAJOR,
+        return PgOptions.major(
                 dev.pgplay.core.run.PlaybookOption.bool("parallel", true, "pg_dump -Fd -j / pg_restore -j per database (false: one pg_dumpall | psql stream)"));
     }
 

@@ -30,8 +30,8 @@ public final class MajorRollback implements Playbook {
 
     @Override
     public List<dev.pgplay.core.run.PlaybookOption> options() {
-        return PgOptions.of(List.of(dev.pgplay.core.run.PlaybookOption.bool("accept-data-loss", false,
-                "go back even when the new cluster took writes (they are lost)")));
+        return PgOptions.of(dev.pgplay.core.run.PlaybookOption.bool("accept-data-loss", false,
+                "go back even when the new cluster took writes (they are lost)"));
     }
 
     @Override

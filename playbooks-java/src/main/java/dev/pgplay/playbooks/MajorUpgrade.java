@@ -19,7 +19,7 @@ public final class MajorUpgrade implements Playbook {
 
     @Override
     public List<dev.pgplay.core.run.PlaybookOption> options() {
-        return PgOptions.of(PgOptions.MAJOR,
+        return PgOptions.major(
                 dev.pgplay.core.run.PlaybookOption.choice("method", "copy", "pg_upgrade's transfer mode", "copy", "link", "clone"));
     }
 

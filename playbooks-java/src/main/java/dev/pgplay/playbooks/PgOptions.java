@@ -9,24 +9,28 @@ final class PgOptions {
     private PgOptions() {
     }
 
-    static final List<PlaybookOption> CLUSTER = List.of(
+    private static final List<PlaybookOption> CLUSTER = List.of(
             PlaybookOption.string("pg-version", "15", "major version of the cluster (vars.pg-version)"),
             PlaybookOption.string("pg-cluster", "main", "cluster name, as pg_lsclusters shows it"),
             PlaybookOption.integer("pg-port", 5432, 1, 65535, "port of the cluster"),
             PlaybookOption.string("replication-user", "replicator", "role the standbys replicate as"));
 
-    static final List<PlaybookOption> MAJOR = List.of(
+    private static final List<PlaybookOption> MAJOR = List.of(
             PlaybookOption.string("new-version", null, "the major version to upgrade to (required), e.g. 15"),
             PlaybookOption.string("jobs", "auto", "parallel jobs for pg_upgrade, pg_dump/pg_restore and verification: 1..999, or auto (the host's cores)"),
             PlaybookOption.bool("resume", false, "continue an upgrade that stopped or failed (same as --resume)"));
 
-    static List<PlaybookOption> of(List<PlaybookOption> own) {
-        List<PlaybookOption> out = new ArrayList<>(CLUSTER);
-        out.addAll(own);
-        return List.copyOf(out);
+    /** The cluster's options, then the playbook's own. */
+    static List<PlaybookOption> of(PlaybookOption... own) {
+        return join(List.of(), own);
     }
 
-    static List<PlaybookOption> of(List<PlaybookOption> shared, PlaybookOption... own) {
+    /** The options of a major upgrade: the cluster's, the upgrades' shared ones, then its own. */
+    static List<PlaybookOption> major(PlaybookOption... own) {
+        return join(MAJOR, own);
+    }
+
+    private static List<PlaybookOption> join(List<PlaybookOption> shared, PlaybookOption[] own) {
         List<PlaybookOption> out = new ArrayList<>(CLUSTER);
         out.addAll(shared);
         out.addAll(List.of(own));

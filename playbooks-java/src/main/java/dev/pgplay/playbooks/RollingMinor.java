@@ -54,7 +54,7 @@ public final class RollingMinor implements Playbook {
 
     @Override
     public List<dev.pgplay.core.run.PlaybookOption> options() {
-        return PgOptions.of(List.of(
+        return PgOptions.of(
                 dev.pgplay.core.run.PlaybookOption.bool("switchback", false, "switch back afterwards, so the original primary is primary again"),
                 dev.pgplay.core.run.PlaybookOption.bool("switchover", false, "switch over even when both nodes already run the newest version"),
                 dev.pgplay.core.run.PlaybookOption.integer("max-lag-bytes", DEFAULT_MAX_LAG, 0, Long.MAX_VALUE,
@@ -62,7 +62,7 @@ public final class RollingMinor implements Playbook {
                 dev.pgplay.core.run.PlaybookOption.integer("proof-timeout-seconds", 15, 1, 3600,
                         "how long the standby may take to show it has every byte the old primary wrote"),
                 dev.pgplay.core.run.PlaybookOption.choice("rejoin-method", "auto", "how the old primary rejoins as a standby",
-                        "auto", "direct", "pg_rewind", "pg_basebackup")));
+                        "auto", "direct", "pg_rewind", "pg_basebackup"));
     }
 
     @Override

@@ -38,7 +38,7 @@ final class Snapshot {
      * holds a control character (a newline or the field separator would split the row).
      */
     static String safe(String expr) {
-        return "(CASE WHEN (" + expr + ") ~ '[[:cntrl:]]' THEN 'hex:' || encode(convert_to((" + expr + "), 'UTF8'), 'hex') ELSE (" + expr + ") END)";
+        return "(CASE WHEN (" + expr + ") ~ '[[:cntrl:]]' THEN 'hex:' || " + Psql.hex("(" + expr + ")") + " ELSE (" + expr + ") END)";
     }
 
     /** schema.name with both quoted where needed, so no two relations read alike. */

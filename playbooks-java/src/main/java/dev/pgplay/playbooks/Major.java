@@ -824,9 +824,12 @@ final class Major {
         if (ctx.checkMode()) {
             return TaskResult.changed("would allow writes", List.of("ALTER SYSTEM RESET default_transaction_read_only"));
         }
-        // read while nothing can write yet: every write after the opening lies beyond it (rollback reads the WAL from there)
-        String walAtOpen = next(ctx).sql("SELECT pg_current_wal_insert_lsn()");
-        status.put("wal-at-open", walAtOpen).save(ctx);
+        // read while nothing can write yet: every write after the opening lies beyond it (rollback reads the WAL from there);
+        // a run cut after the opening keeps the mark it saved before it
+        boolean openedBefore = "off".equals(next(ctx).sql("SHOW default_transaction_read_only"));
+        if (!openedBefore || status.get("wal-at-open") == null) {
+            status.put("wal-at-open", next(ctx).sql("SELECT pg_current_wal_insert_lsn()")).save(ctx);
+        }
         next(ctx).sql("ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf()");
         status.put("opened-at", System.currentTimeMillis()).state("upgraded").put("message", null).done("opened", ctx);
         return TaskResult.changed("writes allowed on " + m.next().version(), List.of("ALTER SYSTEM RESET default_transaction_read_only"));

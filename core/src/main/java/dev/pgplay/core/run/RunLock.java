@@ -105,7 +105,7 @@ public final class RunLock {
             }
             ExecResult holder = ctx.connection().exec(Cmd.raw("cat " + DIR + "/info; echo; stat -c %Y " + DIR + "; date +%s"));
             String[] lines = holder.out().split("\n");
-            String who = holder.out().replaceAll("\n\\d+\n\\d+$", "").replace("\n", ", ");
+            String who = holder.out().replaceAll("\n\\d+\n\\d+$", "").strip().replace("\n", ", ");
             String age = "";
             if (lines.length >= 2) {
                 try {

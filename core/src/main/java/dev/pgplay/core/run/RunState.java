@@ -1,6 +1,6 @@
 package dev.pgplay.core.run;
 
-import dev.pgplay.core.ssh.SshTransport;
+import dev.pgplay.core.ssh.Transport;
 import dev.pgplay.inventory.Host;
 import dev.pgplay.inventory.Inventory;
 import java.util.Map;
@@ -9,7 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 /** What a run shares across hosts: inventory, transport, modes, extra vars, contexts, listeners. */
 final class RunState {
     private final Inventory inventory;
-    private final SshTransport transport;
+    private final Transport transport;
     private final boolean checkMode;
     private final boolean diffMode;
     private final Map<String, Object> extraVars;
@@ -17,7 +17,7 @@ final class RunState {
     private final Map<String, HostContext> contexts = new ConcurrentHashMap<>();
     private volatile boolean cancelled;
 
-    RunState(Inventory inventory, SshTransport transport, boolean checkMode, boolean diffMode,
+    RunState(Inventory inventory, Transport transport, boolean checkMode, boolean diffMode,
              Map<String, Object> extraVars, Listeners listeners) {
         this.inventory = inventory;
         this.transport = transport;
@@ -35,7 +35,7 @@ final class RunState {
         return inventory;
     }
 
-    SshTransport transport() {
+    Transport transport() {
         return transport;
     }
 

@@ -1,6 +1,7 @@
 package dev.pgplay.core.run;
 
 import dev.pgplay.core.ssh.SshTransport;
+import dev.pgplay.core.ssh.Transport;
 import dev.pgplay.core.ssh.UnreachableException;
 import dev.pgplay.inventory.Host;
 import dev.pgplay.inventory.Inventory;
@@ -39,7 +40,7 @@ public final class Runner {
     private final Set<String> tags;
     private final Set<String> skipTags;
     private final Map<String, Object> extraVars;
-    private final SshTransport externalTransport;
+    private final Transport externalTransport;
     private final MaintenanceWindow window;
     private final RunLock lock;
     private final java.time.Clock clock;
@@ -106,7 +107,7 @@ public final class Runner {
         }
         long start = System.nanoTime();
         Listeners events = new Listeners(listeners);
-        SshTransport transport = externalTransport != null ? externalTransport : new SshTransport();
+        Transport transport = externalTransport != null ? externalTransport : new SshTransport();
         RunState run = new RunState(inventory, transport, checkMode, diffMode, extraVars, events);
         state = run;
         if (cancelRequested) {
@@ -378,7 +379,7 @@ public final class Runner {
         private final Set<String> tags = new HashSet<>();
         private final Set<String> skipTags = new HashSet<>();
         private final Map<String, Object> extraVars = new LinkedHashMap<>();
-        private SshTransport transport;
+        private Transport transport;
         private MaintenanceWindow window;
         private RunLock lock;
         private java.time.Clock clock = java.time.Clock.systemDefaultZone();
@@ -432,7 +433,7 @@ public final class Runner {
         }
 
         /** Use this transport (not closed by the run) instead of one per run. */
-        public Builder transport(SshTransport shared) {
+        public Builder transport(Transport shared) {
             transport = shared;
             return this;
         }

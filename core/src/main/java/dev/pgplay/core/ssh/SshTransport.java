@@ -22,12 +22,12 @@ import org.slf4j.LoggerFactory;
  * One SSH client for a run and one pooled session per host, reused by every task. Close it to
  * end every session and tunnel. Thread-safe: tasks on different hosts connect in parallel.
  */
-public final class SshTransport implements AutoCloseable {
+public final class SshTransport implements Transport {
     private static final Logger LOG = LoggerFactory.getLogger(SshTransport.class);
 
     private final SshClient client;
     private final HostKeys hostKeys = new HostKeys();
-    private final Map<String, Connection> connections = new ConcurrentHashMap<>();
+    private final Map<String, SshConnection> connections = new ConcurrentHashMap<>();
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
 
     private final SshConfig sshConfig;
@@ -76,9 +76,9 @@ public final class SshTransport implements AutoCloseable {
         client.start();
     }
 
-    /** The pooled connection to a host, opened on first use; throws {@link UnreachableException}. */
+    @Override
     public Connection connect(Host host) {
-        Connection existing = connections.get(host.name());
+        SshConnection existing = connections.get(host.name());
         if (existing != null && existing.isOpen()) {
             return existing;
         }
@@ -87,13 +87,13 @@ public final class SshTransport implements AutoCloseable {
             if (existing != null && existing.isOpen()) {
                 return existing;
             }
-            Connection c = open(host);
+            SshConnection c = open(host);
             connections.put(host.name(), c);
             return c;
         }
     }
 
-    private Connection open(Host inventoryHost) {
+    private SshConnection open(Host inventoryHost) {
         Host host = sshConfig.apply(inventoryHost);
         long start = System.nanoTime();
         ClientSession session = null;
@@ -104,7 +104,7 @@ public final class SshTransport implements AutoCloseable {
             session.auth().verify(host.connectTimeout());
             LOG.debug("{}: connected to {}@{}:{} in {} ms", host.name(), host.user(), host.address(), host.port(),
                     (System.nanoTime() - start) / 1_000_000);
-            return new Connection(host, session);
+            return new SshConnection(host, session);
         } catch (IOException | RuntimeException e) {
             if (session != null) {
                 session.close(true);
@@ -135,7 +135,7 @@ public final class SshTransport implements AutoCloseable {
 
     /** Closes one host's connection (e.g. before it reboots); the next {@link #connect} opens a new one. */
     public void disconnect(Host host) {
-        Connection c = connections.remove(host.name());
+        SshConnection c = connections.remove(host.name());
         if (c != null) {
             c.close();
         }
@@ -143,9 +143,9 @@ public final class SshTransport implements AutoCloseable {
 
     @Override
     public void close() {
-        List<Connection> all = new ArrayList<>(connections.values());
+        List<SshConnection> all = new ArrayList<>(connections.values());
         connections.clear();
-        all.forEach(Connection::close);
+        all.forEach(SshConnection::close);
         client.stop();
     }
 }

@@ -4,12 +4,15 @@ import org.apache.sshd.common.util.net.SshdSocketAddress;
 
 /** A local port forwarded through a host's SSH session; closed with its connection or explicitly. */
 public final class Tunnel implements AutoCloseable {
-    private final Connection connection;
     private final SshdSocketAddress local;
+    private volatile Runnable onClose = () -> { };
 
-    Tunnel(Connection connection, SshdSocketAddress local) {
-        this.connection = connection;
+    Tunnel(SshdSocketAddress local) {
         this.local = local;
+    }
+
+    void onClose(Runnable stop) {
+        onClose = stop;
     }
 
     public int localPort() {
@@ -27,6 +30,6 @@ public final class Tunnel implements AutoCloseable {
 
     @Override
     public void close() {
-        connection.stopForwarding(this);
+        onClose.run();
     }
 }

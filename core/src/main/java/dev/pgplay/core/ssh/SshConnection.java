@@ -1,0 +1,287 @@
+package dev.pgplay.core.ssh;
+
+import dev.pgplay.inventory.Become;
+import dev.pgplay.inventory.Host;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import org.apache.sshd.client.channel.ChannelExec;
+import org.apache.sshd.client.channel.ClientChannelEvent;
+import org.apache.sshd.client.session.ClientSession;
+import org.apache.sshd.common.util.net.SshdSocketAddress;
+import org.apache.sshd.sftp.client.SftpClient;
+import org.apache.sshd.sftp.client.SftpClientFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The SSH session to one host: one exec channel per command, SFTP for files, local port forwards
+ * for JDBC. Obtained from {@link SshTransport#connect}; closed with the transport.
+ */
+final class SshConnection implements Connection {
+    private static final Logger LOG = LoggerFactory.getLogger(SshConnection.class);
+
+    private final Host host;
+    private final ClientSession session;
+    private final List<Tunnel> tunnels = new CopyOnWriteArrayList<>();
+
+    SshConnection(Host host, ClientSession session) {
+        this.host = host;
+        this.session = session;
+    }
+
+    @Override
+    public Host host() {
+        return host;
+    }
+
+    boolean isOpen() {
+        return session.isOpen() && session.isAuthenticated();
+    }
+
+    @Override
+    public ExecResult exec(Cmd cmd, ExecOptions options) {
+        // the command runs in a process group of its own whose id is kept in a file while it runs,
+        // so a timeout can end all of it (a shell's children included), not just the SSH channel
+        String groupFile = "/tmp/.pgplay-" + UUID.randomUUID() + ".pgid";
+        String line = "setsid -w sh -c " + Cmd.quote("echo $$ > " + groupFile + "; sh -c \"$0\"; rc=$?; rm -f " + groupFile + "; exit $rc")
+                + " " + Cmd.quote(cmd.shellLine());
+        BecomeLine become = become(line, options);
+        byte[] stdin = concat(become.stdinFirst(), options.stdin());
+        long start = System.nanoTime();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try (ChannelExec channel = session.createExecChannel(become.line())) {
+            channel.setOut(options.onLine() == null ? out : new LineTee(out, options.onLine()));
+            channel.setErr(err);
+            channel.setIn(new ByteArrayInputStream(stdin));
+            open(channel, options, cmd);
+            Set<ClientChannelEvent> events = channel.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), options.timeout());
+            if (events.contains(ClientChannelEvent.TIMEOUT)) {
+                channel.close(true);
+                endGroup(groupFile, options);
+                throw new CommandTimeoutException(host.name(), cmd.toString(), options.timeout());
+            }
+            Integer status = channel.getExitStatus();
+            if (status == null && channel.getExitSignal() == null) {
+                // closed without an exit status: the session dropped (or sshd went away); whether the
+                // command finished is unknown, so this is the host's failure, not the command's
+                throw new UnreachableException(host.name() + ": connection lost while running `" + cmd + "` (no exit status)", null);
+            }
+            if (status == null) {
+                err.writeBytes(("killed by signal " + channel.getExitSignal() + "\n").getBytes(StandardCharsets.UTF_8));
+            }
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            ExecResult result = new ExecResult(cmd.toString(), status == null ? -1 : status,
+                    out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8), took);
+            LOG.debug("{}: `{}`{} -> {} in {} ms", host.name(), cmd, options.becomeUser().map(u -> " as " + u).orElse(""),
+                    result.exitStatus(), took.toMillis());
+            return result;
+        } catch (IOException e) {
+            if (!session.isOpen()) {
+                throw new UnreachableException(host.name() + ": connection lost while running `" + cmd + "`: " + e.getMessage(), e);
+            }
+            throw new IllegalStateException(host.name() + ": cannot run `" + cmd + "`: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Interactive interactive(Cmd cmd, ExecOptions options) {
+        BecomeLine become = become(cmd.shellLine(), options);
+        Interactive.LineSink sink = new Interactive.LineSink();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        ChannelExec channel = null;
+        try {
+            channel = session.createExecChannel(become.line());
+            channel.setOut(sink);
+            channel.setErr(err);
+            open(channel, options, cmd);
+            channel.addCloseFutureListener(f -> sink.close());
+            OutputStream stdin = channel.getInvertedIn();
+            if (become.stdinFirst().length > 0) {
+                stdin.write(become.stdinFirst());
+                stdin.flush();
+            }
+            LOG.debug("{}: started `{}`{}", host.name(), cmd, options.becomeUser().map(u -> " as " + u).orElse(""));
+            return new Interactive(host.name(), cmd.toString(), channel, stdin, sink.lines(), err);
+        } catch (IOException e) {
+            if (channel != null) {
+                channel.close(true);
+            }
+            throw new UnreachableException(host.name() + ": cannot start `" + cmd + "`: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The line as it runs through the host's become method (sudo), and what goes first on its
+     * standard input: the become password, never on a command line. Whether sudo reads it depends
+     * on the server (NOPASSWD, a cached timestamp), so a random marker line follows it, and a
+     * small shell inside sudo reads up to that marker before it starts the command: the password
+     * never reaches the command's input, whether sudo asked for it or not.
+     */
+    private BecomeLine become(String line, ExecOptions options) {
+        if (options.becomeUser().isEmpty()) {
+            return new BecomeLine(line, new byte[0]);
+        }
+        Become become = host.become();
+        String user = options.becomeUser().get();
+        if (become.password().isPresent()) {
+            String marker = "pgplay-become-" + UUID.randomUUID();
+            return new BecomeLine("sudo -S -p '' -H -u " + Cmd.quote(user) + " -- sh -c " + Cmd.quote(SKIP_TO_MARKER) + " sh "
+                    + Cmd.quote(marker) + " " + Cmd.quote(line),
+                    (become.password().get().reveal() + "\n" + marker + "\n").getBytes(StandardCharsets.UTF_8));
+        }
+        return new BecomeLine("sudo -n -H -u " + Cmd.quote(user) + " -- sh -c " + Cmd.quote(line), new byte[0]);
+    }
+
+    /**
+     * Run by sh inside sudo: $1 the marker, $2 the command line. The shell's read takes one byte at
+     * a time from a pipe, so nothing past the marker is consumed. At most two lines come first: the
+     * password (when sudo did not read it) and the marker.
+     */
+    static final String SKIP_TO_MARKER = "IFS= read -r l || exit 125; if [ \"$l\" != \"$1\" ]; then IFS= read -r l || exit 125; "
+            + "[ \"$l\" = \"$1\" ] || { echo 'pgplay: become input out of step' >&2; exit 125; }; fi; unset l; exec sh -c \"$2\"";
+
+    /**
+     * Opens a channel within the command's time limit (30 s at most). No answer at all means the
+     * host, or the network to it, is gone: unreachable. A server that answers and refuses is not.
+     */
+    private void open(ChannelExec channel, ExecOptions options, Cmd cmd) throws IOException {
+        Duration openLimit = options.timeout().compareTo(Duration.ofSeconds(30)) < 0 ? options.timeout() : Duration.ofSeconds(30);
+        try {
+            channel.open().verify(openLimit);
+        } catch (org.apache.sshd.common.channel.exception.SshChannelOpenException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new UnreachableException(host.name() + ": no answer within " + openLimit.toSeconds() + " s when running `" + cmd + "`", e);
+        }
+    }
+
+    /** Ends a timed-out command's process group: SIGTERM, then SIGKILL after 2 s (as the user it ran as). */
+    private void endGroup(String groupFile, ExecOptions options) {
+        Cmd kill = Cmd.of("sh", "-c", "[ -s \"$1\" ] || exit 0; g=$(cat \"$1\"); kill -TERM -\"$g\" 2>/dev/null || { rm -f \"$1\"; exit 0; }; "
+                + "i=0; while kill -0 -\"$g\" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; "
+                + "kill -KILL -\"$g\" 2>/dev/null; rm -f \"$1\"", "sh", groupFile);
+        try {
+            ExecOptions o = new ExecOptions(options.becomeUser(), java.time.Duration.ofSeconds(5), null, null);
+            ExecResult r = exec(kill, o);
+            LOG.debug("{}: ended the timed-out command's process group: exit {}", host.name(), r.exitStatus());
+        } catch (RuntimeException e) {
+            LOG.warn("{}: could not end a timed-out command's processes: {}", host.name(), e.getMessage());
+        }
+    }
+
+    /**
+     * Uploaded by SFTP into a private temporary directory (mode 0700 before anything is written
+     * into it, so the content is never readable by others, whatever the server's umask).
+     */
+    @Override
+    public void upload(byte[] content, String path, String mode, String owner) {
+        String dir = "/tmp/.pgplay-" + UUID.randomUUID();
+        String tmp = dir + "/content";
+        try (SftpClient sftp = SftpClientFactory.instance().createSftpClient(session)) {
+            sftp.mkdir(dir);
+            sftp.setStat(dir, new SftpClient.Attributes().perms(0700));
+            if ((sftp.stat(dir).getPermissions() & 0077) != 0) {
+                throw new IOException("the directory could not be made private");
+            }
+            try (OutputStream os = sftp.write(tmp, SftpClient.OpenMode.Write, SftpClient.OpenMode.Create, SftpClient.OpenMode.Exclusive)) {
+                os.write(content);
+            }
+            sftp.setStat(tmp, new SftpClient.Attributes().perms(0600));
+        } catch (IOException e) {
+            exec(Cmd.of("rm", "-rf", dir));
+            throw new IllegalStateException(host.name() + ": cannot upload to " + tmp + ": " + e.getMessage(), e);
+        }
+        String staged = path + ".pgplay-new";
+        String group = owner.contains(":") ? owner.substring(owner.indexOf(':') + 1) : owner;
+        String user = owner.contains(":") ? owner.substring(0, owner.indexOf(':')) : owner;
+        try {
+            sudo(Cmd.of("install", "-m", mode, "-o", user, "-g", group, tmp, staged)
+                    .and(Cmd.of("mv", "-f", staged, path))).check(host.name());
+        } finally {
+            exec(Cmd.of("rm", "-rf", dir));
+        }
+    }
+
+    @Override
+    public Tunnel forward(String remoteHost, int remotePort) {
+        try {
+            SshdSocketAddress bound = session.startLocalPortForwarding(new SshdSocketAddress("127.0.0.1", 0),
+                    new SshdSocketAddress(remoteHost, remotePort));
+            Tunnel t = new Tunnel(bound);
+            t.onClose(() -> stopForwarding(t));
+            tunnels.add(t);
+            return t;
+        } catch (IOException e) {
+            throw new IllegalStateException(host.name() + ": cannot forward a local port to " + remoteHost + ":" + remotePort, e);
+        }
+    }
+
+    void stopForwarding(Tunnel t) {
+        tunnels.remove(t);
+        try {
+            session.stopLocalPortForwarding(t.local());
+        } catch (IOException e) {
+            LOG.debug("{}: closing tunnel {}: {}", host.name(), t.local(), e.getMessage());
+        }
+    }
+
+    void close() {
+        tunnels.forEach(this::stopForwarding);
+        session.close(false);
+    }
+
+    /** A command line wrapped for become, and the bytes its standard input starts with. */
+    private record BecomeLine(String line, byte[] stdinFirst) {
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        if (b == null) {
+            return a;
+        }
+        byte[] out = new byte[a.length + b.length];
+        System.arraycopy(a, 0, out, 0, a.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    /** Copies output and hands each complete line to a listener as it arrives. */
+    private static final class LineTee extends OutputStream {
+        private final OutputStream copy;
+        private final Consumer<String> listener;
+        private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+
+        LineTee(OutputStream copy, Consumer<String> listener) {
+            this.copy = copy;
+            this.listener = listener;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            copy.write(b);
+            if (b == '\n') {
+                listener.accept(line.toString(StandardCharsets.UTF_8));
+                line.reset();
+            } else {
+                line.write(b);
+            }
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            for (int i = off; i < off + len; i++) {
+                write(b[i]);
+            }
+        }
+    }
+}

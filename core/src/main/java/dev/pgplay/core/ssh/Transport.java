@@ -1,0 +1,18 @@
+package dev.pgplay.core.ssh;
+
+import dev.pgplay.inventory.Host;
+
+/**
+ * How a run reaches its hosts: one {@link Connection} per host, opened on first use and reused by
+ * every task, all closed with the transport. {@link SshTransport} is the real one (Apache MINA
+ * SSHD); tests of the runner and of operations may script a fake. Thread-safe: tasks on
+ * different hosts connect in parallel.
+ */
+public interface Transport extends AutoCloseable {
+    /** The connection to a host, opened on first use; throws {@link UnreachableException}. */
+    Connection connect(Host host);
+
+    /** Closes every connection. */
+    @Override
+    void close();
+}

@@ -76,7 +76,7 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--skip-tags", split = ",", description = "skip tasks with these tags")
     List<String> skipTags = new ArrayList<>();
 
-    @Option(names = {"-f", "--forks"}, defaultValue = "5", description = "hosts worked on in parallel (default: ${DEFAULT-VALUE})")
+    @Option(names = {"-f", "--forks"}, defaultValue = "" + Runner.DEFAULT_FORKS, description = "hosts worked on in parallel (default: ${DEFAULT-VALUE})")
     int forks;
 
     @Option(names = "--list-tasks", description = "list the tasks of each play and exit")

@@ -1,5 +1,8 @@
 package dev.pgplay.playbooks;
 
+import dev.pgplay.playbooks.UpgradeStatus.Key;
+import dev.pgplay.playbooks.UpgradeStatus.State;
+import dev.pgplay.playbooks.UpgradeStatus.Step;
 import dev.pgplay.core.modules.Apt;
 import dev.pgplay.core.modules.Facts;
 import dev.pgplay.core.modules.PgCluster;
@@ -33,8 +36,7 @@ import java.util.Set;
  */
 final class Major {
     /** The steps a return to the old cluster undoes (what stays: the new cluster made and configured). */
-    static final List<String> UNDONE_BY_GOING_BACK = List.of("writes-blocked", "snapshot", "old-stopped", "pg_upgrade", "globals",
-            "copied", "copy-started", "checked", "swapped", "verified", "opened", "analyzed");
+    static final List<Step> UNDONE_BY_GOING_BACK = List.of(Step.WRITES_BLOCKED, Step.SNAPSHOT, Step.OLD_STOPPED, Step.PG_UPGRADE, Step.GLOBALS, Step.COPIED, Step.COPY_STARTED, Step.CHECKED, Step.SWAPPED, Step.VERIFIED, Step.OPENED, Step.ANALYZED);
 
     final MajorSettings m;
     UpgradeStatus status;
@@ -55,7 +57,7 @@ final class Major {
     }
 
     int sidePort() {
-        return (int) status.number("side-port");
+        return (int) status.number(Key.SIDE_PORT);
     }
 
     Pg old(HostContext ctx) {
@@ -133,17 +135,18 @@ final class Major {
                 .task(Task.of("streaming from the primary on " + m.next().version(), ctx -> WaitFor.sql(port(),
                         "SELECT status || ' ' || sender_host FROM pg_stat_wal_receiver",
                         "streaming " + ctx.inventory().host(m.old().primary()).address()).timeout(Duration.ofSeconds(90)).run(ctx))
-                        .when(ctx -> !ctx.checkMode() && UpgradeStatus.read(ctx.on(m.old().primary()), cluster()).state().equals("upgraded")));
+                        .when(ctx -> !ctx.checkMode() && UpgradeStatus.read(ctx.on(m.old().primary()), cluster()).state() == State.UPGRADED));
         Play report = Play.of("report", m.old().primary()).task(Task.of("report", this::report));
         return m.old().standbys().isEmpty() ? List.of(packages, primary, report) : List.of(packages, primary, standbys, report);
     }
 
-    interface Step {
+    /** A step's work, run under {@link #guarded}. */
+    interface Work {
         TaskResult run(HostContext ctx) throws Exception;
     }
 
     /** Runs a step; if it fails or throws, the old cluster is put back (when that is still possible). */
-    private dev.pgplay.core.run.Action guarded(Step step) {
+    private dev.pgplay.core.run.Action guarded(Work step) {
         return ctx -> {
             TaskResult r;
             try {
@@ -172,25 +175,25 @@ final class Major {
             Detached.adopt(ctx, UNIT, "upgrade command", Duration.ofHours(12));
         }
         status = UpgradeStatus.read(ctx, cluster());
-        String state = status.state();
-        boolean sameUpgrade = m.next().version().equals(status.get("new-version")) && m.old().version().equals(status.get("old-version"));
-        if ((state.equals("upgraded") || state.equals("cleaned")) && sameUpgrade) {
+        State state = status.state();
+        boolean sameUpgrade = m.next().version().equals(status.get(Key.NEW_VERSION)) && m.old().version().equals(status.get(Key.OLD_VERSION));
+        if ((state == State.UPGRADED || state == State.CLEANED) && sameUpgrade) {
             finished = true;
             return TaskResult.ok("already upgraded to " + m.next().version() + " (" + status.summary() + ")");
         }
-        if (state.equals("upgrading") || state.equals("failed-upgrade")) {
+        if (state == State.UPGRADING || state == State.FAILED_UPGRADE) {
             if (!m.resume()) {
                 return TaskResult.failed("a previous run did not finish. Continue it with --resume, or go back to "
-                        + status.get("old-version") + " with: playbook major-rollback. Status: " + status.summary());
+                        + status.get(Key.OLD_VERSION) + " with: playbook major-rollback. Status: " + status.summary());
             }
-            if (!sameUpgrade || !m.method().equals(status.get("method"))) {
+            if (!sameUpgrade || !m.method().equals(status.get(Key.METHOD))) {
                 return TaskResult.failed("--resume: the run on the host was " + status.summary() + ", not " + m.title() + " by " + m.method());
             }
             return TaskResult.ok("resuming: " + status.summary());
         }
-        if (state.equals("preparing") && sameUpgrade) {
+        if (state == State.PREPARING && sameUpgrade) {
             // nothing was changed on the old cluster yet: start over, keeping what was made
-            status.undo(List.of("config", "checked")).put("method", m.method());
+            status.undo(List.of(Step.CONFIG, Step.CHECKED)).put(Key.METHOD, m.method());
             return TaskResult.ok("an earlier run stopped before blocking writes (" + status.summary() + "): starting over");
         }
         Optional<Facts.Cluster> old = find(ctx, m.old().version());
@@ -198,10 +201,10 @@ final class Major {
             return TaskResult.failed("no cluster " + m.old().version() + "/" + cluster() + " on " + ctx.host().name()
                     + " (pg_lsclusters); check pg-version and pg-cluster");
         }
-        boolean ours = sameUpgrade && status.flag("new-created"); // the new cluster left by a rolled-back upgrade
-        status = UpgradeStatus.fresh(cluster()).put("old-version", m.old().version()).put("new-version", m.next().version())
-                .put("method", m.method()).put("port", port()).put("old-data", old.get().dataDir()).put("new-created", ours ? true : null);
-        return TaskResult.ok(state.equals("none") ? "no upgrade recorded: starting" : "last run " + state + ": starting again");
+        boolean ours = sameUpgrade && status.flag(Key.NEW_CREATED); // the new cluster left by a rolled-back upgrade
+        status = UpgradeStatus.fresh(cluster()).put(Key.OLD_VERSION, m.old().version()).put(Key.NEW_VERSION, m.next().version())
+                .put(Key.METHOD, m.method()).put(Key.PORT, port()).put(Key.OLD_DATA, old.get().dataDir()).put(Key.NEW_CREATED, ours ? true : null);
+        return TaskResult.ok(state == State.NONE ? "no upgrade recorded: starting" : "last run " + state + ": starting again");
     }
 
     // ---------------------------------------------------------------- packages and pre-flight
@@ -220,7 +223,7 @@ final class Major {
     }
 
     TaskResult preflight(HostContext ctx) {
-        if (status.done("writes-blocked")) {
+        if (status.done(Step.WRITES_BLOCKED)) {
             return TaskResult.ok("passed in the run being resumed");
         }
         Pg o = old(ctx);
@@ -238,7 +241,7 @@ final class Major {
         String checksums = o.sql("SHOW data_checksums");
         report.add("locale: encoding " + enc.get(0) + ", LC_COLLATE " + enc.get(1) + ", LC_CTYPE " + enc.get(2) + ", data checksums " + checksums
                 + " (the new cluster is made the same)");
-        status.put("encoding", enc.get(0)).put("lc-collate", enc.get(1)).put("lc-ctype", enc.get(2)).put("checksums", checksums);
+        status.put(Key.ENCODING, enc.get(0)).put(Key.LC_COLLATE, enc.get(1)).put(Key.LC_CTYPE, enc.get(2)).put(Key.CHECKSUMS, checksums);
 
         long size = Long.parseLong(o.sql("SELECT sum(pg_database_size(datname))::bigint FROM pg_database"));
         String parent = c.dataDir().substring(0, c.dataDir().lastIndexOf('/'));
@@ -338,15 +341,15 @@ final class Major {
 
     TaskResult newCluster(HostContext ctx) {
         Optional<Facts.Cluster> existing = find(ctx, m.next().version());
-        if (existing.isPresent() && status.flag("new-created") && status.flag("new-fresh")) {
+        if (existing.isPresent() && status.flag(Key.NEW_CREATED) && status.flag(Key.NEW_FRESH)) {
             return TaskResult.ok("made by this upgrade, on port " + existing.get().port());
         }
-        if (status.done("pg_upgrade") || status.done("copied") || status.done("swapped")) {
+        if (status.done(Step.PG_UPGRADE) || status.done(Step.COPIED) || status.done(Step.SWAPPED)) {
             return TaskResult.ok("made and filled earlier in this upgrade");
         }
         List<String> done = new ArrayList<>();
         if (existing.isPresent()) {
-            if (!status.flag("new-created")) {
+            if (!status.flag(Key.NEW_CREATED)) {
                 String why = emptyOrWhy(ctx, existing.get());
                 if (why != null) {
                     return TaskResult.failed(m.next().version() + "/" + cluster() + " already exists and " + why
@@ -355,7 +358,7 @@ final class Major {
                 }
             }
             done.add("pg_dropcluster --stop " + m.next().version() + " " + cluster()
-                    + (status.flag("new-created") ? " (left by the failed run)" : " (empty, made by the package)"));
+                    + (status.flag(Key.NEW_CREATED) ? " (left by the failed run)" : " (empty, made by the package)"));
             if (ctx.checkMode()) {
                 return TaskResult.changed("would drop and make " + m.next().version() + "/" + cluster() + " again", done);
             }
@@ -365,18 +368,18 @@ final class Major {
             return TaskResult.changed("would create " + m.next().version() + "/" + cluster(), List.of("pg_createcluster " + m.next().version() + " " + cluster()));
         }
         List<String> argv = new ArrayList<>(List.of("pg_createcluster", m.next().version(), cluster(), "--start-conf", "manual",
-                "--encoding", status.get("encoding"), "--lc-collate", status.get("lc-collate"), "--lc-ctype", status.get("lc-ctype")));
-        if ("on".equals(status.get("checksums"))) {
+                "--encoding", status.get(Key.ENCODING), "--lc-collate", status.get(Key.LC_COLLATE), "--lc-ctype", status.get(Key.LC_CTYPE)));
+        if ("on".equals(status.get(Key.CHECKSUMS))) {
             argv.addAll(List.of("--", "--data-checksums"));
         }
         Pg.root(ctx, Cmd.of(argv));
         Facts.Cluster made = find(ctx, m.next().version()).orElseThrow(() -> new IllegalStateException("pg_createcluster made no cluster"));
         done.add(String.join(" ", argv));
-        if (!status.done("writes-blocked")) {
-            status.state("preparing"); // the old cluster is untouched so far: a plain second run may start over
+        if (!status.done(Step.WRITES_BLOCKED)) {
+            status.state(State.PREPARING); // the old cluster is untouched so far: a plain second run may start over
         }
-        status.put("new-created", true).put("new-fresh", true).put("side-port", made.port())
-                .put("new-data", made.dataDir()).put("message", null).undo(List.of("config"));
+        status.put(Key.NEW_CREATED, true).put(Key.NEW_FRESH, true).put(Key.SIDE_PORT, made.port())
+                .put(Key.NEW_DATA, made.dataDir()).put(Key.MESSAGE, null).undo(List.of(Step.CONFIG));
         status.save(ctx);
         return TaskResult.changed("created " + m.next().version() + "/" + cluster() + " on side port " + made.port(), done);
     }
@@ -411,7 +414,7 @@ final class Major {
     }
 
     TaskResult carryConfig(HostContext ctx) {
-        if (status.done("config")) {
+        if (status.done(Step.CONFIG)) {
             return TaskResult.ok("carried over earlier in this upgrade");
         }
         String oldConf = m.old().confDir();
@@ -453,15 +456,15 @@ final class Major {
                 copied.add(f);
             }
         }
-        String auto = status.get("old-data") + "/postgresql.auto.conf";
+        String auto = status.get(Key.OLD_DATA) + "/postgresql.auto.conf";
         if (ctx.connection().exec(Cmd.of("test", "-f", auto), ExecOptions.as("root")).ok()) {
             ConfigCarry.Result r = ConfigCarry.carry(cat(ctx, auto), known, Map.of(), Set.of("default_transaction_read_only"),
                     m.old().version(), m.next().version());
-            write(ctx, status.get("new-data") + "/postgresql.auto.conf", r.text(), "0600");
+            write(ctx, status.get(Key.NEW_DATA) + "/postgresql.auto.conf", r.text(), "0600");
             removed.addAll(r.removed());
             copied.add("postgresql.auto.conf (ALTER SYSTEM settings)");
         }
-        status.put("removed-parameters", String.join(" | ", removed)).done("config", ctx);
+        status.put(Key.REMOVED_PARAMETERS, String.join(" | ", removed)).done(Step.CONFIG, ctx);
         List<String> report = new ArrayList<>();
         report.add("copied: " + String.join(", ", copied));
         if (removed.isEmpty()) {
@@ -485,8 +488,8 @@ final class Major {
 
     private List<String> pgUpgradeArgs(boolean check) {
         List<String> a = new ArrayList<>(List.of("sh", "-c", "cd \"$1\" && shift && exec \"$@\"", "sh", m.workDir(), m.newBin("pg_upgrade"),
-                "-b", m.oldBinDir(), "-B", m.newBinDir(), "-d", status.get("old-data", "OLD-DATA"),
-                "-D", status.get("new-data", "/var/lib/postgresql/" + m.next().version() + "/" + cluster()),
+                "-b", m.oldBinDir(), "-B", m.newBinDir(), "-d", status.get(Key.OLD_DATA, "OLD-DATA"),
+                "-D", status.get(Key.NEW_DATA, "/var/lib/postgresql/" + m.next().version() + "/" + cluster()),
                 "-o", "-c config_file=" + m.old().confDir() + "/postgresql.conf", "-O", "-c config_file=" + m.next().confDir() + "/postgresql.conf",
                 "-p", String.valueOf(port()), "-P", sidePort() > 0 ? String.valueOf(sidePort()) : "SIDE-PORT", "-j", String.valueOf(jobs)));
         if (!m.method().equals("copy")) {
@@ -505,7 +508,7 @@ final class Major {
     }
 
     TaskResult check(HostContext ctx) {
-        if (status.done("old-stopped")) {
+        if (status.done(Step.OLD_STOPPED)) {
             return TaskResult.ok("passed in the run being resumed (the old cluster is stopped now)");
         }
         resolveJobs(ctx);
@@ -518,14 +521,14 @@ final class Major {
         if (!r.ok()) {
             return TaskResult.failed("pg_upgrade --check failed; nothing was changed on " + m.old().version() + ": "
                     + RemoteCommandException.lastLines(r.stdout() + "\n" + r.stderr(), 6) + " (details in " + m.workDir() + " and "
-                    + status.get("new-data") + "/pg_upgrade_output.d)", Map.of("report", report));
+                    + status.get(Key.NEW_DATA) + "/pg_upgrade_output.d)", Map.of("report", report));
         }
-        status.done("checked", ctx);
+        status.done(Step.CHECKED, ctx);
         return TaskResult.ok("Clusters are compatible", Map.of("report", report));
     }
 
     TaskResult stopOld(HostContext ctx) {
-        if (status.done("old-stopped")) {
+        if (status.done(Step.OLD_STOPPED)) {
             return TaskResult.ok("stopped earlier in this upgrade");
         }
         if (ctx.checkMode()) {
@@ -539,20 +542,20 @@ final class Major {
         if (unclean != null) {
             return TaskResult.failed(unclean);
         }
-        status.done("old-stopped", ctx);
+        status.done(Step.OLD_STOPPED, ctx);
         return TaskResult.changed("stopped; shutdown checkpoint at " + control.get("Latest checkpoint location"), List.of("CHECKPOINT", "pg_ctl stop -m fast"));
     }
 
     /** Records when the old cluster stopped; why its shutdown was not clean, or null when it was. */
     private String stoppedUncleanly(Map<String, String> control) {
-        status.put("stopped-at", System.currentTimeMillis());
+        status.put(Key.STOPPED_AT, System.currentTimeMillis());
         String state = control.getOrDefault("Database cluster state", "?");
         return "shut down".equals(state) ? null
                 : m.old().version() + "/" + cluster() + " did not shut down cleanly (pg_controldata: " + state + ")";
     }
 
     TaskResult pgUpgrade(HostContext ctx) {
-        if (status.done("pg_upgrade")) {
+        if (status.done(Step.PG_UPGRADE)) {
             return TaskResult.ok("done earlier in this upgrade");
         }
         resolveJobs(ctx);
@@ -560,12 +563,12 @@ final class Major {
             return TaskResult.changed("would run pg_upgrade --" + m.method(), List.of(String.join(" ", pgUpgradeArgs(false))));
         }
         restorePgControl(ctx);
-        if (!status.flag("new-fresh")) {
+        if (!status.flag(Key.NEW_FRESH)) {
             // a pg_upgrade of an earlier run left the new cluster half done: start from a new one
             newCluster(ctx);
             carryConfig(ctx);
         }
-        status.put("new-fresh", false).save(ctx);
+        status.put(Key.NEW_FRESH, false).save(ctx);
         Pg.root(ctx, Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0700", m.workDir()));
         long t0 = System.nanoTime();
         ExecResult r = postgres(ctx, Cmd.of(pgUpgradeArgs(false)));
@@ -573,21 +576,21 @@ final class Major {
             return TaskResult.failed("pg_upgrade failed: " + RemoteCommandException.lastLines(r.stdout() + "\n" + r.stderr(), 6),
                     Map.of("report", r.stdout().lines().filter(l -> !l.isBlank()).toList()));
         }
-        status.done("pg_upgrade", ctx);
+        status.done(Step.PG_UPGRADE, ctx);
         return TaskResult.changed("pg_upgrade --" + m.method() + " done in " + (System.nanoTime() - t0) / 1_000_000 + " ms (" + jobs + " jobs)",
                 List.of(String.join(" ", pgUpgradeArgs(false))));
     }
 
     /** pg_upgrade --link renames the old global/pg_control to pg_control.old; undone while the new cluster never ran. */
     private void restorePgControl(HostContext ctx) {
-        String control = status.get("old-data") + "/global/pg_control";
+        String control = status.get(Key.OLD_DATA) + "/global/pg_control";
         Pg.root(ctx, Cmd.of("sh", "-c", "[ -e \"$1\" ] || [ ! -e \"$1.old\" ] || mv \"$1.old\" \"$1\"", "sh", control));
     }
 
     // ---------------------------------------------------------------- dump and restore
 
     TaskResult startSide(HostContext ctx) {
-        if (status.done("swapped")) {
+        if (status.done(Step.SWAPPED)) {
             return TaskResult.ok("swapped earlier in this upgrade");
         }
         Pg n = nextOn(ctx, sidePort());
@@ -602,7 +605,7 @@ final class Major {
     }
 
     TaskResult copy(HostContext ctx) throws Exception {
-        if (status.done("copied")) {
+        if (status.done(Step.COPIED)) {
             return TaskResult.ok("copied earlier in this upgrade");
         }
         resolveJobs(ctx);
@@ -622,16 +625,16 @@ final class Major {
         List<String> commands = new ArrayList<>();
         long t0 = System.nanoTime();
         if (!m.parallel()) {
-            if (status.done("copy-started")) {
+            if (status.done(Step.COPY_STARTED)) {
                 // a single stream cannot continue: start over on an empty new cluster
                 Pg.root(ctx, Cmd.of("pg_dropcluster", "--stop", m.next().version(), cluster()));
-                status.put("new-created", false).save(ctx);
+                status.put(Key.NEW_CREATED, false).save(ctx);
                 newCluster(ctx);
                 carryConfig(ctx);
                 startSide(ctx);
                 n = nextOn(ctx, sidePort());
             }
-            status.done("copy-started", ctx);
+            status.done(Step.COPY_STARTED, ctx);
             String script = "set -o pipefail\n\"$1/pg_dumpall\" -p \"$2\" | sed '/^CREATE ROLE postgres;$/d' | psql -X -q -v ON_ERROR_STOP=1 -p \"$3\" -d postgres >/dev/null";
             ExecResult r = postgres(ctx, Cmd.of("bash", "-c", script, "bash", m.newBinDir(), String.valueOf(port()), String.valueOf(sidePort())));
             if (!r.ok()) {
@@ -639,7 +642,7 @@ final class Major {
             }
             commands.add("pg_dumpall -p " + port() + " | psql -p " + sidePort());
         } else {
-            if (!status.done("globals")) {
+            if (!status.done(Step.GLOBALS)) {
                 String script = "set -o pipefail\n\"$1/pg_dumpall\" -p \"$2\" --globals-only | sed '/^CREATE ROLE postgres;$/d' > \"$4/globals.sql\"\n"
                         + "psql -X -q -p \"$3\" -d postgres -f \"$4/globals.sql\" 2>&1 >/dev/null | grep ERROR | grep -v 'already exists' && exit 1; exit 0";
                 ExecResult r = postgres(ctx, Cmd.of("bash", "-c", script, "bash", m.newBinDir(), String.valueOf(port()),
@@ -647,13 +650,13 @@ final class Major {
                 if (!r.ok()) {
                     return TaskResult.failed("roles and tablespaces (pg_dumpall --globals-only) could not be restored: " + RemoteCommandException.lastLines(r.stdout() + r.stderr(), 4));
                 }
-                status.done("globals", ctx);
+                status.done(Step.GLOBALS, ctx);
                 commands.add("pg_dumpall --globals-only | psql");
             }
             int i = 0;
             for (String db : dbs) {
                 i++;
-                if (status.list("databases-done").contains(db)) {
+                if (status.list(Key.DATABASES_DONE).contains(db)) {
                     continue;
                 }
                 if (ctx.cancelled()) {
@@ -684,22 +687,22 @@ final class Major {
                     return TaskResult.failed("pg_restore of database " + db + " failed: " + RemoteCommandException.lastLines(rr.stderr(), 4));
                 }
                 Pg.root(ctx, Cmd.of("rm", "-rf", dir));
-                status.add("databases-done", db).save(ctx);
+                status.add(Key.DATABASES_DONE, db).save(ctx);
                 commands.add("pg_dump -Fd -j" + jobs + " " + db + " | pg_restore -j" + jobs);
             }
         }
-        status.done("copied", ctx);
+        status.done(Step.COPIED, ctx);
         return TaskResult.changed("copied " + dbs.size() + " database(s) in " + (System.nanoTime() - t0) / 1_000_000 + " ms", commands);
     }
 
     // ---------------------------------------------------------------- the cut-over
 
     TaskResult blockWrites(HostContext ctx) {
-        if (status.done("writes-blocked")) {
-            if (!status.done("old-stopped") && !status.done("swapped") && old(ctx).online()
+        if (status.done(Step.WRITES_BLOCKED)) {
+            if (!status.done(Step.OLD_STOPPED) && !status.done(Step.SWAPPED) && old(ctx).online()
                     && !"on".equals(old(ctx).sql("SHOW default_transaction_read_only"))) {
                 // someone opened the old cluster again: what was copied may be stale
-                status.undo(List.of("writes-blocked", "snapshot", "globals", "copied", "copy-started"));
+                status.undo(List.of(Step.WRITES_BLOCKED, Step.SNAPSHOT, Step.GLOBALS, Step.COPIED, Step.COPY_STARTED));
             } else {
                 return TaskResult.ok("blocked earlier in this upgrade");
             }
@@ -709,8 +712,8 @@ final class Major {
             return TaskResult.changed("would block writes on " + m.old().version() + "/" + cluster(), cmds);
         }
         Pg o = old(ctx);
-        status.state("upgrading").put("blocked-at", System.currentTimeMillis()).put("message", null);
-        status.done("writes-blocked", ctx);
+        status.state(State.UPGRADING).put(Key.BLOCKED_AT, System.currentTimeMillis()).put(Key.MESSAGE, null);
+        status.done(Step.WRITES_BLOCKED, ctx);
         String ended = o.sql("ALTER SYSTEM SET default_transaction_read_only = on; SELECT pg_reload_conf(); "
                 + "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()");
         String last = ended.lines().reduce((x, y) -> y).orElse("0");
@@ -724,7 +727,7 @@ final class Major {
     }
 
     TaskResult snapshot(HostContext ctx) throws InterruptedException {
-        if (status.done("snapshot")) {
+        if (status.done(Step.SNAPSHOT)) {
             before = Snapshot.parse(cat(ctx, snapshotFile()));
             return TaskResult.ok("read earlier in this upgrade: " + before.items.size() + " items");
         }
@@ -735,13 +738,13 @@ final class Major {
         long t0 = System.nanoTime();
         before = Snapshot.read(ctx, port(), jobs);
         ctx.connection().upload(before.text().getBytes(StandardCharsets.UTF_8), snapshotFile(), "0600", "root:root");
-        status.done("snapshot", ctx);
+        status.done(Step.SNAPSHOT, ctx);
         long dbs = before.items.keySet().stream().filter(k -> k.endsWith(": database")).count();
         return TaskResult.ok(before.items.size() + " items from " + dbs + " database(s) in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
     }
 
     TaskResult swap(HostContext ctx) {
-        if (status.done("swapped")) {
+        if (status.done(Step.SWAPPED)) {
             if (!next(ctx).online()) {
                 next(ctx).start();
                 return TaskResult.changed("started " + m.next().version() + " again", List.of("pg_ctl start"));
@@ -765,13 +768,13 @@ final class Major {
         }
         ports(ctx, true);
         Pg.root(ctx, Cmd.of("sh", "-c", "printf '%s\\n' \"default_transaction_read_only = 'on'\" >> \"$1\" && chown postgres:postgres \"$1\" && chmod 0600 \"$1\"",
-                "sh", status.get("new-data") + "/postgresql.auto.conf"));
+                "sh", status.get(Key.NEW_DATA) + "/postgresql.auto.conf"));
         if (m.method().equals("link")) {
-            status.put("message", "link mode: the new cluster was started; the old one cannot be used any more");
+            status.put(Key.MESSAGE, "link mode: the new cluster was started; the old one cannot be used any more");
         }
-        status.put("new-started", true).save(ctx);
+        status.put(Key.NEW_STARTED, true).save(ctx);
         next(ctx).start();
-        status.put("up-at", System.currentTimeMillis()).done("swapped", ctx);
+        status.put(Key.UP_AT, System.currentTimeMillis()).done(Step.SWAPPED, ctx);
         return TaskResult.changed(m.next().version() + " runs on port " + port() + " (read-only until verified); " + m.old().version()
                 + " kept on port " + sidePort(), cmds);
     }
@@ -795,7 +798,7 @@ final class Major {
     }
 
     TaskResult verify(HostContext ctx) throws InterruptedException {
-        if (status.done("verified")) {
+        if (status.done(Step.VERIFIED)) {
             return TaskResult.ok("verified earlier in this upgrade");
         }
         if (ctx.checkMode()) {
@@ -813,12 +816,12 @@ final class Major {
         if (bad > 0) {
             return TaskResult.failed(bad + " difference(s) between " + m.old().version() + " and " + m.next().version(), Map.of("report", table));
         }
-        status.put("verified-items", rows.size()).done("verified", ctx);
+        status.put(Key.VERIFIED_ITEMS, rows.size()).done(Step.VERIFIED, ctx);
         return TaskResult.ok(rows.size() + " items identical (" + tables + " tables with rows and checksums)", Map.of("report", table));
     }
 
     TaskResult open(HostContext ctx) {
-        if (status.done("opened")) {
+        if (status.done(Step.OPENED)) {
             return TaskResult.ok("opened earlier in this upgrade");
         }
         if (ctx.checkMode()) {
@@ -827,16 +830,16 @@ final class Major {
         // read while nothing can write yet: every write after the opening lies beyond it (rollback reads the WAL from there);
         // a run cut after the opening keeps the mark it saved before it
         boolean openedBefore = "off".equals(next(ctx).sql("SHOW default_transaction_read_only"));
-        if (!openedBefore || status.get("wal-at-open") == null) {
-            status.put("wal-at-open", next(ctx).sql("SELECT pg_current_wal_insert_lsn()")).save(ctx);
+        if (!openedBefore || status.get(Key.WAL_AT_OPEN) == null) {
+            status.put(Key.WAL_AT_OPEN, next(ctx).sql("SELECT pg_current_wal_insert_lsn()")).save(ctx);
         }
         next(ctx).sql("ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf()");
-        status.put("opened-at", System.currentTimeMillis()).state("upgraded").put("message", null).done("opened", ctx);
+        status.put(Key.OPENED_AT, System.currentTimeMillis()).state(State.UPGRADED).put(Key.MESSAGE, null).done(Step.OPENED, ctx);
         return TaskResult.changed("writes allowed on " + m.next().version(), List.of("ALTER SYSTEM RESET default_transaction_read_only"));
     }
 
     TaskResult analyze(HostContext ctx) {
-        if (status.done("analyzed")) {
+        if (status.done(Step.ANALYZED)) {
             return TaskResult.ok("done earlier");
         }
         resolveJobs(ctx);
@@ -846,7 +849,7 @@ final class Major {
         }
         long t0 = System.nanoTime();
         postgres(ctx, Cmd.of(cmd)).check(ctx.host().name());
-        status.put("user-writes", userWrites(ctx, port())).done("analyzed", ctx);
+        status.put(Key.USER_WRITES, userWrites(ctx, port())).done(Step.ANALYZED, ctx);
         return TaskResult.changed("statistics rebuilt in " + (System.nanoTime() - t0) / 1_000_000 + " ms", List.of(String.join(" ", cmd)));
     }
 
@@ -868,14 +871,14 @@ final class Major {
      */
     String recover(HostContext ctx, String reason) {
         try {
-            status.state("failed-upgrade").put("message", reason);
-            if (m.method().equals("link") && status.flag("new-started")) {
+            status.state(State.FAILED_UPGRADE).put(Key.MESSAGE, reason);
+            if (m.method().equals("link") && status.flag(Key.NEW_STARTED)) {
                 status.save(ctx);
                 return "link mode and the new cluster has run: the old cluster cannot be started again. " + m.next().version()
                         + " stays up read-only; fix the cause and run again with --resume";
             }
             back(ctx);
-            status.undo(UNDONE_BY_GOING_BACK).put("new-started", false).put("new-fresh", false);
+            status.undo(UNDONE_BY_GOING_BACK).put(Key.NEW_STARTED, false).put(Key.NEW_FRESH, false);
             status.save(ctx);
             return "the old cluster " + m.old().version() + "/" + cluster() + " runs again on port " + port()
                     + " and takes writes; its data was not changed. Fix the cause and run again with --resume";
@@ -919,13 +922,13 @@ final class Major {
     TaskResult rebuildStandby(HostContext ctx) throws Exception {
         HostContext p = ctx.on(m.old().primary());
         UpgradeStatus ps = UpgradeStatus.read(p, cluster());
-        if (!ps.state().equals("upgraded") || !m.next().version().equals(ps.get("new-version"))) {
+        if (ps.state() != State.UPGRADED || !m.next().version().equals(ps.get(Key.NEW_VERSION))) {
             return TaskResult.skipped("the primary is not upgraded (" + ps.summary() + ")");
         }
         UpgradeStatus ss = UpgradeStatus.read(ctx, cluster());
         String primaryAddress = ctx.inventory().host(m.old().primary()).address();
         Optional<Facts.Cluster> existing = find(ctx, m.next().version());
-        if (ss.state().equals("standby-rebuilt") && m.next().version().equals(ss.get("new-version")) && existing.map(Facts.Cluster::online).orElse(false)
+        if (ss.state() == State.STANDBY_REBUILT && m.next().version().equals(ss.get(Key.NEW_VERSION)) && existing.map(Facts.Cluster::online).orElse(false)
                 && next(ctx).streamingFrom(primaryAddress)) {
             return TaskResult.ok("already rebuilt, streaming from " + m.old().primary());
         }
@@ -935,7 +938,7 @@ final class Major {
         if (ctx.checkMode()) {
             return TaskResult.changed("would rebuild " + ctx.host().name() + " for " + m.next().version(), plan);
         }
-        int side = (int) ps.number("side-port");
+        int side = (int) ps.number(Key.SIDE_PORT);
         Optional<Facts.Cluster> oldCluster = find(ctx, m.old().version());
         if (oldCluster.isPresent()) {
             startConf(ctx, m.old().version(), "manual"); // kept, never started again by a reboot or a package
@@ -943,7 +946,7 @@ final class Major {
         if (oldCluster.isPresent() && oldCluster.get().online()) {
             Pg.root(ctx, Cmd.of("pg_ctlcluster", m.old().version(), cluster(), "stop", "-m", "fast"));
         }
-        if (existing.isPresent() && !ss.flag("new-created")) {
+        if (existing.isPresent() && !ss.flag(Key.NEW_CREATED)) {
             String why = emptyOrWhy(ctx, existing.get());
             if (why != null) {
                 return TaskResult.failed(m.next().version() + "/" + cluster() + " on this standby " + why + "; refusing to replace it");
@@ -958,10 +961,10 @@ final class Major {
         // manual until it is a clone with standby.signal: an empty new cluster started by a reboot would be a writable primary
         Pg.root(ctx, Cmd.of("pg_createcluster", m.next().version(), cluster(), "--port", String.valueOf(port()), "--start-conf", "manual"));
         Facts.Cluster made = find(ctx, m.next().version()).orElseThrow();
-        UpgradeStatus mine = UpgradeStatus.fresh(cluster()).state("rebuilding").put("old-version", m.old().version())
-                .put("new-version", m.next().version()).put("method", "pg_basebackup").put("port", port()).put("side-port", side)
-                .put("new-created", true).put("new-data", made.dataDir())
-                .put("old-data", oldCluster.map(Facts.Cluster::dataDir).orElse(""));
+        UpgradeStatus mine = UpgradeStatus.fresh(cluster()).state(State.REBUILDING).put(Key.OLD_VERSION, m.old().version())
+                .put(Key.NEW_VERSION, m.next().version()).put(Key.METHOD, "pg_basebackup").put(Key.PORT, port()).put(Key.SIDE_PORT, side)
+                .put(Key.NEW_CREATED, true).put(Key.NEW_DATA, made.dataDir())
+                .put(Key.OLD_DATA, oldCluster.map(Facts.Cluster::dataDir).orElse(""));
         mine.save(ctx);
         Major sm = new Major(m);
         sm.status = mine;
@@ -975,7 +978,7 @@ final class Major {
             return cloned;
         }
         startConf(ctx, m.next().version(), "auto");
-        mine.state("standby-rebuilt").save(ctx);
+        mine.state(State.STANDBY_REBUILT).save(ctx);
         return TaskResult.changed("rebuilt for " + m.next().version() + " from " + m.old().primary() + "; " + m.old().version()
                 + " kept on port " + side, plan);
     }
@@ -986,32 +989,32 @@ final class Major {
         UpgradeStatus st = UpgradeStatus.read(ctx, cluster());
         List<String> lines = new ArrayList<>();
         lines.add("cluster: " + m.title() + " by " + m.methodText() + ": " + st.state());
-        long blocked = st.number("blocked-at");
-        long stopped = st.number("stopped-at");
-        long up = st.number("up-at");
-        long opened = st.number("opened-at");
+        long blocked = st.number(Key.BLOCKED_AT);
+        long stopped = st.number(Key.STOPPED_AT);
+        long up = st.number(Key.UP_AT);
+        long opened = st.number(Key.OPENED_AT);
         if (stopped > 0 && up > 0) {
             lines.add(String.format("downtime (no server on port %d): %d ms", port(), up - stopped));
         }
         if (blocked > 0 && opened > 0) {
             lines.add(String.format("writes refused (blocked until verified and opened): %d ms", opened - blocked));
         }
-        if (st.get("verified-items") != null) {
-            lines.add("verification: " + st.get("verified-items") + " items identical (table above)");
+        if (st.get(Key.VERIFIED_ITEMS) != null) {
+            lines.add("verification: " + st.get(Key.VERIFIED_ITEMS) + " items identical (table above)");
         }
-        String removed = st.get("removed-parameters", "");
+        String removed = st.get(Key.REMOVED_PARAMETERS, "");
         if (!removed.isEmpty()) {
             lines.add("parameters commented out (not in " + m.next().version() + "): " + removed);
         }
         lines.addAll(notes);
-        if (st.state().equals("upgraded")) {
-            lines.add("old cluster: " + m.old().version() + "/" + cluster() + " kept on port " + st.get("side-port")
+        if (st.state() == State.UPGRADED) {
+            lines.add("old cluster: " + m.old().version() + "/" + cluster() + " kept on port " + st.get(Key.SIDE_PORT)
                     + " (start.conf manual) on every node");
             lines.add(m.method().equals("link") ? "way back: none (link mode, the new cluster has run); restore from a backup if needed"
                     : "way back: playbook major-rollback (refused once " + m.next().version() + " has taken writes)");
             lines.add("next: set pg-version = " + m.next().version() + " in the inventory; check the applications; when satisfied, "
                     + "delete the old cluster with: playbook major-cleanup");
         }
-        return TaskResult.ok(st.state(), Map.of("report", lines));
+        return TaskResult.ok(st.state().text(), Map.of("report", lines));
     }
 }

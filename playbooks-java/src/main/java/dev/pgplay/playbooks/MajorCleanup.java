@@ -1,5 +1,8 @@
 package dev.pgplay.playbooks;
 
+import dev.pgplay.playbooks.UpgradeStatus.Key;
+import dev.pgplay.playbooks.UpgradeStatus.State;
+import dev.pgplay.playbooks.UpgradeStatus.Step;
 import dev.pgplay.core.run.Play;
 import dev.pgplay.core.run.Playbook;
 import dev.pgplay.core.run.Task;
@@ -34,14 +37,14 @@ public final class MajorCleanup implements Playbook {
         return List.of(Play.of("major cleanup", all).task(Task.of("old cluster deleted", ctx -> {
             UpgradeStatus st = UpgradeStatus.read(ctx, base.cluster());
             UpgradeStatus primary = UpgradeStatus.read(ctx.on(base.primary()), base.cluster());
-            if (st.state().equals("cleaned")) {
+            if (st.state() == State.CLEANED) {
                 return TaskResult.ok("deleted earlier");
             }
-            boolean mine = ctx.host().name().equals(base.primary()) ? st.state().equals("upgraded") : st.state().equals("standby-rebuilt");
-            if (!mine || !primary.state().matches("upgraded|cleaned")) {
+            boolean mine = ctx.host().name().equals(base.primary()) ? st.state() == State.UPGRADED : st.state() == State.STANDBY_REBUILT;
+            if (!mine || primary.state() != State.UPGRADED && primary.state() != State.CLEANED) {
                 return TaskResult.failed("refusing: the upgrade is not finished here (" + st.summary() + ")");
             }
-            String old = st.get("old-version");
+            String old = st.get(Key.OLD_VERSION);
             Major mj = MajorRollback.of(base, st);
             List<String> cmds = List.of("pg_dropcluster --stop " + old + " " + base.cluster(), "rm -rf " + mj.m.workDir());
             if (ctx.checkMode()) {
@@ -50,7 +53,7 @@ public final class MajorCleanup implements Playbook {
             Pg.root(ctx, Cmd.of("sh", "-c", "! pg_lsclusters -h \"$1\" \"$2\" >/dev/null 2>&1 || pg_dropcluster --stop \"$1\" \"$2\"",
                     "sh", old, base.cluster()));
             Pg.root(ctx, Cmd.of("rm", "-rf", mj.m.workDir(), UpgradeStatus.DIR + "/major-" + base.cluster() + ".before"));
-            st.state("cleaned").save(ctx);
+            st.state(State.CLEANED).save(ctx);
             return TaskResult.changed("deleted " + old + "/" + base.cluster(), cmds);
         }).irreversible(Duration.ofMinutes(2))));
     }

@@ -1,5 +1,8 @@
 package dev.pgplay.playbooks;
 
+import dev.pgplay.playbooks.UpgradeStatus.Key;
+import dev.pgplay.playbooks.UpgradeStatus.State;
+import dev.pgplay.playbooks.UpgradeStatus.Step;
 import dev.pgplay.core.modules.Facts;
 import dev.pgplay.core.modules.PgCluster;
 import dev.pgplay.core.modules.WaitFor;
@@ -49,23 +52,23 @@ public final class MajorRollback implements Playbook {
                 .task(Task.of("where things stand (status on the host)", ctx -> {
                     UpgradeStatus st = UpgradeStatus.read(ctx, base.cluster());
                     switch (st.state()) {
-                        case "none", "rolled-back":
+                        case NONE, ROLLED_BACK:
                             return TaskResult.ok("nothing to roll back (" + st.state() + ")");
-                        case "cleaned":
+                        case CLEANED:
                             return TaskResult.failed("the old cluster was deleted by major-cleanup; restore from a backup");
                         default:
                             break;
                     }
                     run[0] = of(base, st);
-                    if (st.get("method", "").equals("link") && st.flag("new-started")) {
-                        return TaskResult.failed("no way back: the upgrade used pg_upgrade --link and " + st.get("new-version")
+                    if (st.get(Key.METHOD, "").equals("link") && st.flag(Key.NEW_STARTED)) {
+                        return TaskResult.failed("no way back: the upgrade used pg_upgrade --link and " + st.get(Key.NEW_VERSION)
                                 + " has run, so the old cluster's data files are changed. Restore from a backup.");
                     }
                     return TaskResult.ok(st.summary());
                 }))
                 .task(Task.of("no writes to the new cluster would be lost", ctx -> {
                     Major mj = run[0];
-                    if (!mj.status.state().equals("upgraded")) {
+                    if (mj.status.state() != State.UPGRADED) {
                         return TaskResult.ok("the new cluster was never opened for writes");
                     }
                     return tookWrites(ctx, mj, acceptLoss);
@@ -78,8 +81,8 @@ public final class MajorRollback implements Playbook {
                     }
                     mj.back(ctx);
                     primaryBack[0] = true;
-                    mj.status.state("rolled-back").undo(Major.UNDONE_BY_GOING_BACK)
-                            .put("new-started", false).put("new-fresh", false).put("message", null).save(ctx);
+                    mj.status.state(State.ROLLED_BACK).undo(Major.UNDONE_BY_GOING_BACK)
+                            .put(Key.NEW_STARTED, false).put(Key.NEW_FRESH, false).put(Key.MESSAGE, null).save(ctx);
                     return TaskResult.changed(mj.m.old().version() + "/" + mj.cluster() + " runs on port " + mj.port() + " and takes writes; "
                             + mj.m.next().version() + " stopped, kept on port " + mj.sidePort() + " (a new major-upgrade run replaces it)",
                             List.of("pg_ctlcluster stop", "pg_conftool set port", "pg_ctlcluster start"));
@@ -100,7 +103,7 @@ public final class MajorRollback implements Playbook {
      */
     static TaskResult tookWrites(HostContext ctx, Major mj, boolean acceptLoss) {
         String next = mj.m.next().version();
-        String since = mj.status.get("wal-at-open");
+        String since = mj.status.get(Key.WAL_AT_OPEN);
         String write;
         if (since != null) {
             try {
@@ -109,7 +112,7 @@ public final class MajorRollback implements Playbook {
                 write = "unknown: " + e.getMessage();
             }
         } else {
-            long rows = Major.userWrites(ctx, mj.port()) - mj.status.number("user-writes");
+            long rows = Major.userWrites(ctx, mj.port()) - mj.status.number(Key.USER_WRITES);
             write = rows == 0 ? null : rows < 0 ? "unknown: its statistics were reset" : rows + " row change(s)";
         }
         if (write == null) {
@@ -123,16 +126,16 @@ public final class MajorRollback implements Playbook {
     }
 
     static Major of(PgSettings base, UpgradeStatus st) {
-        PgSettings old = base.with(st.get("old-version"), base.port());
-        PgSettings next = base.with(st.get("new-version"), base.port());
-        Major mj = new Major(new MajorSettings(old, next, st.get("method", "copy"), 0, true, false));
+        PgSettings old = base.with(st.get(Key.OLD_VERSION), base.port());
+        PgSettings next = base.with(st.get(Key.NEW_VERSION), base.port());
+        Major mj = new Major(new MajorSettings(old, next, st.get(Key.METHOD, "copy"), 0, true, false));
         mj.status = st;
         return mj;
     }
 
     static TaskResult standbyBack(HostContext ctx, Major mj) {
         UpgradeStatus st = UpgradeStatus.read(ctx, mj.cluster());
-        if (!st.state().equals("standby-rebuilt") && !st.state().equals("rebuilding")) {
+        if (st.state() != State.STANDBY_REBUILT && st.state() != State.REBUILDING) {
             return TaskResult.ok("not rebuilt for " + mj.m.next().version() + " (" + st.state() + ")");
         }
         if (ctx.checkMode()) {
@@ -147,7 +150,7 @@ public final class MajorRollback implements Playbook {
         sm.status = st;
         sm.ports(ctx, false);
         new Pg(ctx, mj.m.old()).start();
-        st.state("rolled-back").save(ctx);
+        st.state(State.ROLLED_BACK).save(ctx);
         return TaskResult.changed(mj.m.old().version() + " runs again as a standby on port " + mj.port(), List.of("pg_ctlcluster"));
     }
 }

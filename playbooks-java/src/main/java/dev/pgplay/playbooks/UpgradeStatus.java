@@ -16,12 +16,63 @@ import java.util.Map;
 
 /**
  * Where a major upgrade stands on one host, kept in {@code /var/lib/pgplay/major-CLUSTER.status}
- * (key=value lines, written atomically) so that a second run, {@code --resume} and
- * {@code major-rollback} know what was done. States: upgrading, failed-upgrade, upgraded,
- * rolled-back, standby-rebuilt, cleaned.
+ * (key=value lines, written atomically, readable by a person) so that a second run,
+ * {@code --resume}, {@code major-rollback} and {@code major-cleanup} know what was done: a
+ * {@link State}, the {@link Step}s done, and values under typed {@link Key}s.
  */
 final class UpgradeStatus {
     static final String DIR = "/var/lib/pgplay";
+
+    /** Where the upgrade stands on this host. */
+    enum State {
+        NONE, PREPARING, UPGRADING, FAILED_UPGRADE, UPGRADED, ROLLED_BACK, REBUILDING, STANDBY_REBUILT, CLEANED;
+
+        /** As written in the file: {@code failed-upgrade}. */
+        String text() {
+            return name().toLowerCase().replace('_', '-');
+        }
+
+        static State of(String text) {
+            for (State s : values()) {
+                if (s.text().equals(text)) {
+                    return s;
+                }
+            }
+            throw new IllegalArgumentException("unknown upgrade state '" + text + "' in the status file");
+        }
+
+        @Override
+        public String toString() {
+            return text();
+        }
+    }
+
+    /** A step of the upgrade that is recorded once done (a resumed run skips it; going back undoes some). */
+    enum Step {
+        CONFIG("config"), CHECKED("checked"), WRITES_BLOCKED("writes-blocked"), SNAPSHOT("snapshot"), OLD_STOPPED("old-stopped"),
+        PG_UPGRADE("pg_upgrade"), GLOBALS("globals"), COPY_STARTED("copy-started"), COPIED("copied"), SWAPPED("swapped"),
+        VERIFIED("verified"), OPENED("opened"), ANALYZED("analyzed");
+
+        final String text;
+
+        Step(String text) {
+            this.text = text;
+        }
+    }
+
+    /** A value the upgrade keeps. */
+    enum Key {
+        OLD_VERSION, NEW_VERSION, METHOD, PORT, SIDE_PORT, OLD_DATA, NEW_DATA, NEW_CREATED, NEW_FRESH, NEW_STARTED,
+        ENCODING, LC_COLLATE, LC_CTYPE, CHECKSUMS, MESSAGE, REMOVED_PARAMETERS, USER_WRITES, VERIFIED_ITEMS,
+        WAL_AT_OPEN, BLOCKED_AT, STOPPED_AT, UP_AT, OPENED_AT, DATABASES_DONE;
+
+        String text() {
+            return name().toLowerCase().replace('_', '-');
+        }
+    }
+
+    private static final String STATE = "state";
+    private static final String STEPS = "steps";
 
     private final String cluster;
     private final Map<String, String> values;
@@ -72,61 +123,74 @@ final class UpgradeStatus {
         ctx.connection().upload(text().getBytes(StandardCharsets.UTF_8), path(cluster), "0644", "root:root");
     }
 
-    String state() {
-        return values.getOrDefault("state", "none");
+    State state() {
+        return State.of(values.getOrDefault(STATE, State.NONE.text()));
     }
 
-    UpgradeStatus state(String state) {
-        values.put("state", state);
+    UpgradeStatus state(State state) {
+        values.put(STATE, state.text());
         return this;
     }
 
-    String get(String key) {
-        return values.get(key);
+    String get(Key key) {
+        return values.get(key.text());
     }
 
-    String get(String key, String fallback) {
-        return values.getOrDefault(key, fallback);
+    String get(Key key, String fallback) {
+        return values.getOrDefault(key.text(), fallback);
     }
 
-    UpgradeStatus put(String key, Object value) {
+    UpgradeStatus put(Key key, Object value) {
         if (value == null) {
-            values.remove(key);
+            values.remove(key.text());
         } else {
-            values.put(key, value.toString());
+            values.put(key.text(), value.toString());
         }
         return this;
     }
 
-    boolean flag(String key) {
-        return Boolean.parseBoolean(values.get(key));
+    boolean flag(Key key) {
+        return Boolean.parseBoolean(get(key));
     }
 
-    long number(String key) {
-        String v = values.get(key);
+    long number(Key key) {
+        String v = get(key);
         return v == null ? 0 : Long.parseLong(v);
     }
 
-    boolean done(String step) {
-        return list("steps").contains(step);
+    boolean done(Step step) {
+        return items(STEPS).contains(step.text);
     }
 
-    UpgradeStatus done(String step, HostContext ctx) {
-        add("steps", step);
-        save(ctx);
+    /** Records the step as done (not yet saved). */
+    UpgradeStatus mark(Step step) {
+        return add(STEPS, step.text);
+    }
+
+    /** Records the step as done and saves the file on the host. */
+    UpgradeStatus done(Step step, HostContext ctx) {
+        mark(step).save(ctx);
         return this;
     }
 
     /** Forgets these steps (they were undone) and the databases copied. */
-    UpgradeStatus undo(List<String> steps) {
-        List<String> kept = new ArrayList<>(list("steps"));
-        kept.removeAll(steps);
-        values.put("steps", String.join(",", kept));
-        values.remove("databases-done");
+    UpgradeStatus undo(List<Step> steps) {
+        List<String> kept = new ArrayList<>(items(STEPS));
+        steps.forEach(s -> kept.remove(s.text));
+        values.put(STEPS, String.join(",", kept));
+        put(Key.DATABASES_DONE, null);
         return this;
     }
 
-    List<String> list(String key) {
+    List<String> list(Key key) {
+        return items(key.text());
+    }
+
+    UpgradeStatus add(Key key, String item) {
+        return add(key.text(), item);
+    }
+
+    private List<String> items(String key) {
         String v = values.get(key);
         if (v == null || v.isEmpty()) {
             return List.of();
@@ -134,8 +198,8 @@ final class UpgradeStatus {
         return Arrays.stream(v.split(",")).map(x -> URLDecoder.decode(x, StandardCharsets.UTF_8)).toList();
     }
 
-    UpgradeStatus add(String key, String item) {
-        List<String> items = new ArrayList<>(list(key));
+    private UpgradeStatus add(String key, String item) {
+        List<String> items = new ArrayList<>(items(key));
         if (!items.contains(item)) {
             items.add(item);
         }
@@ -149,15 +213,15 @@ final class UpgradeStatus {
 
     /** One line for messages: state, method, versions and the last step done. */
     String summary() {
-        List<String> steps = list("steps");
-        return state() + " (" + get("old-version", "?") + " -> " + get("new-version", "?") + ", " + get("method", "?")
+        List<String> steps = items(STEPS);
+        return state() + " (" + get(Key.OLD_VERSION, "?") + " -> " + get(Key.NEW_VERSION, "?") + ", " + get(Key.METHOD, "?")
                 + (steps.isEmpty() ? "" : ", last step done: " + steps.get(steps.size() - 1))
-                + (values.containsKey("message") ? "; " + shortMessage() : "") + ")";
+                + (get(Key.MESSAGE) != null ? "; " + shortMessage() : "") + ")";
     }
 
     /** The recorded message cut to one short line (the full text is in the status file and the run's log). */
     String shortMessage() {
-        String msg = values.getOrDefault("message", "");
+        String msg = get(Key.MESSAGE, "");
         return msg.length() <= 160 ? msg : msg.substring(0, 157) + "...";
     }
 }

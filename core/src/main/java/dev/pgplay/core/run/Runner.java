@@ -30,6 +30,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Runner {
     private static final Logger LOG = LoggerFactory.getLogger(Runner.class);
+    /** Hosts worked on in parallel unless {@link Builder#forks} says otherwise: 5, as in Ansible. */
+    public static final int DEFAULT_FORKS = 5;
 
     private final Inventory inventory;
     private final List<RunListener> listeners;
@@ -374,7 +376,7 @@ public final class Runner {
         private final List<RunListener> listeners = new ArrayList<>();
         private boolean checkMode;
         private boolean diffMode;
-        private int forks = 5;
+        private int forks = DEFAULT_FORKS;
         private String limit;
         private final Set<String> tags = new HashSet<>();
         private final Set<String> skipTags = new HashSet<>();

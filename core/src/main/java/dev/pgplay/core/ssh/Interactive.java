@@ -19,7 +19,7 @@ import org.apache.sshd.client.channel.ChannelExec;
  * {@link #request} writes input and returns the output lines up to a marker line.
  */
 public final class Interactive implements AutoCloseable {
-    private static final String EOF = "\u0000eof";
+    static final String EOF = "\u0000eof";
 
     private final String host;
     private final String what;

@@ -8,7 +8,11 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Deque;
 import java.util.EnumSet;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
@@ -32,7 +36,14 @@ final class SshConnection implements Connection {
 
     private final Host host;
     private final ClientSession session;
+    /**
+     * Commands without input run in kept shells (one per become user, more when commands of one
+     * user run at once); {@code -Dpgplay.ssh.shells=false} runs each on a channel of its own.
+     */
+    static final boolean SHELLS = !"false".equals(System.getProperty("pgplay.ssh.shells"));
+
     private final List<Tunnel> tunnels = new CopyOnWriteArrayList<>();
+    private final Map<String, Deque<Shell>> shells = new ConcurrentHashMap<>();
 
     SshConnection(Host host, ClientSession session) {
         this.host = host;
@@ -55,9 +66,59 @@ final class SshConnection implements Connection {
         String groupFile = "/tmp/.pgplay-" + UUID.randomUUID() + ".pgid";
         String line = "setsid -w sh -c " + Cmd.quote("echo $$ > " + groupFile + "; sh -c \"$0\"; rc=$?; rm -f " + groupFile + "; exit $rc")
                 + " " + Cmd.quote(cmd.shellLine());
+        long start = System.nanoTime();
+        ExecResult result = SHELLS && options.stdin() == null ? inShell(cmd, line, groupFile, options, start)
+                : onChannel(cmd, line, groupFile, options, start);
+        LOG.debug("{}: `{}`{} -> {} in {} ms", host.name(), cmd, options.becomeUser().map(u -> " as " + u).orElse(""),
+                result.exitStatus(), result.duration().toMillis());
+        return result;
+    }
+
+    /** A command without input runs in a kept shell of its user: no channel, login shell or sudo of its own. */
+    private ExecResult inShell(Cmd cmd, String line, String groupFile, ExecOptions options, long start) {
+        Deque<Shell> idle = shells.computeIfAbsent(options.becomeUser().orElse(""), k -> new ConcurrentLinkedDeque<>());
+        Shell shell = idle.pollFirst();
+        while (shell != null && !shell.usable()) {
+            shell.close();
+            shell = idle.pollFirst();
+        }
+        if (shell == null) {
+            shell = startShell(cmd, options);
+        }
+        Shell.Result r;
+        try {
+            r = shell.run(line, cmd.toString(), options.timeout(), options.onLine());
+        } catch (CommandTimeoutException e) {
+            shell.close();
+            endGroup(groupFile, options);
+            throw e;
+        } catch (RuntimeException e) {
+            shell.close();
+            throw e;
+        }
+        if (shell.usable()) {
+            idle.offerFirst(shell);
+        } else {
+            shell.close();
+        }
+        return new ExecResult(cmd.toString(), r.exitStatus(), r.stdout(), r.stderr(), Duration.ofNanos(System.nanoTime() - start));
+    }
+
+    private Shell startShell(Cmd cmd, ExecOptions options) {
+        Interactive.LineSink out = new Interactive.LineSink();
+        Interactive.LineSink err = new Interactive.LineSink();
+        Started s = start("exec sh", options, cmd, out, err);
+        s.channel().addCloseFutureListener(f -> {
+            out.close();
+            err.close();
+        });
+        return new Shell(host.name(), s.channel(), s.stdin(), out.lines(), err.lines());
+    }
+
+    /** A command with input (SQL, a script) on a channel of its own, its input sent after the become password. */
+    private ExecResult onChannel(Cmd cmd, String line, String groupFile, ExecOptions options, long start) {
         BecomeLine become = become(line, options);
         byte[] stdin = concat(become.stdinFirst(), options.stdin());
-        long start = System.nanoTime();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         try (ChannelExec channel = session.createExecChannel(become.line())) {
@@ -80,12 +141,8 @@ final class SshConnection implements Connection {
             if (status == null) {
                 err.writeBytes(("killed by signal " + channel.getExitSignal() + "\n").getBytes(StandardCharsets.UTF_8));
             }
-            Duration took = Duration.ofNanos(System.nanoTime() - start);
-            ExecResult result = new ExecResult(cmd.toString(), status == null ? -1 : status,
-                    out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8), took);
-            LOG.debug("{}: `{}`{} -> {} in {} ms", host.name(), cmd, options.becomeUser().map(u -> " as " + u).orElse(""),
-                    result.exitStatus(), took.toMillis());
-            return result;
+            return new ExecResult(cmd.toString(), status == null ? -1 : status,
+                    out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8), Duration.ofNanos(System.nanoTime() - start));
         } catch (IOException e) {
             if (!session.isOpen()) {
                 throw new UnreachableException(host.name() + ": connection lost while running `" + cmd + "`: " + e.getMessage(), e);
@@ -96,29 +153,38 @@ final class SshConnection implements Connection {
 
     @Override
     public Interactive interactive(Cmd cmd, ExecOptions options) {
-        BecomeLine become = become(cmd.shellLine(), options);
         Interactive.LineSink sink = new Interactive.LineSink();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
+        Started s = start(cmd.shellLine(), options, cmd, sink, err);
+        s.channel().addCloseFutureListener(f -> sink.close());
+        LOG.debug("{}: started `{}`{}", host.name(), cmd, options.becomeUser().map(u -> " as " + u).orElse(""));
+        return new Interactive(host.name(), cmd.toString(), s.channel(), s.stdin(), sink.lines(), err);
+    }
+
+    /** A channel running {@code line} through become, open, its input started with the become password. */
+    private Started start(String line, ExecOptions options, Cmd cmd, OutputStream out, OutputStream err) {
+        BecomeLine become = become(line, options);
         ChannelExec channel = null;
         try {
             channel = session.createExecChannel(become.line());
-            channel.setOut(sink);
+            channel.setOut(out);
             channel.setErr(err);
             open(channel, options, cmd);
-            channel.addCloseFutureListener(f -> sink.close());
             OutputStream stdin = channel.getInvertedIn();
             if (become.stdinFirst().length > 0) {
                 stdin.write(become.stdinFirst());
                 stdin.flush();
             }
-            LOG.debug("{}: started `{}`{}", host.name(), cmd, options.becomeUser().map(u -> " as " + u).orElse(""));
-            return new Interactive(host.name(), cmd.toString(), channel, stdin, sink.lines(), err);
+            return new Started(channel, stdin);
         } catch (IOException e) {
             if (channel != null) {
                 channel.close(true);
             }
             throw new UnreachableException(host.name() + ": cannot start `" + cmd + "`: " + e.getMessage(), e);
         }
+    }
+
+    private record Started(ChannelExec channel, OutputStream stdin) {
     }
 
     /**
@@ -238,6 +304,7 @@ final class SshConnection implements Connection {
 
     void close() {
         tunnels.forEach(this::stopForwarding);
+        shells.values().forEach(q -> q.forEach(Shell::close));
         session.close(false);
     }
 

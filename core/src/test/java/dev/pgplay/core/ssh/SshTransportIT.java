@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -55,6 +56,54 @@ class SshTransportIT {
         assertEquals("out", r.out());
         assertEquals("err\n", r.stderr());
         assertEquals("db2", ssh.connect(inventory.host("db2")).exec(Cmd.of("hostname")).out());
+    }
+
+    @Test
+    void keptShellsGiveEachCommandItsExactOutputStatusAndNoInput() throws Exception {
+        Connection c = ssh.connect(inventory.host("db1"));
+        // output exactly as written: no newline, a trailing newline, two, none at all, binary-safe text
+        assertEquals("abc", c.exec(Cmd.of("printf", "abc")).stdout());
+        assertEquals("abc\n", c.exec(Cmd.of("printf", "abc\n")).stdout());
+        assertEquals("a\n\n", c.exec(Cmd.of("printf", "a\n\n")).stdout());
+        assertEquals("", c.exec(Cmd.of("true")).stdout());
+        assertEquals("x\ty \u00e9", c.exec(Cmd.of("printf", "%s", "x\ty \u00e9")).stdout());
+        ExecResult both = c.exec(Cmd.raw("printf out; printf err >&2; exit 7"));
+        assertEquals(List.of(7, "out", "err"), List.of(both.exitStatus(), both.stdout(), both.stderr()));
+        // a command that reads its input gets end of file at once: it can never eat the next command
+        assertEquals("", c.exec(Cmd.raw("cat; echo done >/dev/null")).stdout());
+        assertEquals("next", c.exec(Cmd.of("echo", "next")).out());
+        // a command that prints something like a frame, or cds and exports, changes nothing for the next
+        c.exec(Cmd.raw("echo pgplay-end-x 0; echo pgplay-end-x >&2; cd /; export PGPLAY_LEAK=1"));
+        assertEquals("/home/admin|", c.exec(Cmd.raw("echo \"$(pwd)|${PGPLAY_LEAK:-}\"")).out());
+        // a shell per become user, each kept
+        assertEquals("root", c.sudo(Cmd.of("id", "-un")).out());
+        assertEquals("postgres", c.sudo("postgres", Cmd.of("id", "-un")).out());
+        // the command's parent is the process-group wrapper; the wrapper's parent is the kept shell
+        Cmd keptShell = Cmd.raw("awk '{print $4}' /proc/$PPID/stat");
+        String rootShell = c.sudo(keptShell).out();
+        assertEquals(rootShell, c.sudo(keptShell).out(), "the same root shell runs the next command");
+        assertEquals("sh", c.sudo(Cmd.raw("cat /proc/" + rootShell + "/comm")).out());
+        // commands of one user at the same time each get a shell
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            long t0 = System.nanoTime();
+            List<java.util.concurrent.Future<ExecResult>> all = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                String n = String.valueOf(i);
+                all.add(pool.submit(() -> c.exec(Cmd.raw("sleep 1; echo " + n))));
+            }
+            for (int i = 0; i < 4; i++) {
+                assertEquals(String.valueOf(i), all.get(i).get().out());
+            }
+            assertTrue(System.nanoTime() - t0 < 3_000_000_000L, "four 1 s commands ran side by side");
+        } finally {
+            pool.shutdownNow();
+        }
+        // sudo refusing to start a shell is the command's failure, as on a channel of its own
+        ExecResult refused = c.sudo("no-such-user", Cmd.of("true"));
+        assertFalse(refused.ok());
+        assertTrue(refused.stderr().contains("no-such-user"), refused.stderr());
+        assertEquals("fine", c.exec(Cmd.of("echo", "fine")).out());
     }
 
     @Test

@@ -1,0 +1,155 @@
+package dev.pgplay.core.ssh;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.apache.sshd.client.channel.ChannelExec;
+
+/**
+ * A shell kept running on a host (as the login user or, through become, as another user) that
+ * runs one command after another, each framed by a random marker, as Mitogen and pyinfra's
+ * persistent connections do: a command costs a write and its output, not a new SSH channel,
+ * a login shell and sudo. Each command still runs as its own child with its standard input from
+ * /dev/null (it cannot read the next command) and its own process group.
+ *
+ * <p>Output comes back as lines: stdout ends with an empty line's newline and {@code MARKER RC},
+ * stderr with {@code MARKER}. A shell whose command timed out or whose output broke the framing
+ * is never used again.
+ */
+final class Shell implements AutoCloseable {
+        private final String host;
+    private final ChannelExec channel;
+    private final OutputStream stdin;
+    private final BlockingQueue<String> out;
+    private final BlockingQueue<String> err;
+    private volatile boolean usable = true;
+
+    Shell(String host, ChannelExec channel, OutputStream stdin, BlockingQueue<String> out, BlockingQueue<String> err) {
+        this.host = host;
+        this.channel = channel;
+        this.stdin = stdin;
+        this.out = out;
+        this.err = err;
+    }
+
+    boolean usable() {
+        return usable && channel.isOpen();
+    }
+
+    /** What a framed command left: exit status and both outputs, exactly. */
+    record Result(int exitStatus, String stdout, String stderr) {
+    }
+
+    /**
+     * Runs {@code line} (a complete shell command line) and waits at most {@code limit}. A timeout
+     * leaves the shell unusable and throws {@link CommandTimeoutException}; a shell that ended
+     * first (the session dropped) throws {@link UnreachableException}.
+     */
+    Result run(String line, String what, Duration limit, Consumer<String> onLine) {
+        String marker = "pgplay-end-" + UUID.randomUUID();
+        String frame = "{ " + line + "\n} </dev/null; printf '\\n%s %s\\n' " + marker + " $?; printf '\\n%s\\n' " + marker + " >&2\n";
+        try {
+            stdin.write(frame.getBytes(StandardCharsets.UTF_8));
+            stdin.flush();
+        } catch (IOException e) {
+            usable = false;
+            throw new UnreachableException(host + ": connection lost while running `" + what + "`: " + e.getMessage(), e);
+        }
+        long deadline = System.nanoTime() + limit.toNanos();
+        List<String> lines = new ArrayList<>();
+        String pending = null;
+        int status;
+        while (true) {
+            String l = next(out, deadline, what, limit);
+            if (l == null) {
+                return ended(lines, what);
+            }
+            if (l.startsWith(marker + " ")) {
+                status = Integer.parseInt(l.substring(marker.length() + 1).trim());
+                if (onLine != null && pending != null && !pending.isEmpty()) {
+                    onLine.accept(pending);
+                }
+                break;
+            }
+            if (onLine != null && pending != null) {
+                onLine.accept(pending);
+            }
+            pending = l;
+            lines.add(l);
+        }
+        List<String> errLines = new ArrayList<>();
+        while (true) {
+            String l = next(err, deadline, what, limit);
+            if (l == null) {
+                return ended(lines, what);
+            }
+            if (l.equals(marker)) {
+                break;
+            }
+            errLines.add(l);
+        }
+        // the frame's own newline ends the output's last line: the lines joined are the output, exactly
+        return new Result(status, String.join("\n", lines), String.join("\n", errLines));
+    }
+
+    /**
+     * The shell ended before the marker. With an exit status (sudo refused to start it, say) that
+     * is the command's result, as it would have been on a channel of its own; without one the
+     * session dropped and whether the command ran is unknown: unreachable.
+     */
+    private Result ended(List<String> lines, String what) {
+        usable = false;
+        Integer status = channel.getExitStatus();
+        if (status == null && channel.getExitSignal() == null) {
+            throw new UnreachableException(host + ": connection lost while running `" + what + "` (no exit status)", null);
+        }
+        List<String> errLines = new ArrayList<>();
+        err.drainTo(errLines);
+        errLines.remove(Interactive.EOF);
+        if (status == null) {
+            errLines.add("killed by signal " + channel.getExitSignal());
+            status = -1;
+        }
+        return new Result(status, String.join("\n", lines), String.join("\n", errLines));
+    }
+
+    /** The next line, or null when the shell ended; a timeout leaves the shell unusable. */
+    private String next(BlockingQueue<String> q, long deadline, String what, Duration limit) {
+        String l;
+        try {
+            long left = deadline - System.nanoTime();
+            l = left <= 0 ? null : q.poll(left, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            usable = false;
+            throw new IllegalStateException(host + ": interrupted while running `" + what + "`", e);
+        }
+        if (l == null) {
+            usable = false;
+            throw new CommandTimeoutException(host, what, limit);
+        }
+        if (l == Interactive.EOF) {
+            q.offer(Interactive.EOF);
+            return null;
+        }
+        return l;
+    }
+
+    @Override
+    public void close() {
+        usable = false;
+        try {
+            stdin.close();
+        } catch (IOException e) {
+            // gone anyway
+        }
+        channel.close(false);
+    }
+}

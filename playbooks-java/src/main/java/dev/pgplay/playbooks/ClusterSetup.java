@@ -2,9 +2,9 @@ package dev.pgplay.playbooks;
 
 import dev.pgplay.core.modules.FileContent;
 import dev.pgplay.core.modules.ManagedBlock;
-import dev.pgplay.core.modules.PgCluster;
-import dev.pgplay.core.modules.Psql;
-import dev.pgplay.core.modules.Scram;
+import dev.pgplay.postgres.PgCluster;
+import dev.pgplay.postgres.Psql;
+import dev.pgplay.postgres.Scram;
 import dev.pgplay.core.modules.VirtualIp;
 import dev.pgplay.core.modules.WaitFor;
 import dev.pgplay.core.run.HostContext;

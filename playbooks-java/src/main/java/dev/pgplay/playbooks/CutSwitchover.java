@@ -1,7 +1,8 @@
 package dev.pgplay.playbooks;
 
+import dev.pgplay.postgres.PgFacts;
 import dev.pgplay.core.modules.Facts;
-import dev.pgplay.core.modules.Psql;
+import dev.pgplay.postgres.Psql;
 import dev.pgplay.core.ssh.CommandTimeoutException;
 import dev.pgplay.core.ssh.UnreachableException;
 import java.util.List;
@@ -45,8 +46,8 @@ final class CutSwitchover {
         if (from.ctx().checkMode()) {
             return new Outcome("found " + j + " (check mode: not resolved)", false, -1, Optional.empty());
         }
-        Facts.Cluster cf = from.cluster();
-        Optional<Facts.Cluster> ct = clusterOf(to);
+        PgFacts.Cluster cf = from.cluster();
+        Optional<PgFacts.Cluster> ct = clusterOf(to);
         boolean fromWrites = cf.online() && !cf.inRecovery();
         boolean toWrites = ct.isPresent() && ct.get().online() && !ct.get().inRecovery();
         if (fromWrites && toWrites) {
@@ -116,7 +117,7 @@ final class CutSwitchover {
     }
 
     /** The node's cluster, or empty when the host cannot be reached. */
-    private static Optional<Facts.Cluster> clusterOf(Pg pg) {
+    private static Optional<PgFacts.Cluster> clusterOf(Pg pg) {
         try {
             return Optional.of(pg.cluster());
         } catch (UnreachableException e) {

@@ -1,12 +1,13 @@
 package dev.pgplay.playbooks;
 
+import dev.pgplay.postgres.PgFacts;
 import dev.pgplay.playbooks.UpgradeStatus.Key;
 import dev.pgplay.playbooks.UpgradeStatus.State;
 import dev.pgplay.playbooks.UpgradeStatus.Step;
 import dev.pgplay.core.modules.Apt;
 import dev.pgplay.core.modules.Facts;
-import dev.pgplay.core.modules.PgCluster;
-import dev.pgplay.core.modules.Psql;
+import dev.pgplay.postgres.PgCluster;
+import dev.pgplay.postgres.Psql;
 import dev.pgplay.core.modules.WaitFor;
 import dev.pgplay.core.run.Detached;
 import dev.pgplay.core.run.HostContext;
@@ -83,8 +84,8 @@ final class Major {
         return Detached.run(ctx, UNIT, cmd, "postgres", Duration.ofHours(12));
     }
 
-    private Optional<Facts.Cluster> find(HostContext ctx, String version) {
-        ctx.forget(Facts.CLUSTERS);
+    private Optional<PgFacts.Cluster> find(HostContext ctx, String version) {
+        ctx.forget(PgFacts.CLUSTERS);
         return PgCluster.find(ctx, version, cluster());
     }
 
@@ -196,7 +197,7 @@ final class Major {
             status.undo(List.of(Step.CONFIG, Step.CHECKED)).put(Key.METHOD, m.method());
             return TaskResult.ok("an earlier run stopped before blocking writes (" + status.summary() + "): starting over");
         }
-        Optional<Facts.Cluster> old = find(ctx, m.old().version());
+        Optional<PgFacts.Cluster> old = find(ctx, m.old().version());
         if (old.isEmpty()) {
             return TaskResult.failed("no cluster " + m.old().version() + "/" + cluster() + " on " + ctx.host().name()
                     + " (pg_lsclusters); check pg-version and pg-cluster");
@@ -229,7 +230,7 @@ final class Major {
         Pg o = old(ctx);
         List<String> report = new ArrayList<>();
         List<String> blockers = new ArrayList<>();
-        Facts.Cluster c = o.cluster();
+        PgFacts.Cluster c = o.cluster();
         if (!c.online()) {
             return TaskResult.failed(m.old().version() + "/" + cluster() + " is " + c.status() + "; start it and run again");
         }
@@ -340,7 +341,7 @@ final class Major {
     // ---------------------------------------------------------------- the new cluster
 
     TaskResult newCluster(HostContext ctx) {
-        Optional<Facts.Cluster> existing = find(ctx, m.next().version());
+        Optional<PgFacts.Cluster> existing = find(ctx, m.next().version());
         if (existing.isPresent() && status.flag(Key.NEW_CREATED) && status.flag(Key.NEW_FRESH)) {
             return TaskResult.ok("made by this upgrade, on port " + existing.get().port());
         }
@@ -373,7 +374,7 @@ final class Major {
             argv.addAll(List.of("--", "--data-checksums"));
         }
         Pg.root(ctx, Cmd.of(argv));
-        Facts.Cluster made = find(ctx, m.next().version()).orElseThrow(() -> new IllegalStateException("pg_createcluster made no cluster"));
+        PgFacts.Cluster made = find(ctx, m.next().version()).orElseThrow(() -> new IllegalStateException("pg_createcluster made no cluster"));
         done.add(String.join(" ", argv));
         if (!status.done(Step.WRITES_BLOCKED)) {
             status.state(State.PREPARING); // the old cluster is untouched so far: a plain second run may start over
@@ -385,7 +386,7 @@ final class Major {
     }
 
     /** Null when the cluster holds nothing but what initdb made; else why not. */
-    private String emptyOrWhy(HostContext ctx, Facts.Cluster c) {
+    private String emptyOrWhy(HostContext ctx, PgFacts.Cluster c) {
         Pg n = nextOn(ctx, c.port());
         if (!c.online()) {
             if (ctx.checkMode()) {
@@ -594,7 +595,7 @@ final class Major {
             return TaskResult.ok("swapped earlier in this upgrade");
         }
         Pg n = nextOn(ctx, sidePort());
-        if (find(ctx, m.next().version()).map(Facts.Cluster::online).orElse(false)) {
+        if (find(ctx, m.next().version()).map(PgFacts.Cluster::online).orElse(false)) {
             return TaskResult.ok("running on port " + sidePort());
         }
         if (ctx.checkMode()) {
@@ -763,7 +764,7 @@ final class Major {
                 return TaskResult.failed(unclean);
             }
         }
-        if (find(ctx, m.next().version()).map(Facts.Cluster::online).orElse(false)) {
+        if (find(ctx, m.next().version()).map(PgFacts.Cluster::online).orElse(false)) {
             nextOn(ctx, sidePort()).stopFast();
         }
         ports(ctx, true);
@@ -794,7 +795,7 @@ final class Major {
         Pg.root(ctx, Cmd.of("pg_conftool", ov, cluster(), "set", "port", String.valueOf(oldPort)));
         Pg.root(ctx, Cmd.of("sh", "-c", "echo \"$1\" > \"/etc/postgresql/$2/$4/start.conf\" && echo \"$3\" > \"/etc/postgresql/$5/$4/start.conf\"",
                 "sh", forward ? "auto" : "manual", nv, forward ? "manual" : "auto", cluster(), ov));
-        ctx.forget(Facts.CLUSTERS);
+        ctx.forget(PgFacts.CLUSTERS);
     }
 
     TaskResult verify(HostContext ctx) throws InterruptedException {
@@ -901,7 +902,7 @@ final class Major {
     /** Stops the new cluster, gives the old one its port back, starts it and allows writes. */
     void back(HostContext ctx) {
         killLeftovers(ctx);
-        Optional<Facts.Cluster> n = find(ctx, m.next().version());
+        Optional<PgFacts.Cluster> n = find(ctx, m.next().version());
         if (n.isPresent() && n.get().online()) {
             Pg.root(ctx, Cmd.of("pg_ctlcluster", "--force", m.next().version(), cluster(), "stop"));
         }
@@ -927,8 +928,8 @@ final class Major {
         }
         UpgradeStatus ss = UpgradeStatus.read(ctx, cluster());
         String primaryAddress = ctx.inventory().host(m.old().primary()).address();
-        Optional<Facts.Cluster> existing = find(ctx, m.next().version());
-        if (ss.state() == State.STANDBY_REBUILT && m.next().version().equals(ss.get(Key.NEW_VERSION)) && existing.map(Facts.Cluster::online).orElse(false)
+        Optional<PgFacts.Cluster> existing = find(ctx, m.next().version());
+        if (ss.state() == State.STANDBY_REBUILT && m.next().version().equals(ss.get(Key.NEW_VERSION)) && existing.map(PgFacts.Cluster::online).orElse(false)
                 && next(ctx).streamingFrom(primaryAddress)) {
             return TaskResult.ok("already rebuilt, streaming from " + m.old().primary());
         }
@@ -939,7 +940,7 @@ final class Major {
             return TaskResult.changed("would rebuild " + ctx.host().name() + " for " + m.next().version(), plan);
         }
         int side = (int) ps.number(Key.SIDE_PORT);
-        Optional<Facts.Cluster> oldCluster = find(ctx, m.old().version());
+        Optional<PgFacts.Cluster> oldCluster = find(ctx, m.old().version());
         if (oldCluster.isPresent()) {
             startConf(ctx, m.old().version(), "manual"); // kept, never started again by a reboot or a package
         }
@@ -960,11 +961,11 @@ final class Major {
         }
         // manual until it is a clone with standby.signal: an empty new cluster started by a reboot would be a writable primary
         Pg.root(ctx, Cmd.of("pg_createcluster", m.next().version(), cluster(), "--port", String.valueOf(port()), "--start-conf", "manual"));
-        Facts.Cluster made = find(ctx, m.next().version()).orElseThrow();
+        PgFacts.Cluster made = find(ctx, m.next().version()).orElseThrow();
         UpgradeStatus mine = UpgradeStatus.fresh(cluster()).state(State.REBUILDING).put(Key.OLD_VERSION, m.old().version())
                 .put(Key.NEW_VERSION, m.next().version()).put(Key.METHOD, "pg_basebackup").put(Key.PORT, port()).put(Key.SIDE_PORT, side)
                 .put(Key.NEW_CREATED, true).put(Key.NEW_DATA, made.dataDir())
-                .put(Key.OLD_DATA, oldCluster.map(Facts.Cluster::dataDir).orElse(""));
+                .put(Key.OLD_DATA, oldCluster.map(PgFacts.Cluster::dataDir).orElse(""));
         mine.save(ctx);
         Major sm = new Major(m);
         sm.status = mine;

@@ -1,10 +1,11 @@
 package dev.pgplay.playbooks;
 
+import dev.pgplay.postgres.PgFacts;
 import dev.pgplay.playbooks.UpgradeStatus.Key;
 import dev.pgplay.playbooks.UpgradeStatus.State;
 import dev.pgplay.playbooks.UpgradeStatus.Step;
 import dev.pgplay.core.modules.Facts;
-import dev.pgplay.core.modules.PgCluster;
+import dev.pgplay.postgres.PgCluster;
 import dev.pgplay.core.modules.WaitFor;
 import dev.pgplay.core.run.HostContext;
 import dev.pgplay.core.run.Play;
@@ -141,8 +142,8 @@ public final class MajorRollback implements Playbook {
         if (ctx.checkMode()) {
             return TaskResult.changed("would stop " + mj.m.next().version() + " and start " + mj.m.old().version(), List.of("pg_ctlcluster"));
         }
-        ctx.forget(Facts.CLUSTERS);
-        Optional<Facts.Cluster> n = PgCluster.find(ctx, mj.m.next().version(), mj.cluster());
+        ctx.forget(PgFacts.CLUSTERS);
+        Optional<PgFacts.Cluster> n = PgCluster.find(ctx, mj.m.next().version(), mj.cluster());
         if (n.isPresent() && n.get().online()) {
             Pg.root(ctx, Cmd.of("pg_ctlcluster", "--force", mj.m.next().version(), mj.cluster(), "stop"));
         }

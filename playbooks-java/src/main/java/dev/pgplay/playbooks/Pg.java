@@ -1,8 +1,9 @@
 package dev.pgplay.playbooks;
 
+import dev.pgplay.postgres.PgFacts;
 import dev.pgplay.core.modules.Facts;
 import dev.pgplay.core.modules.FileContent;
-import dev.pgplay.core.modules.Psql;
+import dev.pgplay.postgres.Psql;
 import dev.pgplay.core.run.Detached;
 import dev.pgplay.core.run.HostContext;
 import dev.pgplay.core.ssh.Cmd;
@@ -30,9 +31,9 @@ final class Pg {
     }
 
     /** The cluster as pg_lsclusters shows it now (not cached). */
-    Facts.Cluster cluster() {
-        ctx.forget(Facts.CLUSTERS);
-        return ctx.fact(Facts.CLUSTERS).stream()
+    PgFacts.Cluster cluster() {
+        ctx.forget(PgFacts.CLUSTERS);
+        return ctx.fact(PgFacts.CLUSTERS).stream()
                 .filter(c -> c.version().equals(s.version()) && c.name().equals(s.cluster())).findFirst()
                 .orElseThrow(() -> new IllegalStateException("no PostgreSQL cluster " + s.version() + "/" + s.cluster()
                         + " on " + name() + " (pg_lsclusters); install postgresql-" + s.version() + " and create it"));
@@ -49,9 +50,9 @@ final class Pg {
     }
 
     /** Waits until the cluster is down or answers (a restart by someone else ends); its state then. */
-    Facts.Cluster awaitAnswer(Duration limit) {
+    PgFacts.Cluster awaitAnswer(Duration limit) {
         long deadline = System.nanoTime() + limit.toNanos();
-        Facts.Cluster c = cluster();
+        PgFacts.Cluster c = cluster();
         while (c.online() && !answers() && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(250);
@@ -70,9 +71,9 @@ final class Pg {
 
     /** The data directory (it does not move during a run: read from the cached cluster list when there is one). */
     String dataDir() {
-        return ctx.fact(Facts.CLUSTERS).stream()
+        return ctx.fact(PgFacts.CLUSTERS).stream()
                 .filter(c -> c.version().equals(s.version()) && c.name().equals(s.cluster())).findFirst()
-                .map(Facts.Cluster::dataDir).orElseGet(() -> cluster().dataDir());
+                .map(PgFacts.Cluster::dataDir).orElseGet(() -> cluster().dataDir());
     }
 
     String bin(String program) {
@@ -154,7 +155,7 @@ final class Pg {
      * ready instead of pg_ctlcluster's 0.5 s polling.
      */
     void start() {
-        ctx.forget(Facts.CLUSTERS);
+        ctx.forget(PgFacts.CLUSTERS);
         boolean systemd = "systemd".equals(ctx.fact(Facts.INIT));
         Cmd cmd = systemd ? Cmd.of("pg_ctlcluster", s.version(), s.cluster(), "start")
                 : Cmd.of(bin("pg_ctl"), "-D", s.confDir(), "-l", logFile(), "-w", "-t", "600", "start");
@@ -175,7 +176,7 @@ final class Pg {
      * Elsewhere the same as {@link #start}.
      */
     void startNoWait() {
-        ctx.forget(Facts.CLUSTERS);
+        ctx.forget(PgFacts.CLUSTERS);
         if (!"systemd".equals(ctx.fact(Facts.INIT))) {
             start();
             return;

@@ -1,5 +1,6 @@
 package dev.pgplay.playbooks;
 
+import dev.pgplay.postgres.PgFacts;
 import dev.pgplay.core.modules.Facts;
 import dev.pgplay.core.run.Play;
 import dev.pgplay.core.run.Playbook;
@@ -31,7 +32,7 @@ public final class Ping implements Playbook {
                 }),
                 Task.of("facts", ctx -> {
                     Map<String, String> os = ctx.fact(Facts.OS);
-                    String clusters = ctx.fact(Facts.CLUSTERS).stream()
+                    String clusters = ctx.fact(PgFacts.CLUSTERS).stream()
                             .map(c -> c.version() + "/" + c.name() + ":" + c.port() + " " + c.status())
                             .collect(Collectors.joining(", "));
                     return TaskResult.ok(os.getOrDefault("PRETTY_NAME", "?") + "; PostgreSQL: "

@@ -1,7 +1,7 @@
 package dev.pgplay.playbooks;
 
 import dev.pgplay.core.modules.Apt;
-import dev.pgplay.core.modules.Psql;
+import dev.pgplay.postgres.Psql;
 import dev.pgplay.core.modules.VirtualIp;
 import dev.pgplay.core.run.Detached;
 import dev.pgplay.core.run.HostContext;

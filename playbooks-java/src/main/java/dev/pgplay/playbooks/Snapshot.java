@@ -1,6 +1,6 @@
 package dev.pgplay.playbooks;
 
-import dev.pgplay.core.modules.Psql;
+import dev.pgplay.postgres.Psql;
 import dev.pgplay.core.run.HostContext;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

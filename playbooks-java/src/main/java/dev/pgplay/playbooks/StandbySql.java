@@ -1,6 +1,6 @@
 package dev.pgplay.playbooks;
 
-import dev.pgplay.core.modules.Psql;
+import dev.pgplay.postgres.Psql;
 import dev.pgplay.core.ssh.Cmd;
 import dev.pgplay.core.ssh.ExecOptions;
 import dev.pgplay.core.ssh.Interactive;

@@ -54,7 +54,7 @@ record SwitchoverJournal(State state, String from, String to, long checkpoint, l
                     case "state" -> state = State.valueOf(value.toUpperCase());
                     case "from" -> from = value;
                     case "to" -> to = value;
-                    case "checkpoint" -> checkpoint = value.isEmpty() ? -1 : dev.pgplay.core.modules.Psql.lsn(value);
+                    case "checkpoint" -> checkpoint = value.isEmpty() ? -1 : dev.pgplay.postgres.Psql.lsn(value);
                     case "started" -> started = Long.parseLong(value);
                     default -> { }
                 }

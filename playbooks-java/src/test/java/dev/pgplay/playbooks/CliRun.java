@@ -1,5 +1,6 @@
 package dev.pgplay.playbooks;
 
+import dev.pgplay.cli.Main;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

@@ -43,7 +43,7 @@ public final class Apt implements Operation {
     public Plan plan(HostContext ctx) {
         // an install started by an earlier run (its controller lost) still runs: wait for it, then look
         if (Detached.adopt(ctx, UNIT, "package install", Duration.ofMinutes(30))) {
-            changes().forEach(ctx::forget);
+            forgetChanges(ctx);
         }
         ctx.forget(DPKG_INTERRUPTED);
         boolean interrupted = ctx.fact(DPKG_INTERRUPTED);
@@ -101,8 +101,13 @@ public final class Apt implements Operation {
             out.add(Facts.installedVersion(name));
             out.add(Facts.candidateVersion(name));
         }
-        out.add(Facts.CLUSTERS);
         out.add(DPKG_INTERRUPTED);
         return out;
+    }
+
+    /** Package scripts start services and clusters and rewrite files: after an install no cached fact is trusted. */
+    @Override
+    public void forgetChanges(HostContext ctx) {
+        ctx.forgetAll();
     }
 }

@@ -25,6 +25,11 @@ public interface Operation extends Action {
         return List.of();
     }
 
+    /** Drops the cached facts this operation may have changed (those of {@link #changes()}). */
+    default void forgetChanges(HostContext ctx) {
+        changes().forEach(ctx::forget);
+    }
+
     /** What an operation found: the steps still needed, a message, an optional diff. */
     record Plan(List<Step> steps, String message, Optional<TaskResult.Diff> diff) {
         public static Plan nothing(String message) {
@@ -66,12 +71,12 @@ public interface Operation extends Action {
             data.put("stdout", r.stdout());
             data.put("stderr", r.stderr());
             if (!r.ok()) {
-                changes().forEach(ctx::forget);
+                forgetChanges(ctx);
                 return TaskResult.failed("`" + r.command() + "` exited " + r.exitStatus()
                         + (r.stderr().isBlank() ? "" : ": " + RemoteCommandException.lastLines(r.stderr())), data);
             }
         }
-        changes().forEach(ctx::forget);
+        forgetChanges(ctx);
         return new TaskResult.Changed(plan.message(), commands, plan.diff(), data);
     }
 }

@@ -281,20 +281,6 @@ class RunnerIT {
     }
 
     @Test
-    void sqlThroughAJdbcTunnelToLoopbackOnly() {
-        LabHost h1 = LAB.host("h1");
-        h1.docker("su", "postgres", "-c", "psql -c \"ALTER ROLE postgres PASSWORD 'jdbc-test'\"");
-        java.util.concurrent.atomic.AtomicReference<List<List<String>>> rows = new java.util.concurrent.atomic.AtomicReference<>();
-        Play play = Play.of("jdbc", "h1").task(Task.of("query", ctx -> {
-            rows.set(dev.pgplay.core.modules.Jdbc.query(ctx, 5432, "postgres", "postgres",
-                    dev.pgplay.inventory.Secret.of("jdbc-test", "test"), "SELECT inet_server_addr()::text, current_setting('listen_addresses')"));
-            return TaskResult.ok("queried");
-        }));
-        assertEquals(0, run(play).exitCode(), rec.events.toString());
-        assertEquals(List.of(List.of("127.0.0.1/32", "localhost")), rows.get());
-    }
-
-    @Test
     void vipWithAnIfconfigAliasAndWaitForPorts() {
         LabHost h2 = LAB.host("h2");
         String address = LAB.lab().network().freeVip(1);

@@ -1,4 +1,4 @@
-package dev.pgplay.core.modules;
+package dev.pgplay.postgres;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -28,17 +28,6 @@ class PgHelpersTest {
     }
 
     @Test
-    void managedBlockIsInsertedOnceAndReplaced() {
-        String text = "local all postgres peer\n";
-        String once = ManagedBlock.apply(text, "replication", List.of("host replication r 10.0.0.2/32 scram-sha-256"), true);
-        assertEquals("# BEGIN pgplay replication\nhost replication r 10.0.0.2/32 scram-sha-256\n# END pgplay replication\nlocal all postgres peer\n", once);
-        assertEquals(once, ManagedBlock.apply(once, "replication", List.of("host replication r 10.0.0.2/32 scram-sha-256"), true));
-        String changed = ManagedBlock.apply(once, "replication", List.of("host replication r 10.0.0.3/32 scram-sha-256"), true);
-        assertEquals(once.replace("10.0.0.2", "10.0.0.3"), changed);
-        assertEquals("a\n# BEGIN pgplay x\nb\n# END pgplay x\n", ManagedBlock.apply("a", "x", List.of("b"), false));
-    }
-
-    @Test
     void databaseNamesAreOnlyEverADbnameValue() {
         assertEquals("dbname='host=127.0.0.1 port=55499 user=replicator dbname=x'",
                 Psql.conninfo("host=127.0.0.1 port=55499 user=replicator dbname=x"));
@@ -49,16 +38,16 @@ class PgHelpersTest {
 
     @Test
     void clustersFromJsonKeepSpacesAndRefuseAmbiguousText() {
-        List<Facts.Cluster> c = Facts.clusters("[{\"running\":1,\"recovery\":1,\"pgdata\":\"/srv/pg data/15\",\"version\":15,"
+        List<PgFacts.Cluster> c = PgFacts.clusters("[{\"running\":1,\"recovery\":1,\"pgdata\":\"/srv/pg data/15\",\"version\":15,"
                 + "\"cluster\":\"main\",\"port\":\"5432\",\"owneruid\":102}]");
-        assertEquals(new Facts.Cluster("15", "main", 5432, "online,recovery", "102", "/srv/pg data/15"), c.get(0));
+        assertEquals(new PgFacts.Cluster("15", "main", 5432, "online,recovery", "102", "/srv/pg data/15"), c.get(0));
         assertTrue(c.get(0).inRecovery());
-        assertEquals("/var/lib/postgresql/15/main", Facts.clusters(
+        assertEquals("/var/lib/postgresql/15/main", PgFacts.clusters(
                 "15  main    5432 online postgres /var/lib/postgresql/15/main /var/log/postgresql/postgresql-15-main.log\n").get(0).dataDir());
-        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> Facts.clusters(
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> PgFacts.clusters(
                 "15  main    5432 online postgres /srv/pg data/15 /var/log/postgresql/postgresql-15-main.log\n"));
         assertTrue(e.getMessage().contains("refusing to guess a path"), e.getMessage());
-        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> Facts.clusters(
+        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> PgFacts.clusters(
                 "[{\"running\":0,\"pgdata\":\"/srv/../etc\",\"version\":15,\"cluster\":\"main\",\"port\":\"5432\"}]"));
         assertTrue(e.getMessage().contains("not a plain absolute path"), e.getMessage());
     }

@@ -1,4 +1,4 @@
-package dev.pgplay.core.modules;
+package dev.pgplay.postgres;
 
 import dev.pgplay.core.run.HostContext;
 import dev.pgplay.core.ssh.Tunnel;

@@ -1,4 +1,4 @@
-package dev.pgplay.playbooks;
+package dev.pgplay.cli;
 
 import dev.pgplay.core.output.ConsoleListener;
 import dev.pgplay.core.output.JsonEventsListener;
@@ -131,7 +131,8 @@ public final class Main implements Callable<Integer> {
         return cli.execute(args);
     }
 
-    static Map<String, Playbook> playbooks() {
+    /** The playbooks on the class path (ServiceLoader), by name. */
+    public static Map<String, Playbook> playbooks() {
         Map<String, Playbook> out = new java.util.TreeMap<>();
         for (Playbook p : ServiceLoader.load(Playbook.class)) {
             out.put(p.name(), p);

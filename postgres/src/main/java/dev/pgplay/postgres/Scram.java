@@ -1,4 +1,4 @@
-package dev.pgplay.core.modules;
+package dev.pgplay.postgres;
 
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;

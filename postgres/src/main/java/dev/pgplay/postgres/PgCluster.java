@@ -1,5 +1,6 @@
-package dev.pgplay.core.modules;
+package dev.pgplay.postgres;
 
+import dev.pgplay.core.modules.Facts;
 import dev.pgplay.core.run.Fact;
 import dev.pgplay.core.run.HostContext;
 import dev.pgplay.core.run.Operation;
@@ -42,14 +43,14 @@ public final class PgCluster implements Operation {
     }
 
     /** The cluster as pg_lsclusters shows it, if it exists. */
-    public static Optional<Facts.Cluster> find(HostContext ctx, String version, String cluster) {
-        return ctx.fact(Facts.CLUSTERS).stream()
+    public static Optional<PgFacts.Cluster> find(HostContext ctx, String version, String cluster) {
+        return ctx.fact(PgFacts.CLUSTERS).stream()
                 .filter(c -> c.version().equals(version) && c.name().equals(cluster)).findFirst();
     }
 
     @Override
     public Plan plan(HostContext ctx) {
-        Facts.Cluster c = find(ctx, version, cluster).orElseThrow(() ->
+        PgFacts.Cluster c = find(ctx, version, cluster).orElseThrow(() ->
                 new IllegalStateException("no PostgreSQL cluster " + version + "/" + cluster + " on " + ctx.host().name()));
         boolean online = c.online();
         String verb = switch (state) {
@@ -71,6 +72,6 @@ public final class PgCluster implements Operation {
 
     @Override
     public List<Fact<?>> changes() {
-        return List.of(Facts.CLUSTERS);
+        return List.of(PgFacts.CLUSTERS);
     }
 }

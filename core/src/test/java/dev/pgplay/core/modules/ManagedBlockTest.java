@@ -1,0 +1,19 @@
+package dev.pgplay.core.modules;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ManagedBlockTest {
+    @Test
+    void managedBlockIsInsertedOnceAndReplaced() {
+        String text = "local all postgres peer\n";
+        String once = ManagedBlock.apply(text, "replication", List.of("host replication r 10.0.0.2/32 scram-sha-256"), true);
+        assertEquals("# BEGIN pgplay replication\nhost replication r 10.0.0.2/32 scram-sha-256\n# END pgplay replication\nlocal all postgres peer\n", once);
+        assertEquals(once, ManagedBlock.apply(once, "replication", List.of("host replication r 10.0.0.2/32 scram-sha-256"), true));
+        String changed = ManagedBlock.apply(once, "replication", List.of("host replication r 10.0.0.3/32 scram-sha-256"), true);
+        assertEquals(once.replace("10.0.0.2", "10.0.0.3"), changed);
+        assertEquals("a\n# BEGIN pgplay x\nb\n# END pgplay x\n", ManagedBlock.apply("a", "x", List.of("b"), false));
+    }
+}

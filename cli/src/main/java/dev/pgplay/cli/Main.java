@@ -15,7 +15,6 @@ import dev.pgplay.inventory.InventoryException;
 import dev.pgplay.inventory.Problem;
 import java.io.PrintStream;
 import java.net.InetAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;

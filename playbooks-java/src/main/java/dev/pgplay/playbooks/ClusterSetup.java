@@ -1,5 +1,7 @@
 package dev.pgplay.playbooks;
 
+import dev.pgplay.postgres.Pg;
+import dev.pgplay.postgres.PgSettings;
 import dev.pgplay.core.modules.FileContent;
 import dev.pgplay.core.modules.ManagedBlock;
 import dev.pgplay.postgres.PgCluster;

@@ -1,7 +1,10 @@
 package dev.pgplay.playbooks;
 
+import dev.pgplay.postgres.Pg;
+import dev.pgplay.postgres.PgSettings;
+import dev.pgplay.postgres.StandbySql;
+import dev.pgplay.postgres.SwitchoverJournal;
 import dev.pgplay.postgres.PgFacts;
-import dev.pgplay.core.modules.Facts;
 import dev.pgplay.postgres.Psql;
 import dev.pgplay.core.ssh.CommandTimeoutException;
 import dev.pgplay.core.ssh.UnreachableException;
@@ -72,7 +75,7 @@ final class CutSwitchover {
             }
         }
         boolean lost = ct.isEmpty();
-        String cp = RollingMinor.lsnText(checkpoint);
+        String cp = Psql.lsnText(checkpoint);
         int seconds = Integer.parseInt(to.ctx().var("proof-timeout-seconds", "15"));
         StandbySql sql = null;
         try {

@@ -1,11 +1,15 @@
 package dev.pgplay.playbooks;
 
+import dev.pgplay.postgres.Pg;
+import dev.pgplay.postgres.PgSettings;
+import dev.pgplay.postgres.Snapshot;
+import dev.pgplay.postgres.ConfigCarry;
+import dev.pgplay.postgres.UpgradeStatus;
 import dev.pgplay.postgres.PgFacts;
-import dev.pgplay.playbooks.UpgradeStatus.Key;
-import dev.pgplay.playbooks.UpgradeStatus.State;
-import dev.pgplay.playbooks.UpgradeStatus.Step;
+import dev.pgplay.postgres.UpgradeStatus.Key;
+import dev.pgplay.postgres.UpgradeStatus.State;
+import dev.pgplay.postgres.UpgradeStatus.Step;
 import dev.pgplay.core.modules.Apt;
-import dev.pgplay.core.modules.Facts;
 import dev.pgplay.postgres.PgCluster;
 import dev.pgplay.postgres.Psql;
 import dev.pgplay.core.modules.WaitFor;
@@ -730,7 +734,7 @@ final class Major {
     TaskResult snapshot(HostContext ctx) throws InterruptedException {
         if (status.done(Step.SNAPSHOT)) {
             before = Snapshot.parse(cat(ctx, snapshotFile()));
-            return TaskResult.ok("read earlier in this upgrade: " + before.items.size() + " items");
+            return TaskResult.ok("read earlier in this upgrade: " + before.items().size() + " items");
         }
         if (ctx.checkMode()) {
             return TaskResult.skipped("check mode: the old cluster is read when writes are blocked");
@@ -740,8 +744,8 @@ final class Major {
         before = Snapshot.read(ctx, port(), jobs);
         ctx.connection().upload(before.text().getBytes(StandardCharsets.UTF_8), snapshotFile(), "0600", "root:root");
         status.done(Step.SNAPSHOT, ctx);
-        long dbs = before.items.keySet().stream().filter(k -> k.endsWith(": database")).count();
-        return TaskResult.ok(before.items.size() + " items from " + dbs + " database(s) in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+        long dbs = before.items().keySet().stream().filter(k -> k.endsWith(": database")).count();
+        return TaskResult.ok(before.items().size() + " items from " + dbs + " database(s) in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
     }
 
     TaskResult swap(HostContext ctx) {

@@ -1,8 +1,10 @@
 package dev.pgplay.playbooks;
 
-import dev.pgplay.playbooks.UpgradeStatus.Key;
-import dev.pgplay.playbooks.UpgradeStatus.State;
-import dev.pgplay.playbooks.UpgradeStatus.Step;
+import dev.pgplay.postgres.Pg;
+import dev.pgplay.postgres.PgSettings;
+import dev.pgplay.postgres.UpgradeStatus;
+import dev.pgplay.postgres.UpgradeStatus.Key;
+import dev.pgplay.postgres.UpgradeStatus.State;
 import dev.pgplay.core.run.Play;
 import dev.pgplay.core.run.Playbook;
 import dev.pgplay.core.run.Task;

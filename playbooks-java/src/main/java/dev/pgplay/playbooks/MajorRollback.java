@@ -1,10 +1,12 @@
 package dev.pgplay.playbooks;
 
+import dev.pgplay.postgres.Pg;
+import dev.pgplay.postgres.PgSettings;
+import dev.pgplay.postgres.WalWrites;
+import dev.pgplay.postgres.UpgradeStatus;
 import dev.pgplay.postgres.PgFacts;
-import dev.pgplay.playbooks.UpgradeStatus.Key;
-import dev.pgplay.playbooks.UpgradeStatus.State;
-import dev.pgplay.playbooks.UpgradeStatus.Step;
-import dev.pgplay.core.modules.Facts;
+import dev.pgplay.postgres.UpgradeStatus.Key;
+import dev.pgplay.postgres.UpgradeStatus.State;
 import dev.pgplay.postgres.PgCluster;
 import dev.pgplay.core.modules.WaitFor;
 import dev.pgplay.core.run.HostContext;

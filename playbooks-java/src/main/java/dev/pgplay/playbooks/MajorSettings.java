@@ -1,5 +1,6 @@
 package dev.pgplay.playbooks;
 
+import dev.pgplay.postgres.PgSettings;
 import dev.pgplay.inventory.Inventory;
 import java.util.Map;
 

@@ -1,5 +1,9 @@
 package dev.pgplay.playbooks;
 
+import dev.pgplay.postgres.Pg;
+import dev.pgplay.postgres.PgSettings;
+import dev.pgplay.postgres.StandbySql;
+import dev.pgplay.postgres.SwitchoverJournal;
 import dev.pgplay.core.modules.Apt;
 import dev.pgplay.postgres.Psql;
 import dev.pgplay.core.modules.VirtualIp;
@@ -502,7 +506,7 @@ public final class RollingMinor implements Playbook {
                     + o.name() + " (if not proven: no promotion, " + p.name() + " restarted with the VIP)", List.of("SELECT pg_promote(true, 60)"));
         }
         long checkpoint = st.checkpointLsn;
-        String cp = lsnText(checkpoint);
+        String cp = Psql.lsnText(checkpoint);
         int timeoutSeconds = Integer.parseInt(ctx.var("proof-timeout-seconds", "15"));
         StandbySql session = st.standbySql; // opened before the stop
         st.standbySql = null;
@@ -530,7 +534,7 @@ public final class RollingMinor implements Playbook {
         long received = Psql.lsn(row.get(0));
         long replay = Psql.lsn(row.get(1));
         if (!(replay > checkpoint && received > checkpoint)) {
-            return notPromoted(p, o, s, st, o.name() + " replayed up to " + lsnText(replay) + " (received " + lsnText(received)
+            return notPromoted(p, o, s, st, o.name() + " replayed up to " + Psql.lsnText(replay) + " (received " + Psql.lsnText(received)
                     + "), not past " + p.name() + "'s shutdown checkpoint at " + cp,
                     "Next: find out why " + o.name() + " stopped receiving WAL (pg_stat_wal_receiver, its log), then run again");
         }
@@ -552,7 +556,7 @@ public final class RollingMinor implements Playbook {
         st.swap();
         st.oldPrimaryNeedsRejoin = true;
         st.switchovers.add(from + " -> " + st.primary);
-        return TaskResult.changed("replayed " + lsnText(replay) + " > shutdown checkpoint " + cp + "; promoted " + o.name(),
+        return TaskResult.changed("replayed " + Psql.lsnText(replay) + " > shutdown checkpoint " + cp + "; promoted " + o.name(),
                 List.of("SELECT pg_promote()"));
     }
 
@@ -601,9 +605,6 @@ public final class RollingMinor implements Playbook {
         return TaskResult.changed("journal closed on " + st.primary + " and " + st.standby, List.of("state=done"));
     }
 
-    static String lsnText(long lsn) {
-        return lsn < 0 ? "?" : Long.toHexString(lsn >>> 32).toUpperCase() + "/" + Long.toHexString(lsn & 0xFFFFFFFFL).toUpperCase();
-    }
 
     // ---------------------------------------------------------------- rejoin
 
@@ -678,7 +679,7 @@ public final class RollingMinor implements Playbook {
             old.writeStandbyConfig(primaryAddress, slot);
             old.startNoWait(); // the wait for streaming below asks the server itself, not systemd's view of the unit
             if (streamsSoon(old, primaryAddress, Duration.ofSeconds(20))) {
-                return rejoined(st, "direct", "its WAL ends at " + lsnText(oldEnd) + ", before the switch point " + lsnText(switchpoint));
+                return rejoined(st, "direct", "its WAL ends at " + Psql.lsnText(oldEnd) + ", before the switch point " + Psql.lsnText(switchpoint));
             }
             tried.add("direct rejoin did not stream");
             if (old.online()) {

@@ -1,5 +1,6 @@
 package dev.pgplay.playbooks;
 
+import dev.pgplay.postgres.StandbySql;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -129,4 +129,9 @@ public final class Psql {
         }
         return (Long.parseLong(t.substring(0, slash), 16) << 32) | Long.parseLong(t.substring(slash + 1), 16);
     }
+
+    /** An LSN as PostgreSQL prints it (X/Y), or ? when unknown (negative). */
+    public static String lsnText(long lsn) {
+        return lsn < 0 ? "?" : Long.toHexString(lsn >>> 32).toUpperCase() + "/" + Long.toHexString(lsn & 0xFFFFFFFFL).toUpperCase();
+    }
 }

@@ -1,7 +1,6 @@
 package dev.pgplay.postgres;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pgplay.core.run.HostStats;
 import dev.pgplay.core.run.Play;

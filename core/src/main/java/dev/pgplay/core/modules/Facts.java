@@ -3,7 +3,6 @@ package dev.pgplay.core.modules;
 import dev.pgplay.core.run.Fact;
 import dev.pgplay.core.ssh.Cmd;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /** Facts every playbook uses: OS, package manager, init system, installed packages. */

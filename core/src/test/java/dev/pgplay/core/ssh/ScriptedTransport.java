@@ -2,7 +2,6 @@ package dev.pgplay.core.ssh;
 
 import dev.pgplay.inventory.Host;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;

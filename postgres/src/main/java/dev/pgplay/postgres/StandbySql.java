@@ -1,6 +1,5 @@
-package dev.pgplay.playbooks;
+package dev.pgplay.postgres;
 
-import dev.pgplay.postgres.Psql;
 import dev.pgplay.core.ssh.Cmd;
 import dev.pgplay.core.ssh.ExecOptions;
 import dev.pgplay.core.ssh.Interactive;
@@ -14,7 +13,7 @@ import java.util.List;
  * promotion is a later request than the proof: a session lost during the proof proves that no
  * promotion was asked for.
  */
-final class StandbySql implements AutoCloseable {
+public final class StandbySql implements AutoCloseable {
     private static final String SEP = "\u001f";
     private static final String MARK = "__pgplay_done__";
 
@@ -26,7 +25,7 @@ final class StandbySql implements AutoCloseable {
         this.psql = psql;
     }
 
-    static StandbySql open(Pg standby) {
+    public static StandbySql open(Pg standby) {
         Interactive psql = standby.ctx().connection().interactive(Cmd.of("psql", "-X", "-q", "-A", "-t", "-F", SEP, "-v", "ON_ERROR_STOP=1",
                 "-p", String.valueOf(standby.settings().port()), "-d", "postgres"), ExecOptions.as("postgres").timeout(Duration.ofSeconds(15)));
         StandbySql sql = new StandbySql(standby, psql);
@@ -42,7 +41,7 @@ final class StandbySql implements AutoCloseable {
     }
 
     /** Runs SQL; the rows it printed, fields split. */
-    List<List<String>> rows(String query, Duration limit) {
+    public List<List<String>> rows(String query, Duration limit) {
         List<List<String>> out = new ArrayList<>();
         // psql runs a statement when its ';' arrives; the marker is echoed only after it ran
         String statement = query.strip().endsWith(";") ? query : query + ";";
@@ -58,7 +57,7 @@ final class StandbySql implements AutoCloseable {
      * The proof's reading: waits (5 ms steps, at most {@code seconds}) until this standby received
      * and replayed past {@code checkpoint}, then returns both positions (received, replayed).
      */
-    List<String> positionsPast(String checkpoint, int seconds) {
+    public List<String> positionsPast(String checkpoint, int seconds) {
         String lsn = Psql.literal(checkpoint);
         return rows("DO $$ BEGIN FOR i IN 1.." + (seconds * 200) + " LOOP "
                 + "EXIT WHEN pg_last_wal_replay_lsn() > " + lsn + "::pg_lsn AND pg_last_wal_receive_lsn() > " + lsn + "::pg_lsn; "
@@ -72,7 +71,7 @@ final class StandbySql implements AutoCloseable {
      * promoted), then in this session: the same on the standby's journal, the promotion, and a wait
      * in 5 ms steps until recovery ended. Returns pg_is_in_recovery() at the end ("t" or "f").
      */
-    String promote(Pg old, String checkpoint) {
+    public String promote(Pg old, String checkpoint) {
         old.ctx().connection().exec(SwitchoverJournal.append(old.settings(), "state=promoting"), ExecOptions.as("postgres")).check(old.name());
         String journal = SwitchoverJournal.path(standby.settings());
         String shell = "printf '%s\\n' " + Cmd.quote("checkpoint=" + checkpoint) + " state=promoting >> " + Cmd.quote(journal)

@@ -1,4 +1,4 @@
-package dev.pgplay.playbooks;
+package dev.pgplay.postgres;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -44,6 +44,6 @@ class SnapshotTest {
     @Test
     void theSavedFormReadsBackTheSame() {
         Snapshot s = of("app: table public.t", "10 rows, checksum aaa", "role x", "");
-        assertEquals(s.items, Snapshot.parse(s.text()).items);
+        assertEquals(s.items(), Snapshot.parse(s.text()).items());
     }
 }

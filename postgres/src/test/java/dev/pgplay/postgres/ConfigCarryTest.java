@@ -1,4 +1,4 @@
-package dev.pgplay.playbooks;
+package dev.pgplay.postgres;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

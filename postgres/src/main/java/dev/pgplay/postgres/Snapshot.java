@@ -1,6 +1,5 @@
-package dev.pgplay.playbooks;
+package dev.pgplay.postgres;
 
-import dev.pgplay.postgres.Psql;
 import dev.pgplay.core.run.HostContext;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -21,30 +20,35 @@ import java.util.concurrent.Future;
  * privileges (ACL items sorted: their order is not kept), sequences' last values, extensions and large objects; roles with their attributes,
  * a password fingerprint and memberships.
  */
-final class Snapshot {
+public final class Snapshot {
     /** Item -> value, e.g. "app: table public.items" -> "1000 rows, checksum 8f3a9c0d12ab". */
-    final Map<String, String> items;
+    private final Map<String, String> items;
 
     Snapshot(Map<String, String> items) {
         this.items = items;
     }
 
+    /** Item -> value, read-only. */
+    public Map<String, String> items() {
+        return java.util.Collections.unmodifiableMap(items);
+    }
+
     /** An order-independent content hash of many rows: the sum of 64-bit hashes (hashtextextended is stable across majors). */
-    static final String ROW_HASH = "left(md5(coalesce(sum(hashtextextended(%s, 0)::numeric), 0)::text), 12)";
-    static final String BYTES_HASH = "left(md5(coalesce(sum(('x' || left(md5(%s), 16))::bit(64)::bigint::numeric), 0)::text), 12)";
+    public static final String ROW_HASH = "left(md5(coalesce(sum(hashtextextended(%s, 0)::numeric), 0)::text), 12)";
+    public static final String BYTES_HASH = "left(md5(coalesce(sum(('x' || left(md5(%s), 16))::bit(64)::bigint::numeric), 0)::text), 12)";
 
     /**
      * A text column as the snapshot keeps it: as it is, or {@code hex:...} of its bytes when it
      * holds a control character (a newline or the field separator would split the row).
      */
-    static String safe(String expr) {
+    public static String safe(String expr) {
         return "(CASE WHEN (" + expr + ") ~ '[[:cntrl:]]' THEN 'hex:' || " + Psql.hex("(" + expr + ")") + " ELSE (" + expr + ") END)";
     }
 
     /** schema.name with both quoted where needed, so no two relations read alike. */
-    static final String QUALIFIED = "quote_ident(n.nspname) || '.' || quote_ident(c.relname)";
+    public static final String QUALIFIED = "quote_ident(n.nspname) || '.' || quote_ident(c.relname)";
 
-    static final String ROLES = "SELECT " + safe("'role ' || quote_ident(r.rolname)") + ", " + safe("concat_ws(' ', CASE WHEN r.rolsuper THEN 'superuser' END, "
+    public static final String ROLES = "SELECT " + safe("'role ' || quote_ident(r.rolname)") + ", " + safe("concat_ws(' ', CASE WHEN r.rolsuper THEN 'superuser' END, "
             + "CASE WHEN r.rolcanlogin THEN 'login' END, CASE WHEN r.rolreplication THEN 'replication' END, "
             + "CASE WHEN r.rolcreatedb THEN 'createdb' END, CASE WHEN r.rolcreaterole THEN 'createrole' END, "
             + "CASE WHEN a.rolpassword IS NOT NULL THEN 'password' END, "
@@ -58,18 +62,18 @@ final class Snapshot {
      * Items whose value is a fingerprint of a secret (a role's password hash): compared like the
      * others, kept only in the snapshot file on the host (0600), never printed.
      */
-    static final String SECRET_SUFFIX = " password hash";
-    static final String SECRET_SUFFIX_SQL = "' password hash'";
+    public static final String SECRET_SUFFIX = " password hash";
+    public static final String SECRET_SUFFIX_SQL = "' password hash'";
 
-    static final String USER_RELATIONS = "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    public static final String USER_RELATIONS = "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             + "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)' ";
 
-    static String acl(String column) {
+    public static String acl(String column) {
         return "coalesce((SELECT string_agg(a::text, ',' ORDER BY a::text) FROM unnest(" + column + ") a), '')";
     }
 
     /** What one psql session reads per database; \gexec runs the generated per-sequence queries. */
-    static String perDatabase() {
+    public static String perDatabase() {
         return "SELECT 'database', " + safe("quote_ident(pg_get_userbyid(datdba)) || ' ' || pg_encoding_to_char(encoding) || ' ' || datcollate "
                 + "|| ' ' || datctype || ' ' || " + acl("datacl")) + " FROM pg_database WHERE datname = current_database();\n"
                 + "SELECT 'schemas', " + safe("coalesce(string_agg(quote_ident(nspname), ',' ORDER BY nspname), '')") + " FROM pg_namespace "
@@ -86,7 +90,7 @@ final class Snapshot {
     }
 
     /** The per-table query (rows and content hash) for every user table, largest first. */
-    static String tableQueries() {
+    public static String tableQueries() {
         // as hex: a query names its table, and a name may hold a newline that would split psql's rows
         return "SELECT " + Psql.hex("format('SELECT %L, count(*) || '' rows, checksum '' || " + ROW_HASH.formatted("t::text").replace("'", "''")
                 + " FROM ONLY %I.%I t', " + safe("'table ' || " + QUALIFIED) + ", n.nspname, c.relname)") + " "
@@ -97,9 +101,9 @@ final class Snapshot {
      * Reads the cluster on {@code port} (every database that accepts connections but template0);
      * the tables of a database are hashed by {@code jobs} psql sessions at once, largest first.
      */
-    static final java.time.Duration READ_LIMIT = java.time.Duration.ofHours(24);
+    public static final java.time.Duration READ_LIMIT = java.time.Duration.ofHours(24);
 
-    static Snapshot read(HostContext ctx, int port, int jobs) throws InterruptedException {
+    public static Snapshot read(HostContext ctx, int port, int jobs) throws InterruptedException {
         Map<String, String> items = new LinkedHashMap<>();
         for (List<String> row : Psql.rows(ctx, port, "postgres", ROLES)) {
             items.put(row.get(0), row.get(1));
@@ -140,13 +144,13 @@ final class Snapshot {
         return new Snapshot(items);
     }
 
-    String text() {
+    public String text() {
         StringBuilder b = new StringBuilder();
         items.forEach((k, v) -> b.append(k.replace('\t', ' ').replace('\n', ' ')).append('\t').append(v.replace('\n', ' ')).append('\n'));
         return b.toString();
     }
 
-    static Snapshot parse(String text) {
+    public static Snapshot parse(String text) {
         Map<String, String> items = new LinkedHashMap<>();
         for (String line : text.split("\n")) {
             int tab = line.indexOf('\t');
@@ -158,8 +162,8 @@ final class Snapshot {
     }
 
     /** One line of the verification table. */
-    record Row(String item, String before, String after, String verdict) {
-        boolean ok() {
+    public record Row(String item, String before, String after, String verdict) {
+        public boolean ok() {
             return !verdict.startsWith("DIFFERENT") && !verdict.startsWith("MISSING") && !verdict.startsWith("EXTRA");
         }
     }
@@ -168,7 +172,7 @@ final class Snapshot {
      * Old against new. An extension's version may differ only when the new cluster runs the new
      * major's default version (what a dump and restore creates); everything else must be equal.
      */
-    static List<Row> compare(Snapshot before, Snapshot after) {
+    public static List<Row> compare(Snapshot before, Snapshot after) {
         Set<String> keys = new LinkedHashSet<>(before.items.keySet());
         keys.addAll(after.items.keySet());
         List<Row> rows = new ArrayList<>();
@@ -197,7 +201,7 @@ final class Snapshot {
     }
 
     /** The table as report lines: item, old, new, verdict. */
-    static List<String> table(List<Row> rows) {
+    public static List<String> table(List<Row> rows) {
         int w = Math.min(60, rows.stream().mapToInt(r -> r.item().length()).max().orElse(10));
         int v = Math.min(48, rows.stream().mapToInt(r -> Math.max(r.before().length(), r.after().length())).max().orElse(10));
         List<String> out = new ArrayList<>();

@@ -1,9 +1,7 @@
-package dev.pgplay.playbooks;
+package dev.pgplay.postgres;
 
-import dev.pgplay.postgres.PgFacts;
 import dev.pgplay.core.modules.Facts;
 import dev.pgplay.core.modules.FileContent;
-import dev.pgplay.postgres.Psql;
 import dev.pgplay.core.run.Detached;
 import dev.pgplay.core.run.HostContext;
 import dev.pgplay.core.ssh.Cmd;
@@ -17,21 +15,21 @@ import java.util.Map;
 import java.util.Optional;
 
 /** Reading and steering one PostgreSQL node over SSH, for the playbooks. */
-final class Pg {
+public final class Pg {
     private final HostContext ctx;
     private final PgSettings s;
 
-    Pg(HostContext ctx, PgSettings settings) {
+    public Pg(HostContext ctx, PgSettings settings) {
         this.ctx = ctx;
         this.s = settings;
     }
 
-    String name() {
+    public String name() {
         return ctx.host().name();
     }
 
     /** The cluster as pg_lsclusters shows it now (not cached). */
-    PgFacts.Cluster cluster() {
+    public PgFacts.Cluster cluster() {
         ctx.forget(PgFacts.CLUSTERS);
         return ctx.fact(PgFacts.CLUSTERS).stream()
                 .filter(c -> c.version().equals(s.version()) && c.name().equals(s.cluster())).findFirst()
@@ -40,7 +38,7 @@ final class Pg {
     }
 
     /** The server accepts a query now. */
-    boolean answers() {
+    public boolean answers() {
         try {
             sql("SELECT 1");
             return true;
@@ -50,7 +48,7 @@ final class Pg {
     }
 
     /** Waits until the cluster is down or answers (a restart by someone else ends); its state then. */
-    PgFacts.Cluster awaitAnswer(Duration limit) {
+    public PgFacts.Cluster awaitAnswer(Duration limit) {
         long deadline = System.nanoTime() + limit.toNanos();
         PgFacts.Cluster c = cluster();
         while (c.online() && !answers() && System.nanoTime() < deadline) {
@@ -65,55 +63,55 @@ final class Pg {
         return c;
     }
 
-    boolean online() {
+    public boolean online() {
         return cluster().online();
     }
 
     /** The data directory (it does not move during a run: read from the cached cluster list when there is one). */
-    String dataDir() {
+    public String dataDir() {
         return ctx.fact(PgFacts.CLUSTERS).stream()
                 .filter(c -> c.version().equals(s.version()) && c.name().equals(s.cluster())).findFirst()
                 .map(PgFacts.Cluster::dataDir).orElseGet(() -> cluster().dataDir());
     }
 
-    String bin(String program) {
+    public String bin(String program) {
         return "/usr/lib/postgresql/" + s.version() + "/bin/" + program;
     }
 
-    String sql(String query) {
+    public String sql(String query) {
         return Psql.value(ctx, s.port(), query);
     }
 
-    List<List<String>> rows(String query) {
+    public List<List<String>> rows(String query) {
         return Psql.rows(ctx, s.port(), query);
     }
 
-    boolean inRecovery() {
+    public boolean inRecovery() {
         return "t".equals(sql("SELECT pg_is_in_recovery()"));
     }
 
-    String serverVersion() {
+    public String serverVersion() {
         return sql("SHOW server_version");
     }
 
     /** WAL receiver status and the host it streams from; empty when none runs. */
-    Optional<List<String>> receiver() {
+    public Optional<List<String>> receiver() {
         List<List<String>> r = rows("SELECT status, sender_host, coalesce(flushed_lsn::text, '') FROM pg_stat_wal_receiver");
         return r.isEmpty() ? Optional.empty() : Optional.of(r.get(0));
     }
 
-    boolean streamingFrom(String address) {
+    public boolean streamingFrom(String address) {
         return receiver().map(r -> "streaming".equals(r.get(0)) && address.equals(r.get(1))).orElse(false);
     }
 
     /** pg_controldata of the data directory (works with the server down). */
-    Map<String, String> controlData() {
+    public Map<String, String> controlData() {
         ExecResult r = ctx.connection().exec(Cmd.of(bin("pg_controldata"), "-D", dataDir()).env("LC_ALL", "C"), ExecOptions.as("postgres"))
                 .check(name());
         return parseControl(r.stdout());
     }
 
-    static Map<String, String> parseControl(String text) {
+    public static Map<String, String> parseControl(String text) {
         Map<String, String> out = new LinkedHashMap<>();
         for (String line : text.split("\n")) {
             int colon = line.indexOf(':');
@@ -125,26 +123,26 @@ final class Pg {
     }
 
     /** Installed version of a package (not cached). */
-    String installed(String pkg) {
+    public String installed(String pkg) {
         ctx.forget(Facts.installedVersion(pkg));
         return ctx.fact(Facts.installedVersion(pkg));
     }
 
-    String candidate(String pkg) {
+    public String candidate(String pkg) {
         ctx.forget(Facts.candidateVersion(pkg));
         return ctx.fact(Facts.candidateVersion(pkg));
     }
 
-    ExecResult root(Cmd cmd) {
+    public ExecResult root(Cmd cmd) {
         return root(ctx, cmd);
     }
 
     /** A command as root (10 minutes at most); fails when it exits non-zero. */
-    static ExecResult root(HostContext ctx, Cmd cmd) {
+    public static ExecResult root(HostContext ctx, Cmd cmd) {
         return ctx.connection().exec(cmd, ExecOptions.as("root").timeout(Duration.ofMinutes(10))).check(ctx.host().name());
     }
 
-    ExecResult postgres(Cmd cmd) {
+    public ExecResult postgres(Cmd cmd) {
         return ctx.connection().exec(cmd, ExecOptions.as("postgres").timeout(Duration.ofMinutes(30)).onLine(ctx::progress)).check(name());
     }
 
@@ -154,7 +152,7 @@ final class Pg {
      * pg_ctl on the Debian config directory, whose -w answers within ~100 ms of the server being
      * ready instead of pg_ctlcluster's 0.5 s polling.
      */
-    void start() {
+    public void start() {
         ctx.forget(PgFacts.CLUSTERS);
         boolean systemd = "systemd".equals(ctx.fact(Facts.INIT));
         Cmd cmd = systemd ? Cmd.of("pg_ctlcluster", s.version(), s.cluster(), "start")
@@ -175,7 +173,7 @@ final class Pg {
      * on its unit); the caller waits for what it needs (a standby streaming) by asking the server.
      * Elsewhere the same as {@link #start}.
      */
-    void startNoWait() {
+    public void startNoWait() {
         ctx.forget(PgFacts.CLUSTERS);
         if (!"systemd".equals(ctx.fact(Facts.INIT))) {
             start();
@@ -184,7 +182,7 @@ final class Pg {
         root(Cmd.of("systemctl", "start", "--no-block", "postgresql@" + s.version() + "-" + s.cluster() + ".service"));
     }
 
-    String logFile() {
+    public String logFile() {
         return "/var/log/postgresql/postgresql-" + s.version() + "-" + s.cluster() + ".log";
     }
 
@@ -192,7 +190,7 @@ final class Pg {
      * Waits (inside one psql session, 20 ms steps) until the WAL receiver streams from
      * {@code address}; false after {@code seconds} or when the server is not up.
      */
-    boolean waitStreamingFrom(String address, int seconds) {
+    public boolean waitStreamingFrom(String address, int seconds) {
         try {
             return "t".equals(sql("DO $$ BEGIN FOR i IN 1.." + (seconds * 50) + " LOOP EXIT WHEN EXISTS (SELECT 1 FROM pg_stat_wal_receiver "
                     + "WHERE status = 'streaming' AND sender_host = " + Psql.literal(address) + "); PERFORM pg_sleep(0.02); END LOOP; END $$; "
@@ -203,7 +201,7 @@ final class Pg {
     }
 
     /** Fast shutdown with pg_ctl -w (answers within ~100 ms of the postmaster exiting). */
-    void stopFast() {
+    public void stopFast() {
         postgres(Cmd.of(bin("pg_ctl"), "-D", dataDir(), "-m", "fast", "-w", "-t", "120", "stop"));
     }
 
@@ -217,7 +215,7 @@ final class Pg {
      * {@code state=stopped} and the checkpoint to the switchover journal. Hang-ups and closed pipes
      * are ignored: a controller lost mid-way does not leave a stopped node unfenced.
      */
-    Map<String, String> stopAndFence(String fenceConf) {
+    public Map<String, String> stopAndFence(String fenceConf) {
         String data = dataDir();
         // the shutdown checkpoint flushes what a CHECKPOINT would; the read-only switch leaves
         // postgresql.auto.conf once the postmaster is gone, so it never outlives the run
@@ -242,7 +240,7 @@ final class Pg {
     }
 
     /** {@link #stopAndFence} without the fence (the major upgrades fence by start.conf). */
-    Map<String, String> stopAndReadControl() {
+    public Map<String, String> stopAndReadControl() {
         return stopAndFence("");
     }
 
@@ -250,7 +248,7 @@ final class Pg {
      * Nothing may start this cluster (a reboot, a package's postinst): start.conf {@code manual},
      * the original kept in start.conf.pgplay-held until {@link #releaseStart}.
      */
-    void holdStart() {
+    public void holdStart() {
         startConf("manual", true);
     }
 
@@ -259,19 +257,19 @@ final class Pg {
      * atomically and synced; {@code keep}: the file as it was is kept in start.conf.pgplay-held
      * unless one is kept already.
      */
-    void startConf(String value, boolean keep) {
+    public void startConf(String value, boolean keep) {
         root(Cmd.of("sh", "-c", "[ \"$3\" = no ] || [ -e \"$1.pgplay-held\" ] || cp -p \"$1\" \"$1.pgplay-held\"; "
                 + "printf '%s\\n' \"$2\" > \"$1.new\" && chown --reference=\"$1\" \"$1.new\" && mv -f \"$1.new\" \"$1\" && sync \"$1\"",
                 "sh", s.confDir() + "/start.conf", value, keep ? "yes" : "no"));
     }
 
     /** start.conf as it was before {@link #holdStart} (nothing when it was not held). */
-    void releaseStart() {
+    public void releaseStart() {
         String conf = s.confDir() + "/start.conf";
         root(Cmd.of("sh", "-c", "[ ! -e \"$1.pgplay-held\" ] || mv -f \"$1.pgplay-held\" \"$1\"", "sh", conf));
     }
 
-    String basebackupUnit() {
+    public String basebackupUnit() {
         return "basebackup-" + s.version() + "-" + s.cluster();
     }
 
@@ -282,7 +280,7 @@ final class Pg {
      * pg_basebackup runs detached: when the controller or its session is lost it goes on, and
      * {@link #recoverCutClone} (the next run) ends it before putting the old directory back.
      */
-    void cloneFrom(String primaryAddress, String slot) {
+    public void cloneFrom(String primaryAddress, String slot) {
         String data = dataDir();
         String aside = data + ".pgplay-old";
         holdStart();
@@ -312,7 +310,7 @@ final class Pg {
      * is ended first (never undo while it runs), then the half-made directory is replaced by the
      * one set aside, and start.conf is given back.
      */
-    void recoverCutClone() {
+    public void recoverCutClone() {
         String aside = dataDir() + ".pgplay-old";
         if (!ctx.connection().exec(Cmd.of("test", "-d", aside), ExecOptions.as("root")).ok()) {
             return;
@@ -327,21 +325,21 @@ final class Pg {
     }
 
     /** Lifts the fence of an old primary that must serve again: no standby.signal, no standby config. */
-    void unfence() {
+    public void unfence() {
         root(Cmd.of("rm", "-f", dataDir() + "/standby.signal", s.confDir() + "/conf.d/pgplay-standby.conf"));
     }
 
     /** Whether the data directory has standby.signal (the node can only start as a standby). */
-    boolean fenced() {
+    public boolean fenced() {
         return ctx.connection().exec(Cmd.of("test", "-e", dataDir() + "/standby.signal"), ExecOptions.as("postgres")).ok();
     }
 
-    void restart() {
+    public void restart() {
         root(Cmd.of("pg_ctlcluster", s.version(), s.cluster(), "restart"));
     }
 
     /** Makes this node a standby of {@code primaryAddress}: standby.signal plus conf.d/pgplay-standby.conf. */
-    void writeStandbyConfig(String primaryAddress, String slot) {
+    public void writeStandbyConfig(String primaryAddress, String slot) {
         String conf = standbyConf(primaryAddress, slot);
         ctx.connection().upload(conf.getBytes(java.nio.charset.StandardCharsets.UTF_8),
                 s.confDir() + "/conf.d/pgplay-standby.conf", "0644", "postgres:postgres");
@@ -349,7 +347,7 @@ final class Pg {
     }
 
     /** conf.d/pgplay-standby.conf: where this node replicates from when it is a standby. */
-    String standbyConf(String primaryAddress, String slot) {
+    public String standbyConf(String primaryAddress, String slot) {
         return "# written by pgplay: where this node replicates from when it is a standby\n"
                 + "primary_conninfo = 'host=" + primaryAddress + " port=" + s.port() + " user=" + s.replicationUser()
                 + " application_name=" + name() + "'\n"
@@ -361,18 +359,18 @@ final class Pg {
      * only (their addresses, the cluster's port, databases replication and postgres), so no
      * other server, and no other database name, is ever sent it.
      */
-    FileContent pgpass() {
+    public FileContent pgpass() {
         return FileContent.of("/var/lib/postgresql/.pgpass", pgpassText(s, nodeAddresses()), "0600", "postgres:postgres").sensitive();
     }
 
-    List<String> nodeAddresses() {
+    public List<String> nodeAddresses() {
         List<String> out = new java.util.ArrayList<>();
         out.add(ctx.inventory().host(s.primary()).address());
         s.standbys().forEach(h -> out.add(ctx.inventory().host(h).address()));
         return out;
     }
 
-    static String pgpassText(PgSettings s, List<String> addresses) {
+    public static String pgpassText(PgSettings s, List<String> addresses) {
         StringBuilder b = new StringBuilder();
         for (String address : addresses) {
             for (String db : List.of("replication", "postgres")) {
@@ -387,11 +385,11 @@ final class Pg {
         return value.replace("\\", "\\\\").replace(":", "\\:");
     }
 
-    HostContext ctx() {
+    public HostContext ctx() {
         return ctx;
     }
 
-    PgSettings settings() {
+    public PgSettings settings() {
         return s;
     }
 }

@@ -1,4 +1,4 @@
-package dev.pgplay.playbooks;
+package dev.pgplay.postgres;
 
 import dev.pgplay.inventory.Host;
 import dev.pgplay.inventory.Inventory;
@@ -16,15 +16,15 @@ import java.util.Optional;
  * replication user and its password (replication-password from the environment through HOCON,
  * or replication-password-file).
  */
-record PgSettings(String version, String cluster, int port, String primary, List<String> standbys, Optional<Vip> vip,
+public record PgSettings(String version, String cluster, int port, String primary, List<String> standbys, Optional<Vip> vip,
                   String replicationUser, String replicationPassword, List<String> clientNetworks) {
 
-    static PgSettings of(Inventory inventory, Map<String, Object> extra) {
+    public static PgSettings of(Inventory inventory, Map<String, Object> extra) {
         return of(inventory, extra, true);
     }
 
     /** {@code needStandby} false: a single server is fine (major upgrades). */
-    static PgSettings of(Inventory inventory, Map<String, Object> extra, boolean needStandby) {
+    public static PgSettings of(Inventory inventory, Map<String, Object> extra, boolean needStandby) {
         String where = inventory.file().getFileName().toString();
         String primary = inventory.roles().primary().orElseThrow(() ->
                 new IllegalArgumentException(where + ": roles.primary is not set (the host that is primary now)"));
@@ -91,16 +91,16 @@ record PgSettings(String version, String cluster, int port, String primary, List
     }
 
     /** The same cluster settings for another major version on another port (an upgrade's old or new cluster). */
-    PgSettings with(String otherVersion, int otherPort) {
+    public PgSettings with(String otherVersion, int otherPort) {
         return new PgSettings(otherVersion, cluster, otherPort, primary, standbys, vip, replicationUser, replicationPassword, clientNetworks);
     }
 
-    String confDir() {
+    public String confDir() {
         return "/etc/postgresql/" + version + "/" + cluster;
     }
 
     /** A replication slot name for a host: lower case letters, digits and underscores. */
-    static String slotFor(String host) {
+    public static String slotFor(String host) {
         return "pgplay_" + host.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
     }
 

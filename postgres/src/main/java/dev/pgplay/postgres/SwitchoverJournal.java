@@ -1,4 +1,4 @@
-package dev.pgplay.playbooks;
+package dev.pgplay.postgres;
 
 import dev.pgplay.core.run.HostContext;
 import dev.pgplay.core.ssh.Cmd;
@@ -22,21 +22,21 @@ import java.util.Optional;
  * <li>{@code done} or {@code aborted}: the switchover ended (rejoined) or was undone.</li>
  * </ol>
  */
-record SwitchoverJournal(State state, String from, String to, long checkpoint, long started) {
-    enum State { NONE, STARTED, STOPPED, PROMOTING, DONE, ABORTED }
+public record SwitchoverJournal(State state, String from, String to, long checkpoint, long started) {
+    public enum State { NONE, STARTED, STOPPED, PROMOTING, DONE, ABORTED }
 
-    static final SwitchoverJournal NONE = new SwitchoverJournal(State.NONE, "", "", -1, 0);
+    public static final SwitchoverJournal NONE = new SwitchoverJournal(State.NONE, "", "", -1, 0);
 
-    static String path(PgSettings s) {
+    public static String path(PgSettings s) {
         return UpgradeStatus.DIR + "/switchover-" + s.version() + "-" + s.cluster() + ".journal";
     }
 
     /** A switchover that began and neither ended nor was undone. */
-    boolean open() {
+    public boolean open() {
         return state == State.STARTED || state == State.STOPPED || state == State.PROMOTING;
     }
 
-    static SwitchoverJournal parse(String text) {
+    public static SwitchoverJournal parse(String text) {
         State state = State.NONE;
         String from = "";
         String to = "";
@@ -66,14 +66,14 @@ record SwitchoverJournal(State state, String from, String to, long checkpoint, l
     }
 
     /** The journal on one host; {@link #NONE} when there is none. Fails when the host cannot be read. */
-    static SwitchoverJournal read(HostContext ctx, PgSettings s) {
+    public static SwitchoverJournal read(HostContext ctx, PgSettings s) {
         ExecResult r = ctx.connection().exec(Cmd.of("sh", "-c", "[ ! -e \"$1\" ] || cat \"$1\"", "sh", path(s)), ExecOptions.as("root"))
                 .check(ctx.host().name());
         return parse(r.stdout());
     }
 
     /** The journal, or {@link #NONE} when the host cannot be reached (the other node's copy decides). */
-    static SwitchoverJournal readIfReachable(HostContext ctx, PgSettings s) {
+    public static SwitchoverJournal readIfReachable(HostContext ctx, PgSettings s) {
         try {
             return read(ctx, s);
         } catch (dev.pgplay.core.ssh.UnreachableException e) {
@@ -85,7 +85,7 @@ record SwitchoverJournal(State state, String from, String to, long checkpoint, l
      * What both nodes say, merged: the newer switchover wins (by {@code started}); of the same one,
      * the later state and any checkpoint either recorded. Unreadable hosts are left out.
      */
-    static SwitchoverJournal merge(List<SwitchoverJournal> journals) {
+    public static SwitchoverJournal merge(List<SwitchoverJournal> journals) {
         SwitchoverJournal best = NONE;
         for (SwitchoverJournal j : journals) {
             if (j.started > best.started) {
@@ -100,7 +100,7 @@ record SwitchoverJournal(State state, String from, String to, long checkpoint, l
     }
 
     /** A fresh journal for a switchover beginning now: written (truncating the old one) on a host. */
-    static Cmd begin(PgSettings s, String from, String to, long started) {
+    public static Cmd begin(PgSettings s, String from, String to, long started) {
         String file = path(s);
         return Cmd.of("sh", "-c", "install -d -m 0755 \"$1\" && install -m 0644 -o postgres -g postgres /dev/null \"$2.new\" "
                 + "&& printf '%s\\n' '# pgplay switchover journal: read by the next rolling-minor run' \"$3\" \"$4\" \"$5\" 'state=started' > \"$2.new\" "
@@ -109,15 +109,15 @@ record SwitchoverJournal(State state, String from, String to, long checkpoint, l
     }
 
     /** Appends lines (as the postgres user, who owns the file) and flushes them to disk. */
-    static Cmd append(PgSettings s, String... lines) {
+    public static Cmd append(PgSettings s, String... lines) {
         List<String> args = new ArrayList<>(List.of("sh", "-c", "f=$1; shift; printf '%s\\n' \"$@\" >> \"$f\" && sync \"$f\"", "sh", path(s)));
         args.addAll(List.of(lines));
         return Cmd.of(args);
     }
 
-    Optional<String> describe() {
+    public Optional<String> describe() {
         return state == State.NONE ? Optional.empty()
                 : Optional.of("switchover " + from + " -> " + to + " " + state.name().toLowerCase()
-                        + (checkpoint >= 0 ? " (shutdown checkpoint " + RollingMinor.lsnText(checkpoint) + ")" : ""));
+                        + (checkpoint >= 0 ? " (shutdown checkpoint " + Psql.lsnText(checkpoint) + ")" : ""));
     }
 }

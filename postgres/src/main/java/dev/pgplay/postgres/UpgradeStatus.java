@@ -1,4 +1,4 @@
-package dev.pgplay.playbooks;
+package dev.pgplay.postgres;
 
 import dev.pgplay.core.run.HostContext;
 import dev.pgplay.core.ssh.Cmd;
@@ -20,15 +20,15 @@ import java.util.Map;
  * {@code --resume}, {@code major-rollback} and {@code major-cleanup} know what was done: a
  * {@link State}, the {@link Step}s done, and values under typed {@link Key}s.
  */
-final class UpgradeStatus {
-    static final String DIR = "/var/lib/pgplay";
+public final class UpgradeStatus {
+    public static final String DIR = "/var/lib/pgplay";
 
     /** Where the upgrade stands on this host. */
-    enum State {
+    public enum State {
         NONE, PREPARING, UPGRADING, FAILED_UPGRADE, UPGRADED, ROLLED_BACK, REBUILDING, STANDBY_REBUILT, CLEANED;
 
         /** As written in the file: {@code failed-upgrade}. */
-        String text() {
+        public String text() {
             return name().toLowerCase().replace('_', '-');
         }
 
@@ -48,7 +48,7 @@ final class UpgradeStatus {
     }
 
     /** A step of the upgrade that is recorded once done (a resumed run skips it; going back undoes some). */
-    enum Step {
+    public enum Step {
         CONFIG("config"), CHECKED("checked"), WRITES_BLOCKED("writes-blocked"), SNAPSHOT("snapshot"), OLD_STOPPED("old-stopped"),
         PG_UPGRADE("pg_upgrade"), GLOBALS("globals"), COPY_STARTED("copy-started"), COPIED("copied"), SWAPPED("swapped"),
         VERIFIED("verified"), OPENED("opened"), ANALYZED("analyzed");
@@ -61,7 +61,7 @@ final class UpgradeStatus {
     }
 
     /** A value the upgrade keeps. */
-    enum Key {
+    public enum Key {
         OLD_VERSION, NEW_VERSION, METHOD, PORT, SIDE_PORT, OLD_DATA, NEW_DATA, NEW_CREATED, NEW_FRESH, NEW_STARTED,
         ENCODING, LC_COLLATE, LC_CTYPE, CHECKSUMS, MESSAGE, REMOVED_PARAMETERS, USER_WRITES, VERIFIED_ITEMS,
         WAL_AT_OPEN, BLOCKED_AT, STOPPED_AT, UP_AT, OPENED_AT, DATABASES_DONE;
@@ -82,18 +82,18 @@ final class UpgradeStatus {
         this.values = values;
     }
 
-    static String path(String cluster) {
+    public static String path(String cluster) {
         return DIR + "/major-" + cluster + ".status";
     }
 
     /** The status on the host; an empty status (state "none") when there is none. */
-    static UpgradeStatus read(HostContext ctx, String cluster) {
+    public static UpgradeStatus read(HostContext ctx, String cluster) {
         ExecResult r = ctx.connection().exec(Cmd.of("sh", "-c", "[ ! -e \"$1\" ] || cat \"$1\"", "sh", path(cluster)), ExecOptions.as("root"))
                 .check(ctx.host().name());
         return parse(cluster, r.stdout());
     }
 
-    static UpgradeStatus parse(String cluster, String text) {
+    public static UpgradeStatus parse(String cluster, String text) {
         Map<String, String> v = new LinkedHashMap<>();
         for (String line : text.split("\n")) {
             int eq = line.indexOf('=');
@@ -104,17 +104,17 @@ final class UpgradeStatus {
         return new UpgradeStatus(cluster, v);
     }
 
-    static UpgradeStatus fresh(String cluster) {
+    public static UpgradeStatus fresh(String cluster) {
         return new UpgradeStatus(cluster, new LinkedHashMap<>());
     }
 
-    String text() {
+    public String text() {
         StringBuilder b = new StringBuilder("# pgplay major upgrade status; read by major-upgrade --resume, major-rollback, major-cleanup\n");
         values.forEach((k, val) -> b.append(k).append('=').append(val.replace('\n', ' ')).append('\n'));
         return b.toString();
     }
 
-    void save(HostContext ctx) {
+    public void save(HostContext ctx) {
         if (ctx.checkMode()) {
             return;
         }
@@ -123,24 +123,24 @@ final class UpgradeStatus {
         ctx.connection().upload(text().getBytes(StandardCharsets.UTF_8), path(cluster), "0644", "root:root");
     }
 
-    State state() {
+    public State state() {
         return State.of(values.getOrDefault(STATE, State.NONE.text()));
     }
 
-    UpgradeStatus state(State state) {
+    public UpgradeStatus state(State state) {
         values.put(STATE, state.text());
         return this;
     }
 
-    String get(Key key) {
+    public String get(Key key) {
         return values.get(key.text());
     }
 
-    String get(Key key, String fallback) {
+    public String get(Key key, String fallback) {
         return values.getOrDefault(key.text(), fallback);
     }
 
-    UpgradeStatus put(Key key, Object value) {
+    public UpgradeStatus put(Key key, Object value) {
         if (value == null) {
             values.remove(key.text());
         } else {
@@ -149,32 +149,32 @@ final class UpgradeStatus {
         return this;
     }
 
-    boolean flag(Key key) {
+    public boolean flag(Key key) {
         return Boolean.parseBoolean(get(key));
     }
 
-    long number(Key key) {
+    public long number(Key key) {
         String v = get(key);
         return v == null ? 0 : Long.parseLong(v);
     }
 
-    boolean done(Step step) {
+    public boolean done(Step step) {
         return items(STEPS).contains(step.text);
     }
 
     /** Records the step as done (not yet saved). */
-    UpgradeStatus mark(Step step) {
+    public UpgradeStatus mark(Step step) {
         return add(STEPS, step.text);
     }
 
     /** Records the step as done and saves the file on the host. */
-    UpgradeStatus done(Step step, HostContext ctx) {
+    public UpgradeStatus done(Step step, HostContext ctx) {
         mark(step).save(ctx);
         return this;
     }
 
     /** Forgets these steps (they were undone) and the databases copied. */
-    UpgradeStatus undo(List<Step> steps) {
+    public UpgradeStatus undo(List<Step> steps) {
         List<String> kept = new ArrayList<>(items(STEPS));
         steps.forEach(s -> kept.remove(s.text));
         values.put(STEPS, String.join(",", kept));
@@ -182,11 +182,11 @@ final class UpgradeStatus {
         return this;
     }
 
-    List<String> list(Key key) {
+    public List<String> list(Key key) {
         return items(key.text());
     }
 
-    UpgradeStatus add(Key key, String item) {
+    public UpgradeStatus add(Key key, String item) {
         return add(key.text(), item);
     }
 
@@ -207,12 +207,12 @@ final class UpgradeStatus {
         return this;
     }
 
-    boolean isEmpty() {
+    public boolean isEmpty() {
         return values.isEmpty();
     }
 
     /** One line for messages: state, method, versions and the last step done. */
-    String summary() {
+    public String summary() {
         List<String> steps = items(STEPS);
         return state() + " (" + get(Key.OLD_VERSION, "?") + " -> " + get(Key.NEW_VERSION, "?") + ", " + get(Key.METHOD, "?")
                 + (steps.isEmpty() ? "" : ", last step done: " + steps.get(steps.size() - 1))
@@ -220,7 +220,7 @@ final class UpgradeStatus {
     }
 
     /** The recorded message cut to one short line (the full text is in the status file and the run's log). */
-    String shortMessage() {
+    public String shortMessage() {
         String msg = get(Key.MESSAGE, "");
         return msg.length() <= 160 ? msg : msg.substring(0, 157) + "...";
     }

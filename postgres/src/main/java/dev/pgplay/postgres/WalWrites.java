@@ -1,6 +1,5 @@
-package dev.pgplay.playbooks;
+package dev.pgplay.postgres;
 
-import dev.pgplay.postgres.Psql;
 import dev.pgplay.core.run.HostContext;
 import dev.pgplay.core.ssh.Cmd;
 import dev.pgplay.core.ssh.ExecOptions;
@@ -17,7 +16,7 @@ import java.util.Optional;
  * bookkeeping, in-place statistics updates of pg_class, and transactions that touch only
  * pg_statistic (ANALYZE, autovacuum's or the upgrade's own).
  */
-final class WalWrites {
+public final class WalWrites {
     private WalWrites() {
     }
 
@@ -26,7 +25,7 @@ final class WalWrites {
      * there is none. Fails (IllegalStateException) when the WAL since then cannot be read (removed
      * by checkpoints): the caller must then assume writes.
      */
-    static Optional<String> first(HostContext ctx, Pg pg, String since) {
+    public static Optional<String> first(HostContext ctx, Pg pg, String since) {
         String until = pg.sql("SELECT pg_current_wal_flush_lsn()");
         if (Psql.lsn(until) <= Psql.lsn(since)) {
             return Optional.empty();

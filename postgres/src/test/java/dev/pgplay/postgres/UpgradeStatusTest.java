@@ -1,13 +1,13 @@
-package dev.pgplay.playbooks;
+package dev.pgplay.postgres;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pgplay.playbooks.UpgradeStatus.Key;
-import dev.pgplay.playbooks.UpgradeStatus.State;
-import dev.pgplay.playbooks.UpgradeStatus.Step;
+import dev.pgplay.postgres.UpgradeStatus.Key;
+import dev.pgplay.postgres.UpgradeStatus.State;
+import dev.pgplay.postgres.UpgradeStatus.Step;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,4 @@
-package dev.pgplay.playbooks;
+package dev.pgplay.postgres;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -15,11 +15,11 @@ import java.util.regex.Pattern;
  * parameters the new major no longer has are commented out and reported, the rest is kept as
  * written (paths of the old version's directories follow the new version).
  */
-final class ConfigCarry {
+public final class ConfigCarry {
     private static final Pattern SETTING = Pattern.compile("^\\s*([A-Za-z_][A-Za-z0-9_.]*)\\s*(=\\s*|\\s+)(.*)$");
     private static final Set<String> DIRECTIVES = Set.of("include", "include_dir", "include_if_exists");
 
-    record Result(String text, List<String> removed) {
+    public record Result(String text, List<String> removed) {
     }
 
     /**
@@ -28,13 +28,13 @@ final class ConfigCarry {
      * @param owned      settings the new cluster must have, name -> value (written quoted)
      * @param dropped    settings left out entirely (e.g. the read-only switch of an upgrade)
      */
-    static Result carry(String text, Set<String> known, Map<String, String> owned, Set<String> dropped,
+    public static Result carry(String text, Set<String> known, Map<String, String> owned, Set<String> dropped,
                         String oldVersion, String newVersion) {
         return carry(text, known, owned, dropped, oldVersion, newVersion, true);
     }
 
     /** {@code appendMissing} false for include files: they only rewrite the owned settings they have. */
-    static Result carry(String text, Set<String> known, Map<String, String> owned, Set<String> dropped,
+    public static Result carry(String text, Set<String> known, Map<String, String> owned, Set<String> dropped,
                         String oldVersion, String newVersion, boolean appendMissing) {
         Map<String, String> missing = new LinkedHashMap<>(owned);
         List<String> removed = new ArrayList<>();
@@ -76,12 +76,12 @@ final class ConfigCarry {
         return new Result(body, removed);
     }
 
-    static String quote(String value) {
+    public static String quote(String value) {
         return value.matches("-?\\d+") ? value : "'" + value.replace("'", "''") + "'";
     }
 
     /** Names from {@code postgres --describe-config} (tab-separated, name first). */
-    static Set<String> parameterNames(String describeConfig) {
+    public static Set<String> parameterNames(String describeConfig) {
         Set<String> names = new java.util.HashSet<>();
         for (String line : describeConfig.split("\n")) {
             int tab = line.indexOf('\t');

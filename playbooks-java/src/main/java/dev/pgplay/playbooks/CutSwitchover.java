@@ -63,7 +63,7 @@ final class CutSwitchover {
         if (fromWrites) {
             // cut before the stop: writes may still be blocked there
             from.sql("ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf()");
-            RollingMinor.abortJournal(List.of(from, to));
+            Switchover.abortJournal(List.of(from, to));
             return new Outcome(j + ": " + from.name() + " still serves; writes allowed again, the switchover starts over", false, -1, Optional.empty());
         }
         // neither writes: the switchover was cut between the stop and the promotion
@@ -113,7 +113,7 @@ final class CutSwitchover {
         from.unfence();
         from.start();
         from.sql("ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf()");
-        RollingMinor.abortJournal(List.of(from, to));
+        Switchover.abortJournal(List.of(from, to));
         return new Outcome(j + ": " + to.name() + " could not be proven to have every commit ("
                 + (lost ? "unreachable" : ct.get().online() ? "not past the checkpoint" : "down") + "); "
                 + from.name() + " was started again as the primary", false, -1, Optional.empty());

@@ -82,7 +82,7 @@ public final class MajorRollback implements Playbook {
                         return TaskResult.changed("would stop " + mj.m.next().version() + " and start " + mj.m.old().version() + " on port " + mj.port(),
                                 List.of("pg_ctlcluster stop", "pg_conftool set port", "pg_ctlcluster start"));
                     }
-                    mj.back(ctx);
+                    mj.recovery.back(ctx);
                     primaryBack[0] = true;
                     mj.status.state(State.ROLLED_BACK).undo(Major.UNDONE_BY_GOING_BACK)
                             .put(Key.NEW_STARTED, false).put(Key.NEW_FRESH, false).put(Key.MESSAGE, null).save(ctx);
@@ -115,7 +115,7 @@ public final class MajorRollback implements Playbook {
                 write = "unknown: " + e.getMessage();
             }
         } else {
-            long rows = Major.userWrites(ctx, mj.port()) - mj.status.number(Key.USER_WRITES);
+            long rows = MajorVerify.userWrites(ctx, mj.port()) - mj.status.number(Key.USER_WRITES);
             write = rows == 0 ? null : rows < 0 ? "unknown: its statistics were reset" : rows + " row change(s)";
         }
         if (write == null) {
@@ -151,7 +151,7 @@ public final class MajorRollback implements Playbook {
         }
         Major sm = new Major(mj.m);
         sm.status = st;
-        sm.ports(ctx, false);
+        sm.cutOver.ports(ctx, false);
         new Pg(ctx, mj.m.old()).start();
         st.state(State.ROLLED_BACK).save(ctx);
         return TaskResult.changed(mj.m.old().version() + " runs again as a standby on port " + mj.port(), List.of("pg_ctlcluster"));

@@ -24,7 +24,7 @@ import org.apache.sshd.client.channel.ChannelExec;
  * is never used again.
  */
 final class Shell implements AutoCloseable {
-        private final String host;
+    private final String host;
     private final ChannelExec channel;
     private final OutputStream stdin;
     private final BlockingQueue<String> out;

@@ -1,0 +1,123 @@
+package dev.pgplay.playbooks;
+
+import dev.pgplay.postgres.Pg;
+import dev.pgplay.postgres.Snapshot;
+import dev.pgplay.postgres.UpgradeStatus;
+import dev.pgplay.postgres.PgFacts;
+import dev.pgplay.postgres.UpgradeStatus.Key;
+import dev.pgplay.postgres.UpgradeStatus.State;
+import dev.pgplay.postgres.UpgradeStatus.Step;
+import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.run.TaskResult;
+import dev.pgplay.core.ssh.Cmd;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/** Writes blocked, the old cluster read for verification, ports and start.conf swapped. A step of {@link Major}. */
+final class CutOver {
+    private final Major run;
+
+    CutOver(Major run) {
+        this.run = run;
+    }
+
+    // ---------------------------------------------------------------- the cut-over
+
+    TaskResult blockWrites(HostContext ctx) {
+        if (run.status.done(Step.WRITES_BLOCKED)) {
+            if (!run.status.done(Step.OLD_STOPPED) && !run.status.done(Step.SWAPPED) && run.old(ctx).online()
+                    && !"on".equals(run.old(ctx).sql("SHOW default_transaction_read_only"))) {
+                // someone opened the old cluster again: what was copied may be stale
+                run.status.undo(List.of(Step.WRITES_BLOCKED, Step.SNAPSHOT, Step.GLOBALS, Step.COPIED, Step.COPY_STARTED));
+            } else {
+                return TaskResult.ok("blocked earlier in this upgrade");
+            }
+        }
+        List<String> cmds = List.of("ALTER SYSTEM SET default_transaction_read_only = on", "pg_terminate_backend(client backends)");
+        if (ctx.checkMode()) {
+            return TaskResult.changed("would block writes on " + run.m.old().version() + "/" + run.cluster(), cmds);
+        }
+        Pg o = run.old(ctx);
+        run.status.state(State.UPGRADING).put(Key.BLOCKED_AT, System.currentTimeMillis()).put(Key.MESSAGE, null);
+        run.status.done(Step.WRITES_BLOCKED, ctx);
+        String ended = o.sql("ALTER SYSTEM SET default_transaction_read_only = on; SELECT pg_reload_conf(); "
+                + "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()");
+        String last = ended.lines().reduce((x, y) -> y).orElse("0");
+        return TaskResult.changed("writes blocked, " + last + " client session(s) ended", cmds);
+    }
+
+    String snapshotFile() {
+        return UpgradeStatus.DIR + "/major-" + run.cluster() + ".before";
+    }
+
+    TaskResult snapshot(HostContext ctx) throws InterruptedException {
+        if (run.status.done(Step.SNAPSHOT)) {
+            run.before = Snapshot.parse(Major.cat(ctx, snapshotFile()));
+            return TaskResult.ok("read earlier in this upgrade: " + run.before.items().size() + " items");
+        }
+        if (ctx.checkMode()) {
+            return TaskResult.skipped("check mode: the old cluster is read when writes are blocked");
+        }
+        run.pgUpgradeMove.resolveJobs(ctx);
+        long t0 = System.nanoTime();
+        run.before = Snapshot.read(ctx, run.port(), run.jobs);
+        ctx.connection().upload(run.before.text().getBytes(StandardCharsets.UTF_8), snapshotFile(), "0600", "root:root");
+        run.status.done(Step.SNAPSHOT, ctx);
+        long dbs = run.before.items().keySet().stream().filter(k -> k.endsWith(": database")).count();
+        return TaskResult.ok(run.before.items().size() + " items from " + dbs + " database(s) in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+    }
+
+    TaskResult swap(HostContext ctx) {
+        if (run.status.done(Step.SWAPPED)) {
+            if (!run.next(ctx).online()) {
+                run.next(ctx).start();
+                return TaskResult.changed("started " + run.m.next().version() + " again", List.of("pg_ctl start"));
+            }
+            return TaskResult.ok("swapped earlier in this upgrade");
+        }
+        List<String> cmds = List.of("pg_conftool " + run.m.next().version() + " " + run.cluster() + " set port " + run.port(),
+                "pg_conftool " + run.m.old().version() + " " + run.cluster() + " set port " + run.sidePort(), "start.conf: auto / manual",
+                "default_transaction_read_only = on in " + run.m.next().version() + "'s postgresql.auto.conf until verified", "start");
+        if (ctx.checkMode()) {
+            return TaskResult.changed("would swap ports and start " + run.m.next().version(), cmds);
+        }
+        if (run.old(ctx).online()) {
+            String unclean = run.pgUpgradeMove.stoppedUncleanly(run.old(ctx).stopAndReadControl());
+            if (unclean != null) {
+                return TaskResult.failed(unclean);
+            }
+        }
+        if (run.find(ctx, run.m.next().version()).map(PgFacts.Cluster::online).orElse(false)) {
+            run.nextOn(ctx, run.sidePort()).stopFast();
+        }
+        ports(ctx, true);
+        Pg.root(ctx, Cmd.of("sh", "-c", "printf '%s\\n' \"default_transaction_read_only = 'on'\" >> \"$1\" && chown postgres:postgres \"$1\" && chmod 0600 \"$1\"",
+                "sh", run.status.get(Key.NEW_DATA) + "/postgresql.auto.conf"));
+        if (run.m.method().equals("link")) {
+            run.status.put(Key.MESSAGE, "link mode: the new cluster was started; the old one cannot be used any more");
+        }
+        run.status.put(Key.NEW_STARTED, true).save(ctx);
+        run.next(ctx).start();
+        run.status.put(Key.UP_AT, System.currentTimeMillis()).done(Step.SWAPPED, ctx);
+        return TaskResult.changed(run.m.next().version() + " runs on port " + run.port() + " (read-only until verified); " + run.m.old().version()
+                + " kept on port " + run.sidePort(), cmds);
+    }
+
+    /** Writes a cluster's start.conf (auto: started at boot and by package scripts; manual: only when asked). */
+    void startConf(HostContext ctx, String version, String value) {
+        new Pg(ctx, version.equals(run.m.old().version()) ? run.m.old() : run.m.next()).startConf(value, false);
+    }
+
+    /** Ports and start.conf: the new cluster on the main port ({@code forward}) or back on its side port. */
+    void ports(HostContext ctx, boolean forward) {
+        String nv = run.m.next().version();
+        String ov = run.m.old().version();
+        int newPort = forward ? run.port() : run.sidePort();
+        int oldPort = forward ? run.sidePort() : run.port();
+        Pg.root(ctx, Cmd.of("pg_conftool", nv, run.cluster(), "set", "port", String.valueOf(newPort)));
+        Pg.root(ctx, Cmd.of("pg_conftool", ov, run.cluster(), "set", "port", String.valueOf(oldPort)));
+        Pg.root(ctx, Cmd.of("sh", "-c", "echo \"$1\" > \"/etc/postgresql/$2/$4/start.conf\" && echo \"$3\" > \"/etc/postgresql/$5/$4/start.conf\"",
+                "sh", forward ? "auto" : "manual", nv, forward ? "manual" : "auto", run.cluster(), ov));
+        ctx.forget(PgFacts.CLUSTERS);
+    }
+}

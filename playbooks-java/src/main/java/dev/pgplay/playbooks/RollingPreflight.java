@@ -1,0 +1,125 @@
+package dev.pgplay.playbooks;
+
+import dev.pgplay.postgres.Pg;
+import dev.pgplay.postgres.PgSettings;
+import dev.pgplay.core.modules.Apt;
+import dev.pgplay.postgres.Psql;
+import dev.pgplay.core.modules.VirtualIp;
+import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.run.TaskResult;
+import dev.pgplay.core.ssh.Cmd;
+import dev.pgplay.core.ssh.ExecOptions;
+import dev.pgplay.inventory.Vip;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Checks before anything changes: both nodes reachable, streaming, lag under the limit, the VIP where the inventory says. A step of {@link RollingMinor}. */
+final class RollingPreflight {
+    private RollingPreflight() {
+    }
+
+    static TaskResult preflight(HostContext ctx, PgSettings s, RollingState st, long maxLag) {
+        Pg p = new Pg(ctx.on(st.primary), s);
+        Pg o = new Pg(ctx.on(st.standby), s);
+        List<String> problems = new ArrayList<>();
+        List<String> info = new ArrayList<>();
+        String pkg = "postgresql-" + s.version();
+        String candP = p.candidate(pkg);
+        String candO = o.candidate(pkg);
+        if (candP.isEmpty() || candO.isEmpty()) {
+            problems.add("no candidate version of " + pkg + " (apt-cache policy) on " + (candP.isEmpty() ? p.name() : o.name()));
+        } else if (!candP.equals(candO)) {
+            problems.add("the hosts would install different versions: " + p.name() + " " + candP + ", " + o.name() + " " + candO
+                    + "; align their apt sources first");
+        }
+        st.target = candO;
+        for (Pg pg : List.of(p, o)) {
+            String inst = pg.installed(pkg);
+            if (inst.isEmpty() && pg.ctx().fact(Apt.DPKG_INTERRUPTED)) {
+                info.add("dpkg was interrupted on " + pg.name() + " (" + pkg + " half-installed): the install step finishes it");
+            } else if (inst.isEmpty()) {
+                problems.add(pkg + " is not installed on " + pg.name());
+            } else if (!st.target.isEmpty() && versionLess(pg, st.target, inst)) {
+                problems.add(pg.name() + " has " + inst + ", newer than the candidate " + st.target);
+            }
+            if (!pg.ctx().connection().exec(Cmd.of("sh", "-c", "command -v arping")).ok() && s.vip().isPresent()) {
+                problems.add("arping is missing on " + pg.name() + " (apt-get install iputils-arping): the VIP needs gratuitous ARP");
+            }
+            String free = pg.ctx().connection().exec(Cmd.of("df", "--output=avail", "-B1M", pg.dataDir()), ExecOptions.as("postgres")).out();
+            String[] lines = free.split("\n");
+            long mb = lines.length > 1 ? Long.parseLong(lines[lines.length - 1].trim()) : 0;
+            if (mb < 512) {
+                problems.add(pg.name() + " has " + mb + " MB free for " + pg.dataDir() + " (512 MB needed)");
+            }
+        }
+        String prepared = p.sql("SELECT count(*) FROM pg_prepared_xacts");
+        if (!"0".equals(prepared)) {
+            problems.add(prepared + " prepared transaction(s) on " + p.name() + " (pg_prepared_xacts): commit or roll them back first");
+        }
+        String longTx = p.sql("SELECT string_agg(pid || ' ' || usename || ' ' || (now() - xact_start)::text, '; ') FROM pg_stat_activity "
+                + "WHERE xact_start < now() - interval '5 minutes' AND backend_type = 'client backend'");
+        if (!longTx.isEmpty()) {
+            info.add("long transactions (they will be ended at the switchover): " + longTx);
+        }
+        if (!st.standbyDown && !st.oldPrimaryNeedsRejoin) {
+            if (!o.inRecovery()) {
+                problems.add(o.name() + " is not in recovery");
+            } else if (!o.streamingFrom(p.ctx().host().address()) && !awaitStreaming(o, p)) {
+                problems.add(o.name() + " does not stream from " + p.name() + " (pg_stat_wal_receiver: "
+                        + o.receiver().map(Object::toString).orElse("no receiver") + ")");
+            } else {
+                long lag = lagBytes(p, o);
+                if (lag > maxLag) {
+                    problems.add(o.name() + " is " + lag + " bytes behind (limit " + maxLag + ", -e max-lag-bytes=N)");
+                } else {
+                    info.add("lag " + lag + " bytes");
+                }
+            }
+        }
+        if (s.vip().isPresent()) {
+            Vip vip = s.vip().get();
+            boolean onP = vipHeld(p.ctx(), vip);
+            boolean onO = vipHeld(o.ctx(), vip);
+            if (onO) {
+                info.add("the VIP " + vip.address() + " is on " + o.name() + ", which is not the primary: it moves to " + p.name() + " first");
+            } else if (!onP) {
+                info.add("the VIP " + vip.address() + " is on no host (it will be raised on the primary)");
+            }
+        }
+        if (!problems.isEmpty()) {
+            return TaskResult.failed(String.join("; ", problems));
+        }
+        st.notes.addAll(info);
+        return TaskResult.ok("target " + st.target + "; " + String.join("; ", info));
+    }
+
+    /**
+     * A standby whose WAL receiver is reconnecting (after a network cut heals it retries every
+     * wal_retrieve_retry_interval; a dead connection ends at wal_receiver_timeout) gets up to a
+     * minute to stream again before the pre-flight refuses.
+     */
+    static boolean awaitStreaming(Pg standby, Pg primary) {
+        standby.ctx().progress(standby.name() + " is in recovery but does not stream yet: waiting up to 60 s");
+        return standby.waitStreamingFrom(primary.ctx().host().address(), standby.ctx().checkMode() ? 1 : 60);
+    }
+
+    static boolean vipHeld(HostContext ctx, PgSettings s) {
+        return s.vip().isPresent() && vipHeld(ctx, s.vip().get());
+    }
+
+    static boolean vipHeld(HostContext ctx, Vip vip) {
+        ctx.forget(VirtualIp.held(vip));
+        return ctx.fact(VirtualIp.held(vip));
+    }
+
+    static long lagBytes(Pg primary, Pg standby) {
+        long current = Psql.lsn(primary.sql("SELECT pg_current_wal_lsn()"));
+        String replay = standby.sql("SELECT coalesce(pg_last_wal_replay_lsn()::text, '0/0')");
+        return Math.max(0, current - Psql.lsn(replay));
+    }
+
+    /** dpkg's version order: is {@code a} older than {@code b}? */
+    static boolean versionLess(Pg pg, String a, String b) {
+        return pg.ctx().connection().exec(Cmd.of("dpkg", "--compare-versions", a, "lt", b)).ok();
+    }
+}

@@ -1,0 +1,234 @@
+package dev.pgplay.playbooks;
+
+import dev.pgplay.postgres.Pg;
+import dev.pgplay.postgres.PgSettings;
+import dev.pgplay.postgres.StandbySql;
+import dev.pgplay.postgres.SwitchoverJournal;
+import dev.pgplay.postgres.Psql;
+import dev.pgplay.core.modules.VirtualIp;
+import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.run.Operation;
+import dev.pgplay.core.run.Step;
+import dev.pgplay.core.run.TaskResult;
+import dev.pgplay.core.ssh.ExecOptions;
+import dev.pgplay.core.ssh.CommandTimeoutException;
+import dev.pgplay.core.ssh.UnreachableException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** The proven switchover: writes stopped, the old primary stopped and fenced, the standby proven past its checkpoint and promoted, the VIP moved; journaled on both nodes. A step of {@link RollingMinor}. */
+final class Switchover {
+    private Switchover() {
+    }
+
+    // ---------------------------------------------------------------- switchover
+
+    /**
+     * Before the stop, while writes still flow: the intent goes to the journal on both nodes, and a
+     * CHECKPOINT flushes most dirty pages so the shutdown checkpoint is short. No read-only phase:
+     * the fast shutdown itself refuses new writes and ends client sessions (as Patroni does), and
+     * every commit before it is in the WAL the standby must replay before it is promoted.
+     */
+    static TaskResult prepareStop(Pg p, RollingState st) {
+        st.switching = true;
+        if (p.ctx().checkMode()) {
+            return TaskResult.changed("would journal the switchover on both nodes and CHECKPOINT " + p.name(),
+                    List.of("journal: started", "CHECKPOINT"));
+        }
+        // the intent, on both nodes, before anything changes: a run that follows a lost controller reads it
+        long started = System.currentTimeMillis();
+        for (String h : List.of(st.primary, st.standby)) {
+            HostContext on = p.ctx().on(h);
+            on.connection().exec(SwitchoverJournal.begin(p.settings(), st.primary, st.standby, started),
+                    ExecOptions.as("root").timeout(Duration.ofSeconds(15))).check(h);
+        }
+        st.journalOpen = true;
+        p.sql("CHECKPOINT");
+        // the proof and the promotion will go through one psql session opened now, outside the window
+        try {
+            st.standbySql = StandbySql.open(new Pg(p.ctx().on(st.standby), p.settings()));
+        } catch (RuntimeException e) {
+            abortJournal(List.of(p, new Pg(p.ctx().on(st.standby), p.settings())));
+            st.journalOpen = false;
+            return TaskResult.failed("no psql session on " + st.standby + " (" + e.getMessage() + "); nothing was stopped");
+        }
+        return TaskResult.changed("switchover " + st.primary + " -> " + st.standby + " journaled on both nodes; CHECKPOINT done, writes still allowed",
+                List.of("journal: started", "CHECKPOINT"));
+    }
+
+    static TaskResult vip(HostContext ctx, PgSettings s, boolean up, RollingState st) throws Exception {
+        if (st.simulated && s.vip().isPresent()) {
+            return TaskResult.changed("would " + (up ? "raise the VIP on " : "take the VIP off ") + ctx.host().name(), List.of("VIP"));
+        }
+        if (s.vip().isEmpty()) {
+            if (up && st.writesBlockedAt > 0) {
+                st.gapsMillis.add((System.nanoTime() - st.writesBlockedAt) / 1_000_000);
+                st.writesBlockedAt = 0;
+            }
+            return TaskResult.skipped("no VIP in the inventory");
+        }
+        VirtualIp op = up ? VirtualIp.present(s.vip().get()) : VirtualIp.absent(s.vip().get());
+        Operation.Plan plan = op.plan(ctx);
+        if (plan.steps().isEmpty() || ctx.checkMode()) {
+            return plan.steps().isEmpty() ? TaskResult.ok(plan.message())
+                    : TaskResult.changed("would " + plan.message(), plan.steps().stream().map(x -> x.command().toString()).toList());
+        }
+        List<String> done = new ArrayList<>();
+        for (Step step : plan.steps()) {
+            ctx.connection().exec(step.command(), ExecOptions.as("root")).check(ctx.host().name());
+            done.add(step.command().toString());
+            if (up && st.writesBlockedAt > 0 && st.vipUpAt == 0) {
+                st.vipUpAt = System.nanoTime(); // the address answers from here on (the first ARP follows at once)
+            }
+        }
+        op.changes().forEach(ctx::forget);
+        if (up && st.writesBlockedAt > 0) {
+            st.gapsMillis.add((st.vipUpAt - st.writesBlockedAt) / 1_000_000);
+            st.writesBlockedAt = 0;
+            st.vipUpAt = 0;
+        }
+        return TaskResult.changed(plan.message(), done);
+    }
+
+    static TaskResult stopAndFence(Pg p, RollingState st) {
+        st.writesBlockedAt = System.nanoTime();
+        if (p.ctx().checkMode()) {
+            st.checkpointLsn = 0;
+            return TaskResult.changed("would stop " + p.name() + " (fast) and fence it as a standby",
+                    List.of("pg_ctl stop -m fast", "standby.signal + primary_conninfo"));
+        }
+        // one round trip: fast stop, wait for the postmaster to exit (10 ms steps; pg_ctl -w polls every
+        // 100 ms), pg_controldata, and the fence written before anything else can start it
+        String standbyAddress = p.ctx().inventory().host(st.standby).address();
+        Map<String, String> control = p.stopAndFence(p.standbyConf(standbyAddress, PgSettings.slotFor(p.name())));
+        String state = control.getOrDefault("Database cluster state", "?");
+        if (!"shut down".equals(state)) {
+            return TaskResult.failed(p.name() + " did not shut down cleanly (pg_controldata: " + state + ")");
+        }
+        st.checkpointLsn = Psql.lsn(control.get("Latest checkpoint location"));
+        st.fenceCheckpoint = st.checkpointLsn;
+        st.switching = false;
+        return TaskResult.changed("stopped and fenced " + p.name() + " (standby.signal); shutdown checkpoint at " + control.get("Latest checkpoint location"),
+                List.of("pg_ctl stop -m fast", "standby.signal + primary_conninfo"));
+    }
+
+    /**
+     * Promotes only after the standby replayed past the old primary's shutdown checkpoint: then it
+     * has every acknowledged commit. If that is not proven in time, the old primary is started
+     * again and gets the VIP back; nothing is promoted.
+     */
+    static TaskResult proveAndPromote(HostContext ctx, PgSettings s, RollingState st) throws Exception {
+        Pg o = new Pg(ctx, s);
+        Pg p = new Pg(ctx.on(st.primary), s);
+        if (ctx.checkMode()) {
+            String from = st.primary;
+            st.checkpointLsn = -1;
+            st.swap();
+            st.oldPrimaryNeedsRejoin = true;
+            st.simulated = true;
+            st.switchovers.add(from + " -> " + st.primary + " (would)");
+            return TaskResult.changed("would wait until " + o.name() + " replayed past " + p.name() + "'s shutdown checkpoint, then promote "
+                    + o.name() + " (if not proven: no promotion, " + p.name() + " restarted with the VIP)", List.of("SELECT pg_promote(true, 60)"));
+        }
+        long checkpoint = st.checkpointLsn;
+        String cp = Psql.lsnText(checkpoint);
+        int timeoutSeconds = Integer.parseInt(ctx.var("proof-timeout-seconds", "15"));
+        StandbySql session = st.standbySql; // opened before the stop
+        st.standbySql = null;
+        List<String> row;
+        try {
+            if (session == null) {
+                session = StandbySql.open(o);
+            }
+            row = session.positionsPast(cp, timeoutSeconds);
+        } catch (UnreachableException | CommandTimeoutException e) {
+            if (session != null) {
+                session.close();
+            }
+            return notPromoted(p, o, s, st, o.name() + " could not be read (" + e.getMessage() + ")",
+                    "Next: bring " + o.name() + " back on the network, then run again");
+        }
+        try (StandbySql sql = session) {
+            return promoteIfProven(ctx, s, st, p, o, sql, row, checkpoint, cp);
+        }
+    }
+
+    /** The second half of {@link #proveAndPromote}: with the standby's positions read, promote or roll back. */
+    static TaskResult promoteIfProven(HostContext ctx, PgSettings s, RollingState st, Pg p, Pg o, StandbySql session, List<String> row,
+            long checkpoint, String cp) throws Exception {
+        long received = Psql.lsn(row.get(0));
+        long replay = Psql.lsn(row.get(1));
+        if (!(replay > checkpoint && received > checkpoint)) {
+            return notPromoted(p, o, s, st, o.name() + " replayed up to " + Psql.lsnText(replay) + " (received " + Psql.lsnText(received)
+                    + "), not past " + p.name() + "'s shutdown checkpoint at " + cp,
+                    "Next: find out why " + o.name() + " stopped receiving WAL (pg_stat_wal_receiver, its log), then run again");
+        }
+        String stillInRecovery;
+        try {
+            stillInRecovery = session.promote(p, cp);
+        } catch (UnreachableException | CommandTimeoutException e) {
+            return TaskResult.failed("the promotion of " + o.name() + " was asked for and " + o.name() + " cannot be read now ("
+                    + e.getMessage() + "); " + p.name() + " stays stopped and fenced, with the VIP. Next: when " + o.name()
+                    + " answers, run again: the journal tells the next run to finish this switchover");
+        }
+        if (stillInRecovery.endsWith("t")) {
+            return TaskResult.failed(o.name() + " did not leave recovery after pg_promote; " + p.name() + " is stopped and the VIP is down: "
+                    + "check " + o.name() + "'s log, promote it by hand (pg_ctlcluster " + s.version() + " " + s.cluster() + " promote) "
+                    + "or start " + p.name() + " again");
+        }
+        String from = st.primary;
+        st.checkpointLsn = -1;
+        st.swap();
+        st.oldPrimaryNeedsRejoin = true;
+        st.switchovers.add(from + " -> " + st.primary);
+        return TaskResult.changed("replayed " + Psql.lsnText(replay) + " > shutdown checkpoint " + cp + "; promoted " + o.name(),
+                List.of("SELECT pg_promote()"));
+    }
+
+    /**
+     * The proof failed: nothing was promoted, so the old primary serves again (fence lifted, started,
+     * writes allowed, the VIP it kept made sure of) and the journal says the switchover was undone.
+     */
+    static TaskResult notPromoted(Pg p, Pg o, PgSettings s, RollingState st, String why, String next) throws Exception {
+        st.checkpointLsn = -1;
+        p.unfence();
+        p.start();
+        abortJournal(List.of(p, o));
+        st.journalOpen = false;
+        st.fenceCheckpoint = -1;
+        String vipBack = "";
+        if (s.vip().isPresent()) {
+            vip(p.ctx(), s, true, st);
+            vipBack = " and holds the VIP";
+        }
+        st.writesBlockedAt = 0;
+        return TaskResult.failed("NOT promoted: " + why + "; " + p.name() + " was started again" + vipBack + ". " + next);
+    }
+
+    /** The switchover is over (undone): both journals say so, where they can be reached. */
+    static void abortJournal(List<Pg> nodes) {
+        for (Pg pg : nodes) {
+            try {
+                pg.ctx().connection().exec(SwitchoverJournal.append(pg.settings(), "state=aborted"),
+                        ExecOptions.as("postgres").timeout(Duration.ofSeconds(10)));
+            } catch (RuntimeException e) {
+                pg.ctx().progress("could not close the switchover journal on " + pg.name() + ": " + e.getMessage());
+            }
+        }
+    }
+
+    /** The old primary streams from the new one: the switchover in the journal is over on both nodes. */
+    static TaskResult closeJournal(HostContext ctx, PgSettings s, RollingState st) {
+        if (ctx.checkMode() || st.simulated) {
+            return TaskResult.skipped("check mode");
+        }
+        for (String h : List.of(st.primary, st.standby)) {
+            ctx.on(h).connection().exec(SwitchoverJournal.append(s, "state=done"), ExecOptions.as("postgres")).check(h);
+        }
+        st.journalOpen = false;
+        st.fenceCheckpoint = -1;
+        return TaskResult.changed("journal closed on " + st.primary + " and " + st.standby, List.of("state=done"));
+    }
+}

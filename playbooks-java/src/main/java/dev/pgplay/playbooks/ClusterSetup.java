@@ -1,6 +1,9 @@
 package dev.pgplay.playbooks;
 
 import dev.pgplay.postgres.Pg;
+import dev.pgplay.postgres.ReplicationRole;
+import dev.pgplay.postgres.ReplicationSlots;
+import dev.pgplay.postgres.RewindGrants;
 import dev.pgplay.postgres.PgSettings;
 import dev.pgplay.core.modules.FileContent;
 import dev.pgplay.core.modules.ManagedBlock;
@@ -94,9 +97,9 @@ public final class ClusterSetup implements Playbook {
                 .task(Task.of("primary is not in recovery", ctx -> new Pg(ctx, s).inRecovery()
                         ? TaskResult.failed(ctx.host().name() + " is in recovery (a standby), but the inventory says it is the primary; fix roles.primary")
                         : TaskResult.ok("read-write")))
-                .task(Task.of("replication role " + s.replicationUser(), ctx -> replicationRole(ctx, s)))
-                .task(Task.of("pg_rewind may read files as " + s.replicationUser(), ctx -> rewindGrants(ctx, s)))
-                .task(Task.of("replication slot per standby", ctx -> slots(ctx, s, s.standbys())));
+                .task(Task.of("replication role " + s.replicationUser(), ReplicationRole.present(s.port(), s.replicationUser(), s.replicationPassword())))
+                .task(Task.of("pg_rewind may read files as " + s.replicationUser(), RewindGrants.to(s.port(), s.replicationUser())))
+                .task(Task.of("replication slot per standby", slotsFor(s.port(), s.standbys())));
 
         Play clone = Play.of("standbys: clone and stream", standbys).serial("1")
                 .task(Task.of("clone from the primary (pg_basebackup)", ctx -> cloneStandby(ctx, s, force)).irreversible(Duration.ofMinutes(30)))
@@ -114,68 +117,6 @@ public final class ClusterSetup implements Playbook {
                         : VirtualIp.present(s.vip().get()).run(ctx)).when(ctx -> ctx.host().name().equals(s.primary())));
 
         return List.of(configure, primary, clone, vip);
-    }
-
-    static TaskResult replicationRole(HostContext ctx, PgSettings s) {
-        Pg pg = new Pg(ctx, s);
-        String found = pg.sql("SELECT rolreplication::text || ' ' || rolcanlogin::text FROM pg_roles WHERE rolname = "
-                + Psql.literal(s.replicationUser()));
-        if ("true true".equals(found)) {
-            return TaskResult.ok("role " + s.replicationUser() + " exists with REPLICATION LOGIN");
-        }
-        String sql = found.isEmpty()
-                ? "CREATE ROLE " + Psql.ident(s.replicationUser()) + " WITH REPLICATION LOGIN PASSWORD " + Psql.literal(Scram.verifier(s.replicationPassword()))
-                : "ALTER ROLE " + Psql.ident(s.replicationUser()) + " WITH REPLICATION LOGIN";
-        String what = (found.isEmpty() ? "create" : "grant REPLICATION LOGIN to") + " role " + s.replicationUser();
-        if (ctx.checkMode()) {
-            return TaskResult.changed("would " + what, List.of("psql: " + what));
-        }
-        pg.sql(sql);
-        return TaskResult.changed(what, List.of("psql: " + what));
-    }
-
-    static final List<String> REWIND_FUNCTIONS = List.of("pg_catalog.pg_ls_dir(text, boolean, boolean)",
-            "pg_catalog.pg_stat_file(text, boolean)", "pg_catalog.pg_read_binary_file(text)",
-            "pg_catalog.pg_read_binary_file(text, bigint, bigint, boolean)");
-
-    /** The grants pg_rewind needs from a non-superuser source connection (PostgreSQL docs, pg_rewind). */
-    static TaskResult rewindGrants(HostContext ctx, PgSettings s) {
-        Pg pg = new Pg(ctx, s);
-        List<String> missing = new ArrayList<>();
-        for (String f : REWIND_FUNCTIONS) {
-            if (!"t".equals(pg.sql("SELECT has_function_privilege(" + Psql.literal(s.replicationUser()) + ", " + Psql.literal(f) + ", 'EXECUTE')"))) {
-                missing.add(f);
-            }
-        }
-        if (missing.isEmpty()) {
-            return TaskResult.ok("granted");
-        }
-        if (!ctx.checkMode()) {
-            StringBuilder sql = new StringBuilder();
-            for (String f : missing) {
-                sql.append("GRANT EXECUTE ON FUNCTION ").append(f).append(" TO ").append(Psql.ident(s.replicationUser())).append(";\n");
-            }
-            pg.sql(sql.toString());
-        }
-        return TaskResult.changed((ctx.checkMode() ? "would grant " : "granted ") + missing.size() + " function(s)", missing);
-    }
-
-    static TaskResult slots(HostContext ctx, PgSettings s, List<String> hosts) {
-        Pg pg = new Pg(ctx, s);
-        List<String> created = new ArrayList<>();
-        for (String h : hosts) {
-            String slot = PgSettings.slotFor(h);
-            if (pg.sql("SELECT count(*) FROM pg_replication_slots WHERE slot_name = " + Psql.literal(slot)).equals("0")) {
-                if (!ctx.checkMode()) {
-                    pg.sql("SELECT pg_create_physical_replication_slot(" + Psql.literal(slot) + ")");
-                }
-                created.add(slot);
-            }
-        }
-        if (created.isEmpty()) {
-            return TaskResult.ok("slots exist");
-        }
-        return TaskResult.changed((ctx.checkMode() ? "would create " : "created ") + String.join(", ", created), List.of("psql: create slots"));
     }
 
     /** Clones a standby from the primary unless it already streams from it; refuses to wipe a node with data. */
@@ -209,5 +150,10 @@ public final class ClusterSetup implements Playbook {
         ctx.progress("pg_basebackup from " + primaryAddress);
         pg.cloneFrom(primaryAddress, slot);
         return TaskResult.changed("cloned from " + s.primary() + " with slot " + slot, plan);
+    }
+
+    /** A slot for each of these standbys on the primary's server. */
+    static ReplicationSlots slotsFor(int port, List<String> standbys) {
+        return ReplicationSlots.present(port, standbys.stream().map(PgSettings::slotFor).toList());
     }
 }

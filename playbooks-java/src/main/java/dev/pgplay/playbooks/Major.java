@@ -133,7 +133,7 @@ final class Major {
                 .task(Task.of("verify: old against new (still read-only)", guarded(verification::verify)).when(c -> !finished))
                 .task(Task.of("open " + m.next().version() + " for writes", verification::open).when(c -> !finished))
                 .task(Task.of("statistics rebuilt (vacuumdb --all --analyze-in-stages)", verification::analyze).when(c -> !finished))
-                .task(Task.of("replication slots for the standbys", ctx -> ClusterSetup.slots(ctx, m.next(), m.old().standbys()))
+                .task(Task.of("replication slots for the standbys", ClusterSetup.slotsFor(m.next().port(), m.old().standbys()))
                         .when(c -> !finished && !m.old().standbys().isEmpty()));
         Play standbys = Play.of("standbys: rebuild for " + m.next().version(), String.join(",", m.old().standbys())).serial("1")
                 .task(Task.of("rebuilt from the upgraded primary (pg_basebackup)", standbyRebuild::rebuildStandby).irreversible(Duration.ofMinutes(30)))

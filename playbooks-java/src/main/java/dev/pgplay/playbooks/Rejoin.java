@@ -1,6 +1,7 @@
 package dev.pgplay.playbooks;
 
 import dev.pgplay.postgres.Pg;
+import dev.pgplay.postgres.ReplicationSlots;
 import dev.pgplay.postgres.PgSettings;
 import dev.pgplay.postgres.Psql;
 import dev.pgplay.core.run.Detached;
@@ -138,7 +139,7 @@ final class Rejoin {
      * back WAL removal, so pg_wal would grow without end. Ours (pgplay_*) are dropped (the step
      * that makes a node primary creates them again); others are only reported.
      */
-    static TaskResult dropStaleSlots(HostContext ctx, PgSettings s, RollingState st) {
+    static TaskResult dropStaleSlots(HostContext ctx, PgSettings s, RollingState st) throws Exception {
         if (st.simulated) {
             return TaskResult.skipped("check mode: after the switchover");
         }
@@ -146,22 +147,12 @@ final class Rejoin {
         if (!pg.online() || !pg.inRecovery()) {
             return TaskResult.skipped(pg.name() + " is not a running standby");
         }
-        List<List<String>> rows = pg.rows("SELECT slot_name, slot_name LIKE 'pgplay\\_%' FROM pg_replication_slots WHERE NOT active");
-        List<String> ours = rows.stream().filter(r -> "t".equals(r.get(1))).map(r -> r.get(0)).toList();
-        List<String> others = rows.stream().filter(r -> !"t".equals(r.get(1))).map(r -> r.get(0)).toList();
+        List<String> others = ReplicationSlots.othersInactive(ctx, s.port());
         if (!others.isEmpty()) {
             st.notes.add(pg.name() + " (standby) has inactive replication slots not made by pgplay: " + String.join(", ", others)
                     + "; they keep WAL on it until dropped");
         }
-        if (ours.isEmpty()) {
-            return TaskResult.ok("no stale slots");
-        }
-        if (!ctx.checkMode()) {
-            for (String slot : ours) {
-                pg.sql("SELECT pg_drop_replication_slot(" + Psql.literal(slot) + ")");
-            }
-        }
-        return TaskResult.changed((ctx.checkMode() ? "would drop " : "dropped ") + String.join(", ", ours), List.of("pg_drop_replication_slot"));
+        return ReplicationSlots.staleDropped(s.port()).run(ctx);
     }
 
     /** Where the new primary's timeline began: the end of the WAL it took over. */

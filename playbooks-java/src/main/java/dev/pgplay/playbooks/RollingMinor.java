@@ -128,7 +128,7 @@ public final class RollingMinor implements Playbook {
                 .task(Task.of(label + "old primary: take the VIP off", ctx -> Switchover.vip(ctx, s, false, st))
                         .when(ctx -> st.isStandby(ctx.host().name()) && RollingPreflight.vipHeld(ctx, s)))
                 .task(Task.of(label + "new primary: replication slot for the old primary", ctx ->
-                        ClusterSetup.slots(ctx, s, List.of(st.standby))).when(ctx -> st.isPrimary(ctx.host().name()) && st.oldPrimaryNeedsRejoin));
+                        ClusterSetup.slotsFor(s.port(), List.of(st.standby)).run(ctx)).when(ctx -> st.isPrimary(ctx.host().name()) && st.oldPrimaryNeedsRejoin));
     }
 
     // ---------------------------------------------------------------- report

@@ -1,6 +1,8 @@
 package dev.pgplay.postgres;
 
+import dev.pgplay.core.run.Fact;
 import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.run.Step;
 import dev.pgplay.core.ssh.Cmd;
 import dev.pgplay.core.ssh.ExecOptions;
 import dev.pgplay.core.ssh.ExecResult;
@@ -8,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * SQL on a host's PostgreSQL through {@code psql} as the postgres user (peer authentication over
@@ -33,14 +36,7 @@ public final class Psql {
 
     /** {@link #rows(HostContext, int, String, String)} within a time limit sized by the caller's work. */
     public static List<List<String>> rows(HostContext ctx, int port, String database, String sql, Duration limit) {
-        ExecResult r = run(ctx, port, database, sql, limit);
-        List<List<String>> out = new ArrayList<>();
-        for (String line : r.stdout().split("\n")) {
-            if (!line.isEmpty()) {
-                out.add(List.of(line.split(SEP, -1)));
-            }
-        }
-        return out;
+        return rows(run(ctx, port, database, sql, limit).stdout());
     }
 
     /** Runs SQL and returns the single value it printed (trimmed), "" when none. */
@@ -60,7 +56,7 @@ public final class Psql {
      * standard_conforming_strings, which {@link #literal} relies on.
      */
     public static ExecResult run(HostContext ctx, int port, String database, String sql, Duration limit) {
-        Cmd cmd = Cmd.of("psql", "-X", "-q", "-A", "-t", "-F", SEP, "-v", "ON_ERROR_STOP=1", "-p", String.valueOf(port), "-d", conninfo(database));
+        Cmd cmd = command(port, database);
         ExecResult r = ctx.connection().exec(cmd, ExecOptions.as("postgres").timeout(limit)
                 .stdin((SESSION + sql).getBytes(StandardCharsets.UTF_8)));
         if (!r.ok()) {
@@ -133,5 +129,34 @@ public final class Psql {
     /** An LSN as PostgreSQL prints it (X/Y), or ? when unknown (negative). */
     public static String lsnText(long lsn) {
         return lsn < 0 ? "?" : Long.toHexString(lsn >>> 32).toUpperCase() + "/" + Long.toHexString(lsn & 0xFFFFFFFFL).toUpperCase();
+    }
+
+    private static Cmd command(int port, String database) {
+        return Cmd.of("psql", "-X", "-q", "-A", "-t", "-F", SEP, "-v", "ON_ERROR_STOP=1", "-p", String.valueOf(port), "-d", conninfo(database));
+    }
+
+    /** Rows of psql's output, fields split. */
+    static List<List<String>> rows(String stdout) {
+        List<List<String>> out = new ArrayList<>();
+        for (String line : stdout.split("\n")) {
+            if (!line.isEmpty()) {
+                out.add(List.of(line.split(SEP, -1)));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * A fact read by a query as postgres in the postgres database on {@code port}: the query on
+     * stdin, the rows to {@code parser}; {@code fallback} when psql fails (the server is down).
+     */
+    public static <T> Fact<T> fact(String name, int port, String sql, Function<List<List<String>>, T> parser, T fallback) {
+        return Fact.asUser("postgres", name + " (port " + port + ")", command(port, "postgres"), r -> parser.apply(rows(r.stdout())), fallback)
+                .withInput(SESSION + sql);
+    }
+
+    /** A step that runs SQL as postgres in the postgres database on {@code port}, the SQL on stdin. */
+    public static Step step(int port, String sql) {
+        return Step.as("postgres", command(port, "postgres")).withInput(SESSION + sql);
     }
 }

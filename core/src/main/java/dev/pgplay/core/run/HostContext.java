@@ -74,6 +74,9 @@ public final class HostContext {
             return (T) cached;
         }
         ExecOptions options = fact.becomeUser().map(ExecOptions::as).orElse(ExecOptions.DEFAULT);
+        if (fact.input().isPresent()) {
+            options = options.stdin(fact.input().get().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
         ExecResult r = connection().exec(fact.command(), options);
         T value = r.ok() ? fact.parser().apply(r) : fact.fallback();
         if (value != null) {

@@ -53,7 +53,7 @@ public interface Operation extends Action {
         }
         List<String> commands = new ArrayList<>();
         for (Step s : plan.steps()) {
-            commands.add(s.command().toString() + s.becomeUser().map(u -> "  (as " + u + ")").orElse(""));
+            commands.add(s.shown());
         }
         if (ctx.checkMode()) {
             return new TaskResult.Changed("would: " + plan.message(), commands, plan.diff(), Map.of());
@@ -65,6 +65,9 @@ public interface Operation extends Action {
                 r = Detached.run(ctx, s.unit().get(), s.command(), s.becomeUser().orElse("root"), Duration.ofMinutes(30));
             } else {
                 ExecOptions options = s.becomeUser().map(ExecOptions::as).orElse(ExecOptions.DEFAULT).onLine(ctx::progress);
+                if (s.input().isPresent()) {
+                    options = options.stdin(s.input().get().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                }
                 r = ctx.connection().exec(s.command(), options);
             }
             data.put("rc", r.exitStatus());

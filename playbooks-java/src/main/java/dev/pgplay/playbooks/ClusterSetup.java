@@ -13,6 +13,7 @@ import dev.pgplay.postgres.Scram;
 import dev.pgplay.core.modules.VirtualIp;
 import dev.pgplay.core.modules.WaitFor;
 import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.run.Imperative;
 import dev.pgplay.core.run.Play;
 import dev.pgplay.core.run.Playbook;
 import dev.pgplay.core.run.Task;
@@ -120,7 +121,7 @@ public final class ClusterSetup implements Playbook {
     }
 
     /** Clones a standby from the primary unless it already streams from it; refuses to wipe a node with data. */
-    static TaskResult cloneStandby(HostContext ctx, PgSettings s, boolean force) {
+    static TaskResult cloneStandby(HostContext ctx, PgSettings s, boolean force) throws Exception {
         Pg pg = new Pg(ctx, s);
         String primaryAddress = ctx.inventory().host(s.primary()).address();
         String slot = PgSettings.slotFor(ctx.host().name());
@@ -141,15 +142,14 @@ public final class ClusterSetup implements Playbook {
         String data = pg.dataDir();
         List<String> plan = List.of("stop " + s.version() + "/" + s.cluster(), "move " + data + " aside",
                 "pg_basebackup -h " + primaryAddress + " -S " + slot + " -X stream", "standby.signal + primary_conninfo", "start");
-        if (ctx.checkMode()) {
-            return TaskResult.changed("would clone " + ctx.host().name() + " from " + s.primary(), plan);
-        }
-        if (online) {
-            pg.stopFast();
-        }
-        ctx.progress("pg_basebackup from " + primaryAddress);
-        pg.cloneFrom(primaryAddress, slot);
-        return TaskResult.changed("cloned from " + s.primary() + " with slot " + slot, plan);
+        return Imperative.of("clone " + ctx.host().name() + " from " + s.primary(), plan).run(ctx, () -> {
+            if (online) {
+                pg.stopFast();
+            }
+            ctx.progress("pg_basebackup from " + primaryAddress);
+            pg.cloneFrom(primaryAddress, slot);
+            return TaskResult.changed("cloned from " + s.primary() + " with slot " + slot, plan);
+        });
     }
 
     /** A slot for each of these standbys on the primary's server. */

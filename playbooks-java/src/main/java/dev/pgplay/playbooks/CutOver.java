@@ -8,6 +8,7 @@ import dev.pgplay.postgres.UpgradeStatus.Key;
 import dev.pgplay.postgres.UpgradeStatus.State;
 import dev.pgplay.postgres.UpgradeStatus.Step;
 import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.run.Imperative;
 import dev.pgplay.core.run.TaskResult;
 import dev.pgplay.core.ssh.Cmd;
 import java.nio.charset.StandardCharsets;
@@ -23,7 +24,7 @@ final class CutOver {
 
     // ---------------------------------------------------------------- the cut-over
 
-    TaskResult blockWrites(HostContext ctx) {
+    TaskResult blockWrites(HostContext ctx) throws Exception {
         if (run.status.done(Step.WRITES_BLOCKED)) {
             if (!run.status.done(Step.OLD_STOPPED) && !run.status.done(Step.SWAPPED) && run.old(ctx).online()
                     && !"on".equals(run.old(ctx).sql("SHOW default_transaction_read_only"))) {
@@ -34,16 +35,15 @@ final class CutOver {
             }
         }
         List<String> cmds = List.of("ALTER SYSTEM SET default_transaction_read_only = on", "pg_terminate_backend(client backends)");
-        if (ctx.checkMode()) {
-            return TaskResult.changed("would block writes on " + run.m.old().version() + "/" + run.cluster(), cmds);
-        }
-        Pg o = run.old(ctx);
-        run.status.state(State.UPGRADING).put(Key.BLOCKED_AT, System.currentTimeMillis()).put(Key.MESSAGE, null);
-        run.status.done(Step.WRITES_BLOCKED, ctx);
-        String ended = o.sql("ALTER SYSTEM SET default_transaction_read_only = on; SELECT pg_reload_conf(); "
-                + "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()");
-        String last = ended.lines().reduce((x, y) -> y).orElse("0");
-        return TaskResult.changed("writes blocked, " + last + " client session(s) ended", cmds);
+        return Imperative.of("block writes on " + run.m.old().version() + "/" + run.cluster(), cmds).run(ctx, () -> {
+            Pg o = run.old(ctx);
+            run.status.state(State.UPGRADING).put(Key.BLOCKED_AT, System.currentTimeMillis()).put(Key.MESSAGE, null);
+            run.status.done(Step.WRITES_BLOCKED, ctx);
+            String ended = o.sql("ALTER SYSTEM SET default_transaction_read_only = on; SELECT pg_reload_conf(); "
+                    + "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()");
+            String last = ended.lines().reduce((x, y) -> y).orElse("0");
+            return TaskResult.changed("writes blocked, " + last + " client session(s) ended", cmds);
+        });
     }
 
     String snapshotFile() {
@@ -67,7 +67,7 @@ final class CutOver {
         return TaskResult.ok(run.before.items().size() + " items from " + dbs + " database(s) in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
     }
 
-    TaskResult swap(HostContext ctx) {
+    TaskResult swap(HostContext ctx) throws Exception {
         if (run.status.done(Step.SWAPPED)) {
             if (!run.next(ctx).online()) {
                 run.next(ctx).start();
@@ -78,29 +78,28 @@ final class CutOver {
         List<String> cmds = List.of("pg_conftool " + run.m.next().version() + " " + run.cluster() + " set port " + run.port(),
                 "pg_conftool " + run.m.old().version() + " " + run.cluster() + " set port " + run.sidePort(), "start.conf: auto / manual",
                 "default_transaction_read_only = on in " + run.m.next().version() + "'s postgresql.auto.conf until verified", "start");
-        if (ctx.checkMode()) {
-            return TaskResult.changed("would swap ports and start " + run.m.next().version(), cmds);
-        }
-        if (run.old(ctx).online()) {
-            String unclean = run.pgUpgradeMove.stoppedUncleanly(run.old(ctx).stopAndReadControl());
-            if (unclean != null) {
-                return TaskResult.failed(unclean);
+        return Imperative.of("swap ports and start " + run.m.next().version(), cmds).run(ctx, () -> {
+            if (run.old(ctx).online()) {
+                String unclean = run.pgUpgradeMove.stoppedUncleanly(run.old(ctx).stopAndReadControl());
+                if (unclean != null) {
+                    return TaskResult.failed(unclean);
+                }
             }
-        }
-        if (run.find(ctx, run.m.next().version()).map(PgFacts.Cluster::online).orElse(false)) {
-            run.nextOn(ctx, run.sidePort()).stopFast();
-        }
-        ports(ctx, true);
-        Pg.root(ctx, Cmd.of("sh", "-c", "printf '%s\\n' \"default_transaction_read_only = 'on'\" >> \"$1\" && chown postgres:postgres \"$1\" && chmod 0600 \"$1\"",
-                "sh", run.status.get(Key.NEW_DATA) + "/postgresql.auto.conf"));
-        if (run.m.method().equals("link")) {
-            run.status.put(Key.MESSAGE, "link mode: the new cluster was started; the old one cannot be used any more");
-        }
-        run.status.put(Key.NEW_STARTED, true).save(ctx);
-        run.next(ctx).start();
-        run.status.put(Key.UP_AT, System.currentTimeMillis()).done(Step.SWAPPED, ctx);
-        return TaskResult.changed(run.m.next().version() + " runs on port " + run.port() + " (read-only until verified); " + run.m.old().version()
-                + " kept on port " + run.sidePort(), cmds);
+            if (run.find(ctx, run.m.next().version()).map(PgFacts.Cluster::online).orElse(false)) {
+                run.nextOn(ctx, run.sidePort()).stopFast();
+            }
+            ports(ctx, true);
+            Pg.root(ctx, Cmd.of("sh", "-c", "printf '%s\\n' \"default_transaction_read_only = 'on'\" >> \"$1\" && chown postgres:postgres \"$1\" && chmod 0600 \"$1\"",
+                    "sh", run.status.get(Key.NEW_DATA) + "/postgresql.auto.conf"));
+            if (run.m.method().equals("link")) {
+                run.status.put(Key.MESSAGE, "link mode: the new cluster was started; the old one cannot be used any more");
+            }
+            run.status.put(Key.NEW_STARTED, true).save(ctx);
+            run.next(ctx).start();
+            run.status.put(Key.UP_AT, System.currentTimeMillis()).done(Step.SWAPPED, ctx);
+            return TaskResult.changed(run.m.next().version() + " runs on port " + run.port() + " (read-only until verified); " + run.m.old().version()
+                    + " kept on port " + run.sidePort(), cmds);
+        });
     }
 
     /** Writes a cluster's start.conf (auto: started at boot and by package scripts; manual: only when asked). */

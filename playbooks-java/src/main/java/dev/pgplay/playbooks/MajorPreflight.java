@@ -11,6 +11,7 @@ import dev.pgplay.core.modules.Apt;
 import dev.pgplay.postgres.Psql;
 import dev.pgplay.core.run.Detached;
 import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.run.Imperative;
 import dev.pgplay.core.run.TaskResult;
 import dev.pgplay.core.ssh.Cmd;
 import dev.pgplay.core.ssh.ExecOptions;
@@ -78,11 +79,10 @@ final class MajorPreflight {
             return TaskResult.ok(run.m.newBin("pg_upgrade") + " is there");
         }
         List<String> cmds = List.of("apt-get install -y postgresql-" + run.m.next().version() + " postgresql-client-" + run.m.next().version());
-        if (ctx.checkMode()) {
-            return TaskResult.changed("would install postgresql-" + run.m.next().version(), cmds);
-        }
-        TaskResult installed = Apt.present("postgresql-" + run.m.next().version(), "postgresql-client-" + run.m.next().version()).run(ctx);
-        return installed.isFailure() ? installed : TaskResult.changed("installed postgresql-" + run.m.next().version(), cmds);
+        return Imperative.of("install postgresql-" + run.m.next().version(), cmds).run(ctx, () -> {
+            TaskResult installed = Apt.present("postgresql-" + run.m.next().version(), "postgresql-client-" + run.m.next().version()).run(ctx);
+            return installed.isFailure() ? installed : TaskResult.changed("installed postgresql-" + run.m.next().version(), cmds);
+        });
     }
 
     TaskResult preflight(HostContext ctx) {

@@ -10,6 +10,7 @@ import dev.pgplay.postgres.UpgradeStatus.State;
 import dev.pgplay.postgres.PgCluster;
 import dev.pgplay.core.modules.WaitFor;
 import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.run.Imperative;
 import dev.pgplay.core.run.Play;
 import dev.pgplay.core.run.Playbook;
 import dev.pgplay.core.run.Task;
@@ -136,24 +137,23 @@ public final class MajorRollback implements Playbook {
         return mj;
     }
 
-    static TaskResult standbyBack(HostContext ctx, Major mj) {
+    static TaskResult standbyBack(HostContext ctx, Major mj) throws Exception {
         UpgradeStatus st = UpgradeStatus.read(ctx, mj.cluster());
         if (st.state() != State.STANDBY_REBUILT && st.state() != State.REBUILDING) {
             return TaskResult.ok("not rebuilt for " + mj.m.next().version() + " (" + st.state() + ")");
         }
-        if (ctx.checkMode()) {
-            return TaskResult.changed("would stop " + mj.m.next().version() + " and start " + mj.m.old().version(), List.of("pg_ctlcluster"));
-        }
-        ctx.forget(PgFacts.CLUSTERS);
-        Optional<PgFacts.Cluster> n = PgCluster.find(ctx, mj.m.next().version(), mj.cluster());
-        if (n.isPresent() && n.get().online()) {
-            Pg.root(ctx, Cmd.of("pg_ctlcluster", "--force", mj.m.next().version(), mj.cluster(), "stop"));
-        }
-        Major sm = new Major(mj.m);
-        sm.status = st;
-        sm.cutOver.ports(ctx, false);
-        new Pg(ctx, mj.m.old()).start();
-        st.state(State.ROLLED_BACK).save(ctx);
-        return TaskResult.changed(mj.m.old().version() + " runs again as a standby on port " + mj.port(), List.of("pg_ctlcluster"));
+        return Imperative.of("stop " + mj.m.next().version() + " and start " + mj.m.old().version(), List.of("pg_ctlcluster")).run(ctx, () -> {
+            ctx.forget(PgFacts.CLUSTERS);
+            Optional<PgFacts.Cluster> n = PgCluster.find(ctx, mj.m.next().version(), mj.cluster());
+            if (n.isPresent() && n.get().online()) {
+                Pg.root(ctx, Cmd.of("pg_ctlcluster", "--force", mj.m.next().version(), mj.cluster(), "stop"));
+            }
+            Major sm = new Major(mj.m);
+            sm.status = st;
+            sm.cutOver.ports(ctx, false);
+            new Pg(ctx, mj.m.old()).start();
+            st.state(State.ROLLED_BACK).save(ctx);
+            return TaskResult.changed(mj.m.old().version() + " runs again as a standby on port " + mj.port(), List.of("pg_ctlcluster"));
+        });
     }
 }

@@ -6,6 +6,7 @@ import dev.pgplay.postgres.UpgradeStatus.State;
 import dev.pgplay.postgres.UpgradeStatus.Step;
 import dev.pgplay.postgres.Psql;
 import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.run.Imperative;
 import dev.pgplay.core.run.TaskResult;
 import dev.pgplay.core.ssh.Cmd;
 import java.util.List;
@@ -42,37 +43,35 @@ final class MajorVerify {
         return TaskResult.ok(rows.size() + " items identical (" + tables + " tables with rows and checksums)", Map.of("report", table));
     }
 
-    TaskResult open(HostContext ctx) {
+    TaskResult open(HostContext ctx) throws Exception {
         if (run.status.done(Step.OPENED)) {
             return TaskResult.ok("opened earlier in this upgrade");
         }
-        if (ctx.checkMode()) {
-            return TaskResult.changed("would allow writes", List.of("ALTER SYSTEM RESET default_transaction_read_only"));
-        }
-        // read while nothing can write yet: every write after the opening lies beyond it (rollback reads the WAL from there);
-        // a run cut after the opening keeps the mark it saved before it
-        boolean openedBefore = "off".equals(run.next(ctx).sql("SHOW default_transaction_read_only"));
-        if (!openedBefore || run.status.get(Key.WAL_AT_OPEN) == null) {
-            run.status.put(Key.WAL_AT_OPEN, run.next(ctx).sql("SELECT pg_current_wal_insert_lsn()")).save(ctx);
-        }
-        run.next(ctx).sql("ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf()");
-        run.status.put(Key.OPENED_AT, System.currentTimeMillis()).state(State.UPGRADED).put(Key.MESSAGE, null).done(Step.OPENED, ctx);
-        return TaskResult.changed("writes allowed on " + run.m.next().version(), List.of("ALTER SYSTEM RESET default_transaction_read_only"));
+        return Imperative.of("allow writes", List.of("ALTER SYSTEM RESET default_transaction_read_only")).run(ctx, () -> {
+            // read while nothing can write yet: every write after the opening lies beyond it (rollback reads the WAL from there);
+            // a run cut after the opening keeps the mark it saved before it
+            boolean openedBefore = "off".equals(run.next(ctx).sql("SHOW default_transaction_read_only"));
+            if (!openedBefore || run.status.get(Key.WAL_AT_OPEN) == null) {
+                run.status.put(Key.WAL_AT_OPEN, run.next(ctx).sql("SELECT pg_current_wal_insert_lsn()")).save(ctx);
+            }
+            run.next(ctx).sql("ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf()");
+            run.status.put(Key.OPENED_AT, System.currentTimeMillis()).state(State.UPGRADED).put(Key.MESSAGE, null).done(Step.OPENED, ctx);
+            return TaskResult.changed("writes allowed on " + run.m.next().version(), List.of("ALTER SYSTEM RESET default_transaction_read_only"));
+        });
     }
 
-    TaskResult analyze(HostContext ctx) {
+    TaskResult analyze(HostContext ctx) throws Exception {
         if (run.status.done(Step.ANALYZED)) {
             return TaskResult.ok("done earlier");
         }
         run.pgUpgradeMove.resolveJobs(ctx);
         List<String> cmd = List.of(run.m.newBin("vacuumdb"), "-p", String.valueOf(run.port()), "--all", "--analyze-in-stages", "-j", String.valueOf(run.jobs));
-        if (ctx.checkMode()) {
-            return TaskResult.changed("would rebuild statistics", List.of(String.join(" ", cmd)));
-        }
-        long t0 = System.nanoTime();
-        Major.postgres(ctx, Cmd.of(cmd)).check(ctx.host().name());
-        run.status.put(Key.USER_WRITES, userWrites(ctx, run.port())).done(Step.ANALYZED, ctx);
-        return TaskResult.changed("statistics rebuilt in " + (System.nanoTime() - t0) / 1_000_000 + " ms", List.of(String.join(" ", cmd)));
+        return Imperative.of("rebuild statistics", List.of(String.join(" ", cmd))).run(ctx, () -> {
+            long t0 = System.nanoTime();
+            Major.postgres(ctx, Cmd.of(cmd)).check(ctx.host().name());
+            run.status.put(Key.USER_WRITES, userWrites(ctx, run.port())).done(Step.ANALYZED, ctx);
+            return TaskResult.changed("statistics rebuilt in " + (System.nanoTime() - t0) / 1_000_000 + " ms", List.of(String.join(" ", cmd)));
+        });
     }
 
     /** Rows inserted, updated or deleted in user tables since the server started (survives a clean restart). */

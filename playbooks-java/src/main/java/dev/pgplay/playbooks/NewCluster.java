@@ -8,6 +8,7 @@ import dev.pgplay.postgres.UpgradeStatus.Key;
 import dev.pgplay.postgres.UpgradeStatus.State;
 import dev.pgplay.postgres.UpgradeStatus.Step;
 import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.run.Imperative;
 import dev.pgplay.core.run.TaskResult;
 import dev.pgplay.core.ssh.Cmd;
 import dev.pgplay.core.ssh.ExecOptions;
@@ -29,7 +30,7 @@ final class NewCluster {
 
     // ---------------------------------------------------------------- the new cluster
 
-    TaskResult newCluster(HostContext ctx) {
+    TaskResult newCluster(HostContext ctx) throws Exception {
         Optional<PgFacts.Cluster> existing = run.find(ctx, run.m.next().version());
         if (existing.isPresent() && run.status.flag(Key.NEW_CREATED) && run.status.flag(Key.NEW_FRESH)) {
             return TaskResult.ok("made by this upgrade, on port " + existing.get().port());
@@ -54,24 +55,23 @@ final class NewCluster {
             }
             Pg.root(ctx, Cmd.of("pg_dropcluster", "--stop", run.m.next().version(), run.cluster()));
         }
-        if (ctx.checkMode()) {
-            return TaskResult.changed("would create " + run.m.next().version() + "/" + run.cluster(), List.of("pg_createcluster " + run.m.next().version() + " " + run.cluster()));
-        }
-        List<String> argv = new ArrayList<>(List.of("pg_createcluster", run.m.next().version(), run.cluster(), "--start-conf", "manual",
-                "--encoding", run.status.get(Key.ENCODING), "--lc-collate", run.status.get(Key.LC_COLLATE), "--lc-ctype", run.status.get(Key.LC_CTYPE)));
-        if ("on".equals(run.status.get(Key.CHECKSUMS))) {
-            argv.addAll(List.of("--", "--data-checksums"));
-        }
-        Pg.root(ctx, Cmd.of(argv));
-        PgFacts.Cluster made = run.find(ctx, run.m.next().version()).orElseThrow(() -> new IllegalStateException("pg_createcluster made no cluster"));
-        done.add(String.join(" ", argv));
-        if (!run.status.done(Step.WRITES_BLOCKED)) {
-            run.status.state(State.PREPARING); // the old cluster is untouched so far: a plain second run may start over
-        }
-        run.status.put(Key.NEW_CREATED, true).put(Key.NEW_FRESH, true).put(Key.SIDE_PORT, made.port())
-                .put(Key.NEW_DATA, made.dataDir()).put(Key.MESSAGE, null).undo(List.of(Step.CONFIG));
-        run.status.save(ctx);
-        return TaskResult.changed("created " + run.m.next().version() + "/" + run.cluster() + " on side port " + made.port(), done);
+        return Imperative.of("create " + run.m.next().version() + "/" + run.cluster(), List.of("pg_createcluster " + run.m.next().version() + " " + run.cluster())).run(ctx, () -> {
+            List<String> argv = new ArrayList<>(List.of("pg_createcluster", run.m.next().version(), run.cluster(), "--start-conf", "manual",
+                    "--encoding", run.status.get(Key.ENCODING), "--lc-collate", run.status.get(Key.LC_COLLATE), "--lc-ctype", run.status.get(Key.LC_CTYPE)));
+            if ("on".equals(run.status.get(Key.CHECKSUMS))) {
+                argv.addAll(List.of("--", "--data-checksums"));
+            }
+            Pg.root(ctx, Cmd.of(argv));
+            PgFacts.Cluster made = run.find(ctx, run.m.next().version()).orElseThrow(() -> new IllegalStateException("pg_createcluster made no cluster"));
+            done.add(String.join(" ", argv));
+            if (!run.status.done(Step.WRITES_BLOCKED)) {
+                run.status.state(State.PREPARING); // the old cluster is untouched so far: a plain second run may start over
+            }
+            run.status.put(Key.NEW_CREATED, true).put(Key.NEW_FRESH, true).put(Key.SIDE_PORT, made.port())
+                    .put(Key.NEW_DATA, made.dataDir()).put(Key.MESSAGE, null).undo(List.of(Step.CONFIG));
+            run.status.save(ctx);
+            return TaskResult.changed("created " + run.m.next().version() + "/" + run.cluster() + " on side port " + made.port(), done);
+        });
     }
 
     /** Null when the cluster holds nothing but what initdb made; else why not. */
@@ -103,71 +103,69 @@ final class NewCluster {
         return r.ok() ? r.out() : null;
     }
 
-    TaskResult carryConfig(HostContext ctx) {
+    TaskResult carryConfig(HostContext ctx) throws Exception {
         return carryConfig(ctx, run.status);
     }
 
     /** Carries the configuration into the new cluster that {@code status} describes, recording the step there. */
-    TaskResult carryConfig(HostContext ctx, UpgradeStatus status) {
+    TaskResult carryConfig(HostContext ctx, UpgradeStatus status) throws Exception {
         if (status.done(Step.CONFIG)) {
             return TaskResult.ok("carried over earlier in this upgrade");
         }
         String oldConf = run.m.old().confDir();
         String newConf = run.m.next().confDir();
-        if (ctx.checkMode()) {
-            return TaskResult.changed("would copy " + oldConf + " to " + newConf + " for " + run.m.next().version(),
-                    List.of("postgresql.conf", "conf.d/*.conf", "pg_hba.conf", "pg_ident.conf", "postgresql.auto.conf"));
-        }
-        Set<String> known = ConfigCarry.parameterNames(ctx.connection().exec(Cmd.of(run.m.newBin("postgres"), "--describe-config"),
-                ExecOptions.as("postgres")).check(ctx.host().name()).stdout());
-        Map<String, String> owned = new LinkedHashMap<>();
-        for (String k : List.of("data_directory", "hba_file", "ident_file", "external_pid_file")) {
-            String v = conftool(ctx, run.m.next().version(), run.cluster(), k);
-            if (v != null) {
-                owned.put(k, v);
+        return Imperative.of("copy " + oldConf + " to " + newConf + " for " + run.m.next().version(), List.of("postgresql.conf", "conf.d/*.conf", "pg_hba.conf", "pg_ident.conf", "postgresql.auto.conf")).run(ctx, () -> {
+            Set<String> known = ConfigCarry.parameterNames(ctx.connection().exec(Cmd.of(run.m.newBin("postgres"), "--describe-config"),
+                    ExecOptions.as("postgres")).check(ctx.host().name()).stdout());
+            Map<String, String> owned = new LinkedHashMap<>();
+            for (String k : List.of("data_directory", "hba_file", "ident_file", "external_pid_file")) {
+                String v = conftool(ctx, run.m.next().version(), run.cluster(), k);
+                if (v != null) {
+                    owned.put(k, v);
+                }
             }
-        }
-        owned.put("port", String.valueOf(status.number(Key.SIDE_PORT)));
-        owned.put("cluster_name", run.m.next().version() + "/" + run.cluster());
-        List<String> removed = new ArrayList<>();
-        List<String> copied = new ArrayList<>();
-        ConfigCarry.Result main = ConfigCarry.carry(Major.cat(ctx, oldConf + "/postgresql.conf"), known, owned, Set.of(), run.m.old().version(), run.m.next().version());
-        Major.write(ctx, newConf + "/postgresql.conf", main.text(), "0644");
-        removed.addAll(main.removed());
-        copied.add("postgresql.conf");
-        String list = Pg.root(ctx, Cmd.of("find", oldConf + "/conf.d", "-maxdepth", "1", "-type", "f", "-name", "*.conf", "-printf", "%f\\n")).stdout();
-        for (String f : list.lines().filter(l -> !l.isBlank()).toList()) {
-            // an include file only rewrites the owned settings it has
-            ConfigCarry.Result r = ConfigCarry.carry(Major.cat(ctx, oldConf + "/conf.d/" + f), known, owned, Set.of(), run.m.old().version(),
-                    run.m.next().version(), false);
-            Pg.root(ctx, Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0755", newConf + "/conf.d"));
-            Major.write(ctx, newConf + "/conf.d/" + f, r.text(), "0644");
-            removed.addAll(r.removed());
-            copied.add("conf.d/" + f);
-        }
-        for (String f : List.of("pg_hba.conf", "pg_ident.conf", "pg_ctl.conf", "environment")) {
-            if (ctx.connection().exec(Cmd.of("test", "-f", oldConf + "/" + f), ExecOptions.as("root")).ok()) {
-                Major.write(ctx, newConf + "/" + f, Major.cat(ctx, oldConf + "/" + f), f.equals("pg_hba.conf") || f.equals("pg_ident.conf") ? "0640" : "0644");
-                copied.add(f);
+            owned.put("port", String.valueOf(status.number(Key.SIDE_PORT)));
+            owned.put("cluster_name", run.m.next().version() + "/" + run.cluster());
+            List<String> removed = new ArrayList<>();
+            List<String> copied = new ArrayList<>();
+            ConfigCarry.Result main = ConfigCarry.carry(Major.cat(ctx, oldConf + "/postgresql.conf"), known, owned, Set.of(), run.m.old().version(), run.m.next().version());
+            Major.write(ctx, newConf + "/postgresql.conf", main.text(), "0644");
+            removed.addAll(main.removed());
+            copied.add("postgresql.conf");
+            String list = Pg.root(ctx, Cmd.of("find", oldConf + "/conf.d", "-maxdepth", "1", "-type", "f", "-name", "*.conf", "-printf", "%f\\n")).stdout();
+            for (String f : list.lines().filter(l -> !l.isBlank()).toList()) {
+                // an include file only rewrites the owned settings it has
+                ConfigCarry.Result r = ConfigCarry.carry(Major.cat(ctx, oldConf + "/conf.d/" + f), known, owned, Set.of(), run.m.old().version(),
+                        run.m.next().version(), false);
+                Pg.root(ctx, Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0755", newConf + "/conf.d"));
+                Major.write(ctx, newConf + "/conf.d/" + f, r.text(), "0644");
+                removed.addAll(r.removed());
+                copied.add("conf.d/" + f);
             }
-        }
-        String auto = status.get(Key.OLD_DATA) + "/postgresql.auto.conf";
-        if (ctx.connection().exec(Cmd.of("test", "-f", auto), ExecOptions.as("root")).ok()) {
-            ConfigCarry.Result r = ConfigCarry.carry(Major.cat(ctx, auto), known, Map.of(), Set.of("default_transaction_read_only"),
-                    run.m.old().version(), run.m.next().version());
-            Major.write(ctx, status.get(Key.NEW_DATA) + "/postgresql.auto.conf", r.text(), "0600");
-            removed.addAll(r.removed());
-            copied.add("postgresql.auto.conf (ALTER SYSTEM settings)");
-        }
-        status.put(Key.REMOVED_PARAMETERS, String.join(" | ", removed)).done(Step.CONFIG, ctx);
-        List<String> report = new ArrayList<>();
-        report.add("copied: " + String.join(", ", copied));
-        if (removed.isEmpty()) {
-            report.add("every parameter exists in " + run.m.next().version());
-        } else {
-            removed.forEach(r -> report.add("not a parameter of " + run.m.next().version() + ", commented out: " + r));
-        }
-        return Major.changed("configuration of " + run.m.old().version() + "/" + run.cluster() + " carried over"
-                + (removed.isEmpty() ? "" : "; " + removed.size() + " removed parameter(s)"), copied, report);
+            for (String f : List.of("pg_hba.conf", "pg_ident.conf", "pg_ctl.conf", "environment")) {
+                if (ctx.connection().exec(Cmd.of("test", "-f", oldConf + "/" + f), ExecOptions.as("root")).ok()) {
+                    Major.write(ctx, newConf + "/" + f, Major.cat(ctx, oldConf + "/" + f), f.equals("pg_hba.conf") || f.equals("pg_ident.conf") ? "0640" : "0644");
+                    copied.add(f);
+                }
+            }
+            String auto = status.get(Key.OLD_DATA) + "/postgresql.auto.conf";
+            if (ctx.connection().exec(Cmd.of("test", "-f", auto), ExecOptions.as("root")).ok()) {
+                ConfigCarry.Result r = ConfigCarry.carry(Major.cat(ctx, auto), known, Map.of(), Set.of("default_transaction_read_only"),
+                        run.m.old().version(), run.m.next().version());
+                Major.write(ctx, status.get(Key.NEW_DATA) + "/postgresql.auto.conf", r.text(), "0600");
+                removed.addAll(r.removed());
+                copied.add("postgresql.auto.conf (ALTER SYSTEM settings)");
+            }
+            status.put(Key.REMOVED_PARAMETERS, String.join(" | ", removed)).done(Step.CONFIG, ctx);
+            List<String> report = new ArrayList<>();
+            report.add("copied: " + String.join(", ", copied));
+            if (removed.isEmpty()) {
+                report.add("every parameter exists in " + run.m.next().version());
+            } else {
+                removed.forEach(r -> report.add("not a parameter of " + run.m.next().version() + ", commented out: " + r));
+            }
+            return Major.changed("configuration of " + run.m.old().version() + "/" + run.cluster() + " carried over"
+                    + (removed.isEmpty() ? "" : "; " + removed.size() + " removed parameter(s)"), copied, report);
+        });
     }
 }

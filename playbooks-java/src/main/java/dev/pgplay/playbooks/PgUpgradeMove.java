@@ -4,6 +4,7 @@ import dev.pgplay.postgres.Pg;
 import dev.pgplay.postgres.UpgradeStatus.Key;
 import dev.pgplay.postgres.UpgradeStatus.Step;
 import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.run.Imperative;
 import dev.pgplay.core.run.TaskResult;
 import dev.pgplay.core.ssh.Cmd;
 import dev.pgplay.core.ssh.ExecOptions;
@@ -44,43 +45,41 @@ final class PgUpgradeMove {
         }
     }
 
-    TaskResult check(HostContext ctx) {
+    TaskResult check(HostContext ctx) throws Exception {
         if (run.status.done(Step.OLD_STOPPED)) {
             return TaskResult.ok("passed in the run being resumed (the old cluster is stopped now)");
         }
         resolveJobs(ctx);
-        if (ctx.checkMode()) {
-            return TaskResult.changed("would run pg_upgrade --check", List.of(String.join(" ", pgUpgradeArgs(true))));
-        }
-        Pg.root(ctx, Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0700", run.m.workDir()));
-        ExecResult r = Major.postgres(ctx, Cmd.of(pgUpgradeArgs(true)));
-        List<String> report = r.stdout().lines().filter(l -> !l.isBlank()).toList();
-        if (!r.ok()) {
-            return TaskResult.failed("pg_upgrade --check failed; nothing was changed on " + run.m.old().version() + ": "
-                    + RemoteCommandException.lastLines(r.stdout() + "\n" + r.stderr(), 6) + " (details in " + run.m.workDir() + " and "
-                    + run.status.get(Key.NEW_DATA) + "/pg_upgrade_output.d)", Map.of("report", report));
-        }
-        run.status.done(Step.CHECKED, ctx);
-        return TaskResult.ok("Clusters are compatible", Map.of("report", report));
+        return Imperative.of("run pg_upgrade --check", List.of(String.join(" ", pgUpgradeArgs(true)))).run(ctx, () -> {
+            Pg.root(ctx, Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0700", run.m.workDir()));
+            ExecResult r = Major.postgres(ctx, Cmd.of(pgUpgradeArgs(true)));
+            List<String> report = r.stdout().lines().filter(l -> !l.isBlank()).toList();
+            if (!r.ok()) {
+                return TaskResult.failed("pg_upgrade --check failed; nothing was changed on " + run.m.old().version() + ": "
+                        + RemoteCommandException.lastLines(r.stdout() + "\n" + r.stderr(), 6) + " (details in " + run.m.workDir() + " and "
+                        + run.status.get(Key.NEW_DATA) + "/pg_upgrade_output.d)", Map.of("report", report));
+            }
+            run.status.done(Step.CHECKED, ctx);
+            return TaskResult.ok("Clusters are compatible", Map.of("report", report));
+        });
     }
 
-    TaskResult stopOld(HostContext ctx) {
+    TaskResult stopOld(HostContext ctx) throws Exception {
         if (run.status.done(Step.OLD_STOPPED)) {
             return TaskResult.ok("stopped earlier in this upgrade");
         }
-        if (ctx.checkMode()) {
-            return TaskResult.changed("would CHECKPOINT and stop " + run.m.old().version() + "/" + run.cluster(), List.of("CHECKPOINT", "pg_ctl stop -m fast"));
-        }
-        // nothing may start the old cluster while its data is being upgraded (a reboot, a package's postinst):
-        // start.conf manual first; the swap keeps it manual, going back makes it auto again
-        run.cutOver.startConf(ctx, run.m.old().version(), "manual");
-        Map<String, String> control = run.old(ctx).stopAndReadControl();
-        String unclean = stoppedUncleanly(control);
-        if (unclean != null) {
-            return TaskResult.failed(unclean);
-        }
-        run.status.done(Step.OLD_STOPPED, ctx);
-        return TaskResult.changed("stopped; shutdown checkpoint at " + control.get("Latest checkpoint location"), List.of("CHECKPOINT", "pg_ctl stop -m fast"));
+        return Imperative.of("CHECKPOINT and stop " + run.m.old().version() + "/" + run.cluster(), List.of("CHECKPOINT", "pg_ctl stop -m fast")).run(ctx, () -> {
+            // nothing may start the old cluster while its data is being upgraded (a reboot, a package's postinst):
+            // start.conf manual first; the swap keeps it manual, going back makes it auto again
+            run.cutOver.startConf(ctx, run.m.old().version(), "manual");
+            Map<String, String> control = run.old(ctx).stopAndReadControl();
+            String unclean = stoppedUncleanly(control);
+            if (unclean != null) {
+                return TaskResult.failed(unclean);
+            }
+            run.status.done(Step.OLD_STOPPED, ctx);
+            return TaskResult.changed("stopped; shutdown checkpoint at " + control.get("Latest checkpoint location"), List.of("CHECKPOINT", "pg_ctl stop -m fast"));
+        });
     }
 
     /** Records when the old cluster stopped; why its shutdown was not clean, or null when it was. */
@@ -91,31 +90,30 @@ final class PgUpgradeMove {
                 : run.m.old().version() + "/" + run.cluster() + " did not shut down cleanly (pg_controldata: " + state + ")";
     }
 
-    TaskResult pgUpgrade(HostContext ctx) {
+    TaskResult pgUpgrade(HostContext ctx) throws Exception {
         if (run.status.done(Step.PG_UPGRADE)) {
             return TaskResult.ok("done earlier in this upgrade");
         }
         resolveJobs(ctx);
-        if (ctx.checkMode()) {
-            return TaskResult.changed("would run pg_upgrade --" + run.m.method(), List.of(String.join(" ", pgUpgradeArgs(false))));
-        }
-        restorePgControl(ctx);
-        if (!run.status.flag(Key.NEW_FRESH)) {
-            // a pg_upgrade of an earlier run left the new cluster half done: start from a new one
-            run.newCluster.newCluster(ctx);
-            run.newCluster.carryConfig(ctx);
-        }
-        run.status.put(Key.NEW_FRESH, false).save(ctx);
-        Pg.root(ctx, Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0700", run.m.workDir()));
-        long t0 = System.nanoTime();
-        ExecResult r = Major.postgres(ctx, Cmd.of(pgUpgradeArgs(false)));
-        if (!r.ok()) {
-            return TaskResult.failed("pg_upgrade failed: " + RemoteCommandException.lastLines(r.stdout() + "\n" + r.stderr(), 6),
-                    Map.of("report", r.stdout().lines().filter(l -> !l.isBlank()).toList()));
-        }
-        run.status.done(Step.PG_UPGRADE, ctx);
-        return TaskResult.changed("pg_upgrade --" + run.m.method() + " done in " + (System.nanoTime() - t0) / 1_000_000 + " ms (" + run.jobs + " jobs)",
-                List.of(String.join(" ", pgUpgradeArgs(false))));
+        return Imperative.of("run pg_upgrade --" + run.m.method(), List.of(String.join(" ", pgUpgradeArgs(false)))).run(ctx, () -> {
+            restorePgControl(ctx);
+            if (!run.status.flag(Key.NEW_FRESH)) {
+                // a pg_upgrade of an earlier run left the new cluster half done: start from a new one
+                run.newCluster.newCluster(ctx);
+                run.newCluster.carryConfig(ctx);
+            }
+            run.status.put(Key.NEW_FRESH, false).save(ctx);
+            Pg.root(ctx, Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0700", run.m.workDir()));
+            long t0 = System.nanoTime();
+            ExecResult r = Major.postgres(ctx, Cmd.of(pgUpgradeArgs(false)));
+            if (!r.ok()) {
+                return TaskResult.failed("pg_upgrade failed: " + RemoteCommandException.lastLines(r.stdout() + "\n" + r.stderr(), 6),
+                        Map.of("report", r.stdout().lines().filter(l -> !l.isBlank()).toList()));
+            }
+            run.status.done(Step.PG_UPGRADE, ctx);
+            return TaskResult.changed("pg_upgrade --" + run.m.method() + " done in " + (System.nanoTime() - t0) / 1_000_000 + " ms (" + run.jobs + " jobs)",
+                    List.of(String.join(" ", pgUpgradeArgs(false))));
+        });
     }
 
     /** pg_upgrade --link renames the old global/pg_control to pg_control.old; undone while the new cluster never ran. */

@@ -6,6 +6,7 @@ import dev.pgplay.postgres.PgFacts;
 import dev.pgplay.postgres.UpgradeStatus.Key;
 import dev.pgplay.postgres.UpgradeStatus.State;
 import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.run.Imperative;
 import dev.pgplay.core.run.TaskResult;
 import dev.pgplay.core.ssh.Cmd;
 import java.util.List;
@@ -37,49 +38,48 @@ final class StandbyRebuild {
         List<String> plan = List.of("stop " + run.m.old().version() + "/" + run.cluster() + " (kept, not started at boot)",
                 "create " + run.m.next().version() + "/" + run.cluster() + " with the configuration carried over",
                 "pg_basebackup from " + run.m.old().primary(), "standby.signal + primary_conninfo", "start");
-        if (ctx.checkMode()) {
-            return TaskResult.changed("would rebuild " + ctx.host().name() + " for " + run.m.next().version(), plan);
-        }
-        int side = (int) ps.number(Key.SIDE_PORT);
-        Optional<PgFacts.Cluster> oldCluster = run.find(ctx, run.m.old().version());
-        if (oldCluster.isPresent()) {
-            run.cutOver.startConf(ctx, run.m.old().version(), "manual"); // kept, never started again by a reboot or a package
-        }
-        if (oldCluster.isPresent() && oldCluster.get().online()) {
-            Pg.root(ctx, Cmd.of("pg_ctlcluster", run.m.old().version(), run.cluster(), "stop", "-m", "fast"));
-        }
-        if (existing.isPresent() && !ss.flag(Key.NEW_CREATED)) {
-            String why = run.newCluster.emptyOrWhy(ctx, existing.get());
-            if (why != null) {
-                return TaskResult.failed(run.m.next().version() + "/" + run.cluster() + " on this standby " + why + "; refusing to replace it");
+        return Imperative.of("rebuild " + ctx.host().name() + " for " + run.m.next().version(), plan).run(ctx, () -> {
+            int side = (int) ps.number(Key.SIDE_PORT);
+            Optional<PgFacts.Cluster> oldCluster = run.find(ctx, run.m.old().version());
+            if (oldCluster.isPresent()) {
+                run.cutOver.startConf(ctx, run.m.old().version(), "manual"); // kept, never started again by a reboot or a package
             }
-        }
-        if (existing.isPresent()) {
-            Pg.root(ctx, Cmd.of("pg_dropcluster", "--stop", run.m.next().version(), run.cluster()));
-        }
-        if (oldCluster.isPresent()) {
-            Pg.root(ctx, Cmd.of("pg_conftool", run.m.old().version(), run.cluster(), "set", "port", String.valueOf(side)));
-        }
-        // manual until it is a clone with standby.signal: an empty new cluster started by a reboot would be a writable primary
-        Pg.root(ctx, Cmd.of("pg_createcluster", run.m.next().version(), run.cluster(), "--port", String.valueOf(run.port()), "--start-conf", "manual"));
-        PgFacts.Cluster made = run.find(ctx, run.m.next().version()).orElseThrow();
-        UpgradeStatus mine = UpgradeStatus.fresh(run.cluster()).state(State.REBUILDING).put(Key.OLD_VERSION, run.m.old().version())
-                .put(Key.NEW_VERSION, run.m.next().version()).put(Key.METHOD, "pg_basebackup").put(Key.PORT, run.port()).put(Key.SIDE_PORT, side)
-                .put(Key.NEW_CREATED, true).put(Key.NEW_DATA, made.dataDir())
-                .put(Key.OLD_DATA, oldCluster.map(PgFacts.Cluster::dataDir).orElse(""));
-        mine.save(ctx);
-        if (oldCluster.isPresent()) {
-            run.newCluster.carryConfig(ctx, mine);
-            // the carried configuration took the side port; this cluster serves on the main port
-            Pg.root(ctx, Cmd.of("pg_conftool", run.m.next().version(), run.cluster(), "set", "port", String.valueOf(run.port())));
-        }
-        TaskResult cloned = ClusterSetup.cloneStandby(ctx, run.m.next(), true);
-        if (cloned.isFailure()) {
-            return cloned;
-        }
-        run.cutOver.startConf(ctx, run.m.next().version(), "auto");
-        mine.state(State.STANDBY_REBUILT).save(ctx);
-        return TaskResult.changed("rebuilt for " + run.m.next().version() + " from " + run.m.old().primary() + "; " + run.m.old().version()
-                + " kept on port " + side, plan);
+            if (oldCluster.isPresent() && oldCluster.get().online()) {
+                Pg.root(ctx, Cmd.of("pg_ctlcluster", run.m.old().version(), run.cluster(), "stop", "-m", "fast"));
+            }
+            if (existing.isPresent() && !ss.flag(Key.NEW_CREATED)) {
+                String why = run.newCluster.emptyOrWhy(ctx, existing.get());
+                if (why != null) {
+                    return TaskResult.failed(run.m.next().version() + "/" + run.cluster() + " on this standby " + why + "; refusing to replace it");
+                }
+            }
+            if (existing.isPresent()) {
+                Pg.root(ctx, Cmd.of("pg_dropcluster", "--stop", run.m.next().version(), run.cluster()));
+            }
+            if (oldCluster.isPresent()) {
+                Pg.root(ctx, Cmd.of("pg_conftool", run.m.old().version(), run.cluster(), "set", "port", String.valueOf(side)));
+            }
+            // manual until it is a clone with standby.signal: an empty new cluster started by a reboot would be a writable primary
+            Pg.root(ctx, Cmd.of("pg_createcluster", run.m.next().version(), run.cluster(), "--port", String.valueOf(run.port()), "--start-conf", "manual"));
+            PgFacts.Cluster made = run.find(ctx, run.m.next().version()).orElseThrow();
+            UpgradeStatus mine = UpgradeStatus.fresh(run.cluster()).state(State.REBUILDING).put(Key.OLD_VERSION, run.m.old().version())
+                    .put(Key.NEW_VERSION, run.m.next().version()).put(Key.METHOD, "pg_basebackup").put(Key.PORT, run.port()).put(Key.SIDE_PORT, side)
+                    .put(Key.NEW_CREATED, true).put(Key.NEW_DATA, made.dataDir())
+                    .put(Key.OLD_DATA, oldCluster.map(PgFacts.Cluster::dataDir).orElse(""));
+            mine.save(ctx);
+            if (oldCluster.isPresent()) {
+                run.newCluster.carryConfig(ctx, mine);
+                // the carried configuration took the side port; this cluster serves on the main port
+                Pg.root(ctx, Cmd.of("pg_conftool", run.m.next().version(), run.cluster(), "set", "port", String.valueOf(run.port())));
+            }
+            TaskResult cloned = ClusterSetup.cloneStandby(ctx, run.m.next(), true);
+            if (cloned.isFailure()) {
+                return cloned;
+            }
+            run.cutOver.startConf(ctx, run.m.next().version(), "auto");
+            mine.state(State.STANDBY_REBUILT).save(ctx);
+            return TaskResult.changed("rebuilt for " + run.m.next().version() + " from " + run.m.old().primary() + "; " + run.m.old().version()
+                    + " kept on port " + side, plan);
+        });
     }
 }

@@ -7,6 +7,7 @@ import dev.pgplay.postgres.SwitchoverJournal;
 import dev.pgplay.postgres.Psql;
 import dev.pgplay.core.modules.VirtualIp;
 import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.run.Imperative;
 import dev.pgplay.core.run.Operation;
 import dev.pgplay.core.run.Step;
 import dev.pgplay.core.run.TaskResult;
@@ -31,31 +32,29 @@ final class Switchover {
      * the fast shutdown itself refuses new writes and ends client sessions (as Patroni does), and
      * every commit before it is in the WAL the standby must replay before it is promoted.
      */
-    static TaskResult prepareStop(Pg p, RollingState st) {
+    static TaskResult prepareStop(Pg p, RollingState st) throws Exception {
         st.switching = true;
-        if (p.ctx().checkMode()) {
-            return TaskResult.changed("would journal the switchover on both nodes and CHECKPOINT " + p.name(),
+        return Imperative.of("journal the switchover on both nodes and CHECKPOINT " + p.name(), List.of("journal: started", "CHECKPOINT")).run(p.ctx(), () -> {
+            // the intent, on both nodes, before anything changes: a run that follows a lost controller reads it
+            long started = System.currentTimeMillis();
+            for (String h : List.of(st.primary, st.standby)) {
+                HostContext on = p.ctx().on(h);
+                on.connection().exec(SwitchoverJournal.begin(p.settings(), st.primary, st.standby, started),
+                        ExecOptions.as("root").timeout(Duration.ofSeconds(15))).check(h);
+            }
+            st.journalOpen = true;
+            p.sql("CHECKPOINT");
+            // the proof and the promotion will go through one psql session opened now, outside the window
+            try {
+                st.standbySql = StandbySql.open(new Pg(p.ctx().on(st.standby), p.settings()));
+            } catch (RuntimeException e) {
+                abortJournal(List.of(p, new Pg(p.ctx().on(st.standby), p.settings())));
+                st.journalOpen = false;
+                return TaskResult.failed("no psql session on " + st.standby + " (" + e.getMessage() + "); nothing was stopped");
+            }
+            return TaskResult.changed("switchover " + st.primary + " -> " + st.standby + " journaled on both nodes; CHECKPOINT done, writes still allowed",
                     List.of("journal: started", "CHECKPOINT"));
-        }
-        // the intent, on both nodes, before anything changes: a run that follows a lost controller reads it
-        long started = System.currentTimeMillis();
-        for (String h : List.of(st.primary, st.standby)) {
-            HostContext on = p.ctx().on(h);
-            on.connection().exec(SwitchoverJournal.begin(p.settings(), st.primary, st.standby, started),
-                    ExecOptions.as("root").timeout(Duration.ofSeconds(15))).check(h);
-        }
-        st.journalOpen = true;
-        p.sql("CHECKPOINT");
-        // the proof and the promotion will go through one psql session opened now, outside the window
-        try {
-            st.standbySql = StandbySql.open(new Pg(p.ctx().on(st.standby), p.settings()));
-        } catch (RuntimeException e) {
-            abortJournal(List.of(p, new Pg(p.ctx().on(st.standby), p.settings())));
-            st.journalOpen = false;
-            return TaskResult.failed("no psql session on " + st.standby + " (" + e.getMessage() + "); nothing was stopped");
-        }
-        return TaskResult.changed("switchover " + st.primary + " -> " + st.standby + " journaled on both nodes; CHECKPOINT done, writes still allowed",
-                List.of("journal: started", "CHECKPOINT"));
+        });
     }
 
     static TaskResult vip(HostContext ctx, PgSettings s, boolean up, RollingState st) throws Exception {

@@ -4,6 +4,7 @@ import dev.pgplay.postgres.Pg;
 import dev.pgplay.postgres.PgSettings;
 import dev.pgplay.core.modules.Apt;
 import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.run.Imperative;
 import dev.pgplay.core.run.Operation;
 import dev.pgplay.core.run.TaskResult;
 import java.time.Duration;
@@ -31,7 +32,7 @@ final class UpgradeStandby {
         };
     }
 
-    static TaskResult restartOnNewBinaries(Pg pg, RollingState st) {
+    static TaskResult restartOnNewBinaries(Pg pg, RollingState st) throws Exception {
         var c = pg.cluster();
         String upstream = upstream(st.target);
         if (c.online() && !pg.answers()) {
@@ -40,15 +41,15 @@ final class UpgradeStandby {
         if (c.online() && runs(pg.serverVersion(), upstream)) {
             return TaskResult.ok("already runs " + upstream);
         }
-        if (pg.ctx().checkMode()) {
-            return TaskResult.changed("would " + (c.online() ? "restart" : "start") + " " + pg.name(), List.of("pg_ctlcluster restart"));
-        }
-        if (c.online()) {
-            pg.restart();
-        } else {
-            pg.start();
-        }
-        return TaskResult.changed((c.online() ? "restarted" : "started") + " on " + pg.serverVersion(), List.of("pg_ctlcluster restart"));
+        boolean online = c.online();
+        return Imperative.of((online ? "restart" : "start") + " " + pg.name(), List.of("pg_ctlcluster restart")).run(pg.ctx(), () -> {
+            if (online) {
+                pg.restart();
+            } else {
+                pg.start();
+            }
+            return TaskResult.changed((online ? "restarted" : "started") + " on " + pg.serverVersion(), List.of("pg_ctlcluster restart"));
+        });
     }
 
     static TaskResult caughtUp(HostContext ctx, PgSettings s, RollingState st, long maxLag) throws InterruptedException {

@@ -186,6 +186,37 @@ class RunnerTest {
     }
 
     @Test
+    void anImperativeStepDescribesItselfInCheckModeAndRunsOnlyForReal() {
+        java.util.concurrent.atomic.AtomicInteger ran = new java.util.concurrent.atomic.AtomicInteger();
+        Play play = Play.of("promote", "h1").task(Task.of("promote", ctx -> Imperative.of("promote h1", List.of("SELECT pg_promote()"))
+                .run(ctx, () -> {
+                    ran.incrementAndGet();
+                    return TaskResult.changed("promoted", List.of("SELECT pg_promote()"));
+                })));
+        RunResult check = run(runner().checkMode(true), play);
+        assertEquals(1, check.stats().get("h1").changed());
+        assertEquals(0, ran.get(), "check mode runs nothing");
+        assertTrue(rec.messages.contains("h1 promote changed: would promote h1"), rec.messages.toString());
+        assertEquals(1, run(runner(), play).stats().get("h1").changed());
+        assertEquals(1, ran.get());
+    }
+
+    @Test
+    void aStepsInputGoesToStdinAndIsNeverShown() {
+        Operation role = ctx -> Operation.Plan.of("create role", Step.as("postgres", Cmd.of("psql")).withInput("CREATE ROLE r PASSWORD 'secret'"));
+        Play play = Play.of("role", "h1").task(Task.of("role", role));
+        run(runner().checkMode(true), play);
+        assertTrue(fake.calls().isEmpty(), "check mode runs no step");
+        assertFalse(rec.events.toString().contains("secret") || rec.messages.toString().contains("secret"), rec.events.toString());
+        RunResult r = run(runner(), play);
+        assertEquals(1, r.stats().get("h1").changed());
+        assertEquals("CREATE ROLE r PASSWORD 'secret'", fake.calls().get(0).stdin());
+        assertEquals(java.util.Optional.of("postgres"), fake.calls().get(0).becomeUser());
+        assertFalse(rec.events.toString().contains("secret") || rec.messages.toString().contains("secret"), rec.events.toString());
+        assertEquals("psql < (input)  (as postgres)", Step.as("postgres", Cmd.of("psql")).withInput("x").shown());
+    }
+
+    @Test
     void cancelLetsTheTaskUnderWayFinishAndStartsNothingNew() throws Exception {
         CountDownLatch inside = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);

@@ -168,9 +168,12 @@ public final class EngineBenchmark {
         });
         sampler.setDaemon(true);
         sampler.start();
+        com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        long cpu0 = os.getProcessCpuTime();
         long start = System.nanoTime();
         RunResult r = EngineRun.run(inventory, tasks, forks);
         long millis = (System.nanoTime() - start) / 1_000_000;
+        long cpuMillis = (os.getProcessCpuTime() - cpu0) / 1_000_000;
         sampler.interrupt();
         if (r.exitCode() != 0) {
             throw new IllegalStateException("footprint run failed: " + r.stats());
@@ -179,6 +182,9 @@ public final class EngineBenchmark {
         long afterHeap = mem.getHeapMemoryUsage().getUsed();
         System.out.printf("run: %d ms for %d commands%s%n", millis, hosts * tasks,
                 forks == Runner.DEFAULT_FORKS ? " (target < 5000 ms: " + (millis < 5000 ? "met" : "NOT met") + ")" : "");
+        // the hosts share this machine's cores: what the controller itself used says whose time it was
+        System.out.printf("controller CPU: %d ms (%.0f%% of one core over the run); machine load average now %.1f on %d cores%n", cpuMillis,
+                100.0 * cpuMillis / Math.max(1, millis), os.getSystemLoadAverage(), os.getAvailableProcessors());
         System.out.printf("heap: idle baseline %.1f MiB, peak during run %.1f MiB (%.1fx baseline), after run and GC %.1f MiB%n",
                 baseHeap / 1048576.0, peakHeap.get() / 1048576.0, (double) peakHeap.get() / baseHeap, afterHeap / 1048576.0);
         System.out.printf("heap target: peak under 256 MiB: %s%n", peakHeap.get() < 256L * 1048576 ? "met" : "NOT met");

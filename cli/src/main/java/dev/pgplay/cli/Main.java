@@ -139,14 +139,44 @@ public final class Main implements Callable<Integer> {
         return out;
     }
 
+    /** Bad usage or input, found before any host is contacted: its lines go to stderr, the exit code is 1. */
+    private static final class UsageError extends Exception {
+        final List<String> lines;
+
+        UsageError(String... lines) {
+            super(lines[0], null, false, false);
+            this.lines = List.of(lines);
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         Map<String, Playbook> all = playbooks();
+        if (version || help || list) {
+            return info(all);
+        }
+        try {
+            Playbook playbook = playbook(all);
+            Inventory inventory = inventory();
+            Map<String, Object> vars = vars(playbook, inventory);
+            List<Play> plays = plays(playbook, inventory, vars);
+            Runner.Builder builder = builder(playbook, inventory, vars);
+            if (listHosts || listTasks) {
+                list(builder.build(), plays);
+                return 0;
+            }
+            return run(playbook, builder, plays);
+        } catch (UsageError e) {
+            e.lines.forEach(err::println);
+            return USAGE;
+        }
+    }
+
+    /** --version, --help (with the playbook's options when one is named), --list. */
+    private int info(Map<String, Playbook> all) {
         if (version) {
             out.println("pgplay 0.1.0");
-            return 0;
-        }
-        if (help) {
+        } else if (help) {
             new CommandLine(this).usage(out);
             Playbook p = name == null ? null : all.get(name);
             if (p != null) {
@@ -155,96 +185,110 @@ public final class Main implements Callable<Integer> {
                 out.println(p.options().isEmpty() ? "It has no options." : "Its options (-e KEY=VALUE, or vars in the inventory):");
                 Options.help(p).forEach(out::println);
             }
-            return 0;
-        }
-        if (list) {
+        } else {
             int width = all.keySet().stream().mapToInt(String::length).max().orElse(4);
             all.values().forEach(p -> out.printf("%-" + width + "s  %s%n", p.name(), p.description()));
-            return 0;
         }
+        return 0;
+    }
+
+    private Playbook playbook(Map<String, Playbook> all) throws UsageError {
         if (name == null || inventoryFile == null) {
-            err.println("playbook: usage: playbook NAME INVENTORY [options]   (playbook --list, playbook --help)");
-            return USAGE;
+            throw new UsageError("playbook: usage: playbook NAME INVENTORY [options]   (playbook --list, playbook --help)");
         }
         Playbook playbook = all.get(name);
         if (playbook == null) {
-            err.println("playbook: unknown playbook '" + name + "' (known: " + String.join(", ", all.keySet()) + ")");
-            return USAGE;
+            throw new UsageError("playbook: unknown playbook '" + name + "' (known: " + String.join(", ", all.keySet()) + ")");
         }
-        Inventory inventory;
+        return playbook;
+    }
+
+    private Inventory inventory() throws UsageError {
         try {
-            inventory = Inventory.load(inventoryFile);
+            return Inventory.load(inventoryFile);
         } catch (InventoryException e) {
-            for (Problem p : e.problems()) {
-                err.println(p);
-            }
-            err.println("playbook: " + e.problems().size() + " problem(s) in " + inventoryFile + "; nothing was run");
-            return USAGE;
+            List<String> lines = new ArrayList<>();
+            e.problems().forEach(p -> lines.add(p.toString()));
+            lines.add("playbook: " + e.problems().size() + " problem(s) in " + inventoryFile + "; nothing was run");
+            throw new UsageError(lines.toArray(String[]::new));
         }
+    }
+
+    /** -e KEY=VALUE and --resume, checked against the playbook's declared options and the inventory's vars. */
+    private Map<String, Object> vars(Playbook playbook, Inventory inventory) throws UsageError {
         Map<String, String> given = new LinkedHashMap<>();
         for (String kv : extraVars) {
             int eq = kv.indexOf('=');
             if (eq <= 0) {
-                err.println("playbook: -e expects KEY=VALUE, got '" + kv + "'");
-                return USAGE;
+                throw new UsageError("playbook: -e expects KEY=VALUE, got '" + kv + "'");
             }
             given.put(kv.substring(0, eq), kv.substring(eq + 1));
         }
         if (resume) {
             if (playbook.options().stream().noneMatch(o -> o.name().equals("resume"))) {
-                err.println("playbook: --resume: " + playbook.name() + " has nothing to resume (a re-run continues it); nothing was run");
-                return USAGE;
+                throw new UsageError("playbook: --resume: " + playbook.name() + " has nothing to resume (a re-run continues it); nothing was run");
             }
             given.put("resume", "true");
         }
-        Map<String, Object> vars;
         try {
-            vars = Options.validate(playbook, given, inventory);
+            return Options.validate(playbook, given, inventory);
         } catch (IllegalArgumentException e) {
-            e.getMessage().lines().forEach(l -> err.println("playbook: " + l));
-            err.println("playbook: nothing was run");
-            return USAGE;
+            List<String> lines = new ArrayList<>();
+            e.getMessage().lines().forEach(l -> lines.add("playbook: " + l));
+            lines.add("playbook: nothing was run");
+            throw new UsageError(lines.toArray(String[]::new));
         }
-        List<Play> plays;
-        MaintenanceWindow maintenance;
+    }
+
+    /** The plays, with --window and --limit checked too (an unknown name is an error before anything runs). */
+    private List<Play> plays(Playbook playbook, Inventory inventory, Map<String, Object> vars) throws UsageError {
         try {
-            plays = playbook.plays(inventory, vars);
-            maintenance = window == null ? null : MaintenanceWindow.parse(window);
-            if (limit != null) {
-                inventory.select(limit); // an unknown name is an error before anything runs
+            List<Play> plays = playbook.plays(inventory, vars);
+            if (window != null) {
+                MaintenanceWindow.parse(window);
             }
+            if (limit != null) {
+                inventory.select(limit);
+            }
+            return plays;
         } catch (IllegalArgumentException e) {
-            err.println("playbook: " + e.getMessage() + "; nothing was run");
-            return USAGE;
+            throw new UsageError("playbook: " + e.getMessage() + "; nothing was run");
         }
-        String runId = UUID.randomUUID().toString();
+    }
+
+    private Runner.Builder builder(Playbook playbook, Inventory inventory, Map<String, Object> vars) {
         Runner.Builder builder = Runner.builder(inventory).checkMode(check).diffMode(diff).forks(forks)
                 .tags(new HashSet<>(tags)).skipTags(new HashSet<>(skipTags)).extraVars(vars)
                 .listener(new ConsoleListener(out, verbose.length, diff))
-                .runLock(new RunLock(playbook.name(), owner(), runId, breakLock));
+                .runLock(new RunLock(playbook.name(), owner(), UUID.randomUUID().toString(), breakLock));
         if (limit != null) {
             builder.limit(limit);
         }
-        if (maintenance != null) {
-            builder.window(maintenance);
+        if (window != null) {
+            builder.window(MaintenanceWindow.parse(window));
         }
-        Runner probe = builder.build();
-        if (listHosts || listTasks) {
-            for (Play play : plays) {
-                out.println("play: " + play.name());
-                if (listHosts) {
-                    probe.hostsOf(play).forEach(h -> out.println("  " + h.name() + " (" + h.address() + ")"));
-                }
-                if (listTasks) {
-                    for (Task t : play.tasks()) {
-                        if (probe.selected(t)) {
-                            out.println("  " + t.name() + (t.tagSet().isEmpty() ? "" : "  tags=" + t.tagSet()));
-                        }
+        return builder;
+    }
+
+    /** --list-hosts / --list-tasks: what would run, nothing contacted. */
+    private void list(Runner probe, List<Play> plays) {
+        for (Play play : plays) {
+            out.println("play: " + play.name());
+            if (listHosts) {
+                probe.hostsOf(play).forEach(h -> out.println("  " + h.name() + " (" + h.address() + ")"));
+            }
+            if (listTasks) {
+                for (Task t : play.tasks()) {
+                    if (probe.selected(t)) {
+                        out.println("  " + t.name() + (t.tagSet().isEmpty() ? "" : "  tags=" + t.tagSet()));
                     }
                 }
             }
-            return 0;
         }
+    }
+
+    /** Runs the plays; Ctrl-C lets the tasks under way finish and starts nothing new. */
+    private int run(Playbook playbook, Runner.Builder builder, List<Play> plays) {
         Path logFile = startLog(playbook.name());
         JsonEventsListener json = events == null ? null : new JsonEventsListener(events);
         if (json != null) {

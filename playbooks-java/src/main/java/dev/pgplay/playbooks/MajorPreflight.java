@@ -100,12 +100,29 @@ final class MajorPreflight {
             return TaskResult.failed(ctx.host().name() + " is in recovery (a standby); roles.primary must name the primary");
         }
         report.add("versions: " + o.serverVersion() + " -> " + nextVersionText(ctx) + " (" + run.m.methodText() + ")");
+        locale(o, report);
+        long size = disk(ctx, o, c, report, blockers);
+        transactionsAndSlots(o, report, blockers);
+        standbys(ctx, o, report, blockers);
+        int extensions = extensions(ctx, report, blockers);
+        blockers.forEach(b -> report.add("BLOCKER: " + b));
+        if (!blockers.isEmpty()) {
+            return TaskResult.failed(blockers.size() + " blocker(s); nothing was changed: " + String.join("; ", blockers), Map.of("report", report));
+        }
+        return TaskResult.ok("ready: " + Major.mb(size) + " of data, " + extensions + " extension(s)", Map.of("report", report));
+    }
+
+    /** Encoding, collation and checksums, recorded so the new cluster is made the same. */
+    private void locale(Pg o, List<String> report) {
         List<String> enc = o.rows("SELECT pg_encoding_to_char(encoding), datcollate, datctype FROM pg_database WHERE datname = 'template0'").get(0);
         String checksums = o.sql("SHOW data_checksums");
         report.add("locale: encoding " + enc.get(0) + ", LC_COLLATE " + enc.get(1) + ", LC_CTYPE " + enc.get(2) + ", data checksums " + checksums
                 + " (the new cluster is made the same)");
         run.status.put(Key.ENCODING, enc.get(0)).put(Key.LC_COLLATE, enc.get(1)).put(Key.LC_CTYPE, enc.get(2)).put(Key.CHECKSUMS, checksums);
+    }
 
+    /** The data's size and the room the method needs next to it; returns the size. */
+    private long disk(HostContext ctx, Pg o, PgFacts.Cluster c, List<String> report, List<String> blockers) {
         long size = Long.parseLong(o.sql("SELECT sum(pg_database_size(datname))::bigint FROM pg_database"));
         String parent = c.dataDir().substring(0, c.dataDir().lastIndexOf('/'));
         parent = parent.substring(0, parent.lastIndexOf('/'));
@@ -120,6 +137,11 @@ final class MajorPreflight {
         if (free < need) {
             blockers.add("not enough disk: " + Major.mb(need) + " needed, " + Major.mb(free) + " free on " + parent);
         }
+        return size;
+    }
+
+    /** Prepared transactions block; logical slots block; physical slots are reported (standbys' are made again). */
+    private void transactionsAndSlots(Pg o, List<String> report, List<String> blockers) {
         String prepared = o.sql("SELECT count(*) FROM pg_prepared_xacts");
         if (!prepared.equals("0")) {
             blockers.add(prepared + " prepared transaction(s): COMMIT PREPARED or ROLLBACK PREPARED them first (pg_prepared_xacts)");
@@ -135,6 +157,10 @@ final class MajorPreflight {
                         + "): not carried over; its consumer must be set up again");
             }
         }
+    }
+
+    /** Each standby needs the new binaries; streaming clients not in the inventory are named. */
+    private void standbys(HostContext ctx, Pg o, List<String> report, List<String> blockers) {
         for (String standby : run.m.old().standbys()) {
             if (!ctx.on(standby).connection().exec(Cmd.of("test", "-x", run.m.newBin("postgres")), ExecOptions.DEFAULT).ok()) {
                 String missing = "standby " + standby + " has no PostgreSQL " + run.m.next().version() + " (" + run.m.newBin("postgres") + ")";
@@ -151,6 +177,10 @@ final class MajorPreflight {
             report.add("standby " + r.get(1) + " at " + r.get(0) + " (" + r.get(2) + "): "
                     + (known ? "rebuilt for " + run.m.next().version() + " after the primary" : "NOT in the inventory: it will stop following; rebuild it by hand"));
         }
+    }
+
+    /** Extensions in use must exist for the new major; reg* columns block pg_upgrade; returns how many extensions. */
+    private int extensions(HostContext ctx, List<String> report, List<String> blockers) {
         Set<String> extensions = new java.util.TreeSet<>();
         for (String name : Psql.databases(ctx, run.port(), "datallowconn AND datname <> 'template0'")) {
             List<List<String>> rows = Psql.rows(ctx, run.port(), name, "SELECT 'e', extname FROM pg_extension;\n"
@@ -184,11 +214,7 @@ final class MajorPreflight {
             blockers.add("extension(s) " + String.join(", ", missing) + " not installed for PostgreSQL " + run.m.next().version()
                     + ": install their postgresql-" + run.m.next().version() + "-* packages first");
         }
-        blockers.forEach(b -> report.add("BLOCKER: " + b));
-        if (!blockers.isEmpty()) {
-            return TaskResult.failed(blockers.size() + " blocker(s); nothing was changed: " + String.join("; ", blockers), Map.of("report", report));
-        }
-        return TaskResult.ok("ready: " + Major.mb(size) + " of data, " + extensions.size() + " extension(s)", Map.of("report", report));
+        return extensions.size();
     }
 
     String nextVersionText(HostContext ctx) {

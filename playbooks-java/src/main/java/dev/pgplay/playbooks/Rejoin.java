@@ -88,36 +88,58 @@ final class Rejoin {
             hints = hints && method.equals("pg_rewind");
         }
         if (direct) {
-            old.writeStandbyConfig(primaryAddress, slot);
-            old.startNoWait(); // the wait for streaming below asks the server itself, not systemd's view of the unit
-            if (streamsSoon(old, primaryAddress, Duration.ofSeconds(20))) {
+            if (direct(old, primaryAddress, slot)) {
                 return rejoined(st, "direct", "its WAL ends at " + Psql.lsnText(oldEnd) + ", before the switch point " + Psql.lsnText(switchpoint));
             }
             tried.add("direct rejoin did not stream");
-            if (old.online()) {
-                old.stopFast();
-            }
         } else if (!forced) {
             tried.add(clean ? "its WAL goes past the switch point" : "it was not shut down cleanly");
         }
         if (hints) {
-            ctx.progress("pg_rewind from " + np.name());
-            np.sql("CHECKPOINT"); // a just-promoted source must show its new timeline in pg_control (pg_rewind docs)
-            var r = Detached.run(ctx, "rewind-" + s.version() + "-" + s.cluster(), Cmd.of(old.bin("pg_rewind"), "-D", old.dataDir(), "--source-server",
-                    "host=" + primaryAddress + " port=" + s.port() + " user=" + s.replicationUser() + " dbname=postgres", "--progress"),
-                    "postgres", Duration.ofMinutes(30));
-            if (r.ok()) {
-                old.writeStandbyConfig(primaryAddress, slot);
-                old.start();
-                if (streamsSoon(old, primaryAddress, Duration.ofSeconds(30))) {
-                    return rejoined(st, "pg_rewind", String.join("; ", tried));
-                }
-                old.stopFast();
-                tried.add("pg_rewind: did not stream");
-            } else {
-                tried.add("pg_rewind failed: " + r.stderr().strip().lines().reduce((a, b) -> b).orElse(""));
+            String failed = rewind(ctx, s, old, np, primaryAddress, slot);
+            if (failed == null) {
+                return rejoined(st, "pg_rewind", String.join("; ", tried));
             }
+            tried.add(failed);
         }
+        return basebackup(ctx, st, old, np, primaryAddress, slot, tried);
+    }
+
+    /** The old primary's own data as a standby: true when it streams; left stopped when not. */
+    private static boolean direct(Pg old, String primaryAddress, String slot) throws InterruptedException {
+        old.writeStandbyConfig(primaryAddress, slot);
+        old.startNoWait(); // the wait for streaming below asks the server itself, not systemd's view of the unit
+        if (streamsSoon(old, primaryAddress, Duration.ofSeconds(20))) {
+            return true;
+        }
+        if (old.online()) {
+            old.stopFast();
+        }
+        return false;
+    }
+
+    /** pg_rewind from the new primary, then streaming: null when it streams, else what went wrong (left stopped). */
+    private static String rewind(HostContext ctx, PgSettings s, Pg old, Pg np, String primaryAddress, String slot) throws Exception {
+        ctx.progress("pg_rewind from " + np.name());
+        np.sql("CHECKPOINT"); // a just-promoted source must show its new timeline in pg_control (pg_rewind docs)
+        var r = Detached.run(ctx, "rewind-" + s.version() + "-" + s.cluster(), Cmd.of(old.bin("pg_rewind"), "-D", old.dataDir(), "--source-server",
+                "host=" + primaryAddress + " port=" + s.port() + " user=" + s.replicationUser() + " dbname=postgres", "--progress"),
+                "postgres", Duration.ofMinutes(30));
+        if (!r.ok()) {
+            return "pg_rewind failed: " + r.stderr().strip().lines().reduce((a, b) -> b).orElse("");
+        }
+        old.writeStandbyConfig(primaryAddress, slot);
+        old.start();
+        if (streamsSoon(old, primaryAddress, Duration.ofSeconds(30))) {
+            return null;
+        }
+        old.stopFast();
+        return "pg_rewind: did not stream";
+    }
+
+    /** The last resort: a fresh clone of the new primary. */
+    private static TaskResult basebackup(HostContext ctx, RollingState st, Pg old, Pg np, String primaryAddress, String slot, List<String> tried)
+            throws Exception {
         ctx.progress("pg_basebackup from " + np.name());
         old.cloneFrom(primaryAddress, slot);
         if (!streamsSoon(old, primaryAddress, Duration.ofSeconds(60))) {

@@ -94,9 +94,30 @@ public final class LabHost {
         docker("ip", "link", "set", "eth0", "down");
     }
 
-    /** The cut healed: the interface is up again with the same addresses. */
+    /**
+     * The cut healed: the interface is up again with the same addresses, and this machine reaches
+     * the host's SSH port again (neighbour entries that failed during the cut take a moment to
+     * recover; "back on the network" means reachable). Gives up after 15 s, saying so.
+     */
     public void healNetwork() {
         docker("ip", "link", "set", "eth0", "up");
+        long deadline = System.nanoTime() + 15_000_000_000L;
+        while (true) {
+            try (java.net.Socket s = new java.net.Socket()) {
+                s.connect(new java.net.InetSocketAddress(address, 22), 500);
+                return;
+            } catch (IOException e) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException(name + ": network healed, but port 22 at " + address + " still unreachable after 15 s: " + e.getMessage(), e);
+                }
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(name + ": interrupted while waiting for the healed network", ie);
+                }
+            }
+        }
     }
 
     void stop() {

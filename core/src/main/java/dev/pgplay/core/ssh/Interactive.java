@@ -7,9 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import org.apache.sshd.client.channel.ChannelExec;
 
 /**
@@ -19,17 +16,15 @@ import org.apache.sshd.client.channel.ChannelExec;
  * {@link #request} writes input and returns the output lines up to a marker line.
  */
 public final class Interactive implements AutoCloseable {
-    static final String EOF = "\u0000eof";
-
     private final String host;
     private final String what;
     private final ChannelExec channel;
     private final OutputStream stdin;
-    private final BlockingQueue<String> lines;
+    private final LineSink lines;
     private final ByteArrayOutputStream stderr;
     private volatile String broken;
 
-    Interactive(String host, String what, ChannelExec channel, OutputStream stdin, BlockingQueue<String> lines, ByteArrayOutputStream stderr) {
+    Interactive(String host, String what, ChannelExec channel, OutputStream stdin, LineSink lines, ByteArrayOutputStream stderr) {
         this.host = host;
         this.what = what;
         this.channel = channel;
@@ -56,10 +51,9 @@ public final class Interactive implements AutoCloseable {
         List<String> out = new ArrayList<>();
         long deadline = System.nanoTime() + limit.toNanos();
         while (true) {
-            long left = deadline - System.nanoTime();
             String line;
             try {
-                line = left <= 0 ? null : lines.poll(left, TimeUnit.NANOSECONDS);
+                line = lines.next(deadline);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException(host + ": interrupted while waiting for `" + what + "`", e);
@@ -68,8 +62,7 @@ public final class Interactive implements AutoCloseable {
                 broken = "a request that timed out (its answer may still come)";
                 throw new CommandTimeoutException(host, what, limit);
             }
-            if (line == EOF) {
-                lines.offer(EOF); // stays ended for later requests
+            if (line == LineSink.EOF) {
                 String err = stderr.toString(StandardCharsets.UTF_8).strip();
                 if (!channel.isOpen() && channel.getExitStatus() == null && channel.getExitSignal() == null) {
                     throw new UnreachableException(host + ": connection lost in `" + what + "` (no exit status)", null);
@@ -91,41 +84,5 @@ public final class Interactive implements AutoCloseable {
             // the channel is gone anyway
         }
         channel.close(false);
-    }
-
-    /** Collects output into lines handed to a queue; an end-of-stream marker when the channel closes. */
-    static final class LineSink extends OutputStream {
-        private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-        private final ByteArrayOutputStream line = new ByteArrayOutputStream();
-
-        BlockingQueue<String> lines() {
-            return lines;
-        }
-
-        @Override
-        public synchronized void write(int b) {
-            if (b == '\n') {
-                lines.offer(line.toString(StandardCharsets.UTF_8));
-                line.reset();
-            } else {
-                line.write(b);
-            }
-        }
-
-        @Override
-        public synchronized void write(byte[] b, int off, int len) {
-            for (int i = off; i < off + len; i++) {
-                write(b[i]);
-            }
-        }
-
-        @Override
-        public synchronized void close() {
-            if (line.size() > 0) {
-                lines.offer(line.toString(StandardCharsets.UTF_8));
-                line.reset();
-            }
-            lines.offer(EOF);
-        }
     }
 }

@@ -7,8 +7,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.apache.sshd.client.channel.ChannelExec;
 
@@ -19,6 +17,11 @@ import org.apache.sshd.client.channel.ChannelExec;
  * a login shell and sudo. Each command still runs as its own child with its standard input from
  * /dev/null (it cannot read the next command) and its own process group.
  *
+ * <p>The kept shell is bash when the host has it, with job control on so that each command's job
+ * gets a process group of its own (one fork and the exec of {@code sh} per command); without bash
+ * it is sh, and {@code setsid} makes the group. The shell keeps the running command's group id in
+ * a file of its own ({@link #groupFile}), so a timeout ends all of the command's processes.
+ *
  * <p>Output comes back as lines: stdout ends with an empty line's newline and {@code MARKER RC},
  * stderr with {@code MARKER}. A shell whose command timed out or whose output broke the framing
  * is never used again.
@@ -27,16 +30,33 @@ final class Shell implements AutoCloseable {
     private final String host;
     private final ChannelExec channel;
     private final OutputStream stdin;
-    private final BlockingQueue<String> out;
-    private final BlockingQueue<String> err;
+    private final LineSink out;
+    private final LineSink err;
+    private final String groupFile = "/tmp/.pgplay-" + UUID.randomUUID() + ".pgid";
     private volatile boolean usable = true;
 
-    Shell(String host, ChannelExec channel, OutputStream stdin, BlockingQueue<String> out, BlockingQueue<String> err) {
+    /** The command line the kept shell starts with: bash when there is one, else sh. */
+    static final String START = "command -v bash >/dev/null 2>&1 && exec bash; exec sh";
+
+    private Shell(String host, ChannelExec channel, OutputStream stdin, LineSink out, LineSink err) {
         this.host = host;
         this.channel = channel;
         this.stdin = stdin;
         this.out = out;
         this.err = err;
+    }
+
+    /** A shell started with {@link #START} on {@code channel}, set up to run framed commands. */
+    static Shell started(String host, ChannelExec channel, OutputStream stdin, LineSink out, LineSink err) {
+        Shell shell = new Shell(host, channel, stdin, out, err);
+        shell.write("if [ -n \"${BASH_VERSION:-}\" ]; then set -m; pgplay_group=; else pgplay_group='setsid -w'; fi; trap "
+                + Cmd.quote("rm -f " + shell.groupFile) + " EXIT\n", "start a shell");
+        return shell;
+    }
+
+    /** Where the shell keeps the process group id of the command it runs. */
+    String groupFile() {
+        return groupFile;
     }
 
     boolean usable() {
@@ -54,14 +74,8 @@ final class Shell implements AutoCloseable {
      */
     Result run(String line, String what, Duration limit, Consumer<String> onLine) {
         String marker = "pgplay-end-" + UUID.randomUUID();
-        String frame = "{ " + line + "\n} </dev/null; printf '\\n%s %s\\n' " + marker + " $?; printf '\\n%s\\n' " + marker + " >&2\n";
-        try {
-            stdin.write(frame.getBytes(StandardCharsets.UTF_8));
-            stdin.flush();
-        } catch (IOException e) {
-            usable = false;
-            throw new UnreachableException(host + ": connection lost while running `" + what + "`: " + e.getMessage(), e);
-        }
+        write("$pgplay_group sh -c " + Cmd.quote(line) + " </dev/null & echo $! > " + groupFile + "; wait $! 2>/dev/null; printf '\\n%s %s\\n' "
+                + marker + " $?; printf '\\n%s\\n' " + marker + " >&2\n", what);
         long deadline = System.nanoTime() + limit.toNanos();
         List<String> lines = new ArrayList<>();
         String pending = null;
@@ -99,6 +113,16 @@ final class Shell implements AutoCloseable {
         return new Result(status, String.join("\n", lines), String.join("\n", errLines));
     }
 
+    private void write(String text, String what) {
+        try {
+            stdin.write(text.getBytes(StandardCharsets.UTF_8));
+            stdin.flush();
+        } catch (IOException e) {
+            usable = false;
+            throw new UnreachableException(host + ": connection lost while running `" + what + "`: " + e.getMessage(), e);
+        }
+    }
+
     /**
      * The shell ended before the marker. With an exit status (sudo refused to start it, say) that
      * is the command's result, as it would have been on a channel of its own; without one the
@@ -110,22 +134,19 @@ final class Shell implements AutoCloseable {
         if (status == null && channel.getExitSignal() == null) {
             throw new UnreachableException(host + ": connection lost while running `" + what + "` (no exit status)", null);
         }
-        List<String> errLines = new ArrayList<>();
-        err.drainTo(errLines);
-        errLines.remove(Interactive.EOF);
+        String errText = err.drain();
         if (status == null) {
-            errLines.add("killed by signal " + channel.getExitSignal());
+            errText += (errText.isEmpty() ? "" : "\n") + "killed by signal " + channel.getExitSignal();
             status = -1;
         }
-        return new Result(status, String.join("\n", lines), String.join("\n", errLines));
+        return new Result(status, String.join("\n", lines), errText);
     }
 
     /** The next line, or null when the shell ended; a timeout leaves the shell unusable. */
-    private String next(BlockingQueue<String> q, long deadline, String what, Duration limit) {
+    private String next(LineSink sink, long deadline, String what, Duration limit) {
         String l;
         try {
-            long left = deadline - System.nanoTime();
-            l = left <= 0 ? null : q.poll(left, TimeUnit.NANOSECONDS);
+            l = sink.next(deadline);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             usable = false;
@@ -135,11 +156,7 @@ final class Shell implements AutoCloseable {
             usable = false;
             throw new CommandTimeoutException(host, what, limit);
         }
-        if (l == Interactive.EOF) {
-            q.offer(Interactive.EOF);
-            return null;
-        }
-        return l;
+        return l == LineSink.EOF ? null : l;
     }
 
     @Override

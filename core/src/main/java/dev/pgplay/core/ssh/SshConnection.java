@@ -61,21 +61,15 @@ final class SshConnection implements Connection {
 
     @Override
     public ExecResult exec(Cmd cmd, ExecOptions options) {
-        // the command runs in a process group of its own whose id is kept in a file while it runs,
-        // so a timeout can end all of it (a shell's children included), not just the SSH channel
-        String groupFile = "/tmp/.pgplay-" + UUID.randomUUID() + ".pgid";
-        String line = "setsid -w sh -c " + Cmd.quote("echo $$ > " + groupFile + "; sh -c \"$0\"; rc=$?; rm -f " + groupFile + "; exit $rc")
-                + " " + Cmd.quote(cmd.shellLine());
         long start = System.nanoTime();
-        ExecResult result = SHELLS && options.stdin() == null ? inShell(cmd, line, groupFile, options, start)
-                : onChannel(cmd, line, groupFile, options, start);
+        ExecResult result = SHELLS && options.stdin() == null ? inShell(cmd, options, start) : onChannel(cmd, options, start);
         LOG.debug("{}: `{}`{} -> {} in {} ms", host.name(), cmd, options.becomeUser().map(u -> " as " + u).orElse(""),
                 result.exitStatus(), result.duration().toMillis());
         return result;
     }
 
     /** A command without input runs in a kept shell of its user: no channel, login shell or sudo of its own. */
-    private ExecResult inShell(Cmd cmd, String line, String groupFile, ExecOptions options, long start) {
+    private ExecResult inShell(Cmd cmd, ExecOptions options, long start) {
         Deque<Shell> idle = shells.computeIfAbsent(options.becomeUser().orElse(""), k -> new ConcurrentLinkedDeque<>());
         Shell shell = idle.pollFirst();
         while (shell != null && !shell.usable()) {
@@ -87,10 +81,10 @@ final class SshConnection implements Connection {
         }
         Shell.Result r;
         try {
-            r = shell.run(line, cmd.toString(), options.timeout(), options.onLine());
+            r = shell.run(cmd.shellLine(), cmd.toString(), options.timeout(), options.onLine());
         } catch (CommandTimeoutException e) {
             shell.close();
-            endGroup(groupFile, options);
+            endGroup(shell.groupFile(), options);
             throw e;
         } catch (RuntimeException e) {
             shell.close();
@@ -105,18 +99,23 @@ final class SshConnection implements Connection {
     }
 
     private Shell startShell(Cmd cmd, ExecOptions options) {
-        Interactive.LineSink out = new Interactive.LineSink();
-        Interactive.LineSink err = new Interactive.LineSink();
-        Started s = start("exec sh", options, cmd, out, err);
+        LineSink out = new LineSink();
+        LineSink err = new LineSink();
+        Started s = start(Shell.START, options, cmd, out, err);
         s.channel().addCloseFutureListener(f -> {
             out.close();
             err.close();
         });
-        return new Shell(host.name(), s.channel(), s.stdin(), out.lines(), err.lines());
+        return Shell.started(host.name(), s.channel(), s.stdin(), out, err);
     }
 
     /** A command with input (SQL, a script) on a channel of its own, its input sent after the become password. */
-    private ExecResult onChannel(Cmd cmd, String line, String groupFile, ExecOptions options, long start) {
+    private ExecResult onChannel(Cmd cmd, ExecOptions options, long start) {
+        // the command runs in a process group of its own whose id is kept in a file while it runs,
+        // so a timeout can end all of it (a shell's children included), not just the SSH channel
+        String groupFile = "/tmp/.pgplay-" + UUID.randomUUID() + ".pgid";
+        String line = "setsid -w sh -c " + Cmd.quote("echo $$ > " + groupFile + "; sh -c \"$0\"; rc=$?; rm -f " + groupFile + "; exit $rc")
+                + " " + Cmd.quote(cmd.shellLine());
         BecomeLine become = become(line, options);
         byte[] stdin = concat(become.stdinFirst(), options.stdin());
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -153,12 +152,12 @@ final class SshConnection implements Connection {
 
     @Override
     public Interactive interactive(Cmd cmd, ExecOptions options) {
-        Interactive.LineSink sink = new Interactive.LineSink();
+        LineSink sink = new LineSink();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         Started s = start(cmd.shellLine(), options, cmd, sink, err);
         s.channel().addCloseFutureListener(f -> sink.close());
         LOG.debug("{}: started `{}`{}", host.name(), cmd, options.becomeUser().map(u -> " as " + u).orElse(""));
-        return new Interactive(host.name(), cmd.toString(), s.channel(), s.stdin(), sink.lines(), err);
+        return new Interactive(host.name(), cmd.toString(), s.channel(), s.stdin(), sink, err);
     }
 
     /** A channel running {@code line} through become, open, its input started with the become password. */

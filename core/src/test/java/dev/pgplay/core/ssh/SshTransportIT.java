@@ -78,11 +78,13 @@ class SshTransportIT {
         // a shell per become user, each kept
         assertEquals("root", c.sudo(Cmd.of("id", "-un")).out());
         assertEquals("postgres", c.sudo("postgres", Cmd.of("id", "-un")).out());
-        // the command's parent is the process-group wrapper; the wrapper's parent is the kept shell
-        Cmd keptShell = Cmd.raw("awk '{print $4}' /proc/$PPID/stat");
+        // the command's parent is the kept shell (bash, as the host has it), the same for the next command
+        Cmd keptShell = Cmd.raw("echo $PPID");
         String rootShell = c.sudo(keptShell).out();
         assertEquals(rootShell, c.sudo(keptShell).out(), "the same root shell runs the next command");
-        assertEquals("sh", c.sudo(Cmd.raw("cat /proc/" + rootShell + "/comm")).out());
+        assertEquals("bash", c.sudo(Cmd.raw("cat /proc/" + rootShell + "/comm")).out());
+        // each command leads a process group of its own (what a timeout ends), not the shell's
+        assertEquals("yes", c.exec(Cmd.raw("[ \"$(ps -o pgid= -p $$ | tr -d ' ')\" = $$ ] && [ $$ != $PPID ] && echo yes")).out());
         // commands of one user at the same time each get a shell
         java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
         try {

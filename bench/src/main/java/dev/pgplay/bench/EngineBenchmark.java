@@ -140,13 +140,14 @@ public final class EngineBenchmark {
         // this machine's inotify instances (their path units fail to boot)
         try (Lab lab = Lab.builder().hosts(hosts).withoutPostgres().withoutSystemd().start()) {
             Inventory inventory = Inventory.load(lab.writeInventory("hosts.conf", ""));
+            HostCpu hostCpu = new HostCpu(lab.hosts());
             for (int forks : forksList) {
-                footprint(inventory, hosts, tasks, forks);
+                footprint(inventory, hosts, tasks, forks, hostCpu);
             }
         }
     }
 
-    private static void footprint(Inventory inventory, int hosts, int tasks, int forks) {
+    private static void footprint(Inventory inventory, int hosts, int tasks, int forks, HostCpu hostCpu) {
         System.out.printf("%n== controller footprint: %d hosts x %d tasks, forks %d%s, in this JVM ==%n", hosts, tasks, forks,
                 forks == Runner.DEFAULT_FORKS ? " (the default)" : "");
         MemoryMXBean mem = ManagementFactory.getMemoryMXBean();
@@ -170,10 +171,12 @@ public final class EngineBenchmark {
         sampler.start();
         com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         long cpu0 = os.getProcessCpuTime();
+        long host0 = hostCpu.micros();
         long start = System.nanoTime();
         RunResult r = EngineRun.run(inventory, tasks, forks);
         long millis = (System.nanoTime() - start) / 1_000_000;
         long cpuMillis = (os.getProcessCpuTime() - cpu0) / 1_000_000;
+        long hostMillis = (hostCpu.micros() - host0) / 1000;
         sampler.interrupt();
         if (r.exitCode() != 0) {
             throw new IllegalStateException("footprint run failed: " + r.stats());
@@ -185,6 +188,10 @@ public final class EngineBenchmark {
         // the hosts share this machine's cores: what the controller itself used says whose time it was
         System.out.printf("controller CPU: %d ms (%.0f%% of one core over the run); machine load average now %.1f on %d cores%n", cpuMillis,
                 100.0 * cpuMillis / Math.max(1, millis), os.getSystemLoadAverage(), os.getAvailableProcessors());
+        int cores = os.getAvailableProcessors();
+        System.out.printf("hosts' CPU: %d ms%s (sshd logins, shells, the commands), %.1f ms per command; the hosts alone need %d ms of "
+                        + "this machine's %d cores, the controller %d ms: at best %d ms here%n", hostMillis, hostCpu.complete() ? "" : " (some cgroups not found: at least)",
+                hostMillis / (double) (hosts * tasks), hostMillis / cores, cores, cpuMillis / cores, (hostMillis + cpuMillis) / cores);
         System.out.printf("heap: idle baseline %.1f MiB, peak during run %.1f MiB (%.1fx baseline), after run and GC %.1f MiB%n",
                 baseHeap / 1048576.0, peakHeap.get() / 1048576.0, (double) peakHeap.get() / baseHeap, afterHeap / 1048576.0);
         System.out.printf("heap target: peak under 256 MiB: %s%n", peakHeap.get() < 256L * 1048576 ? "met" : "NOT met");

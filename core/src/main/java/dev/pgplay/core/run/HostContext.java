@@ -73,11 +73,7 @@ public final class HostContext {
         if (cached != null) {
             return (T) cached;
         }
-        ExecOptions options = fact.becomeUser().map(ExecOptions::as).orElse(ExecOptions.DEFAULT);
-        if (fact.input().isPresent()) {
-            options = options.stdin(fact.input().get().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        }
-        ExecResult r = connection().exec(fact.command(), options);
+        ExecResult r = connection().exec(fact.command(), ExecOptions.of(fact.becomeUser(), fact.input()));
         T value = r.ok() ? fact.parser().apply(r) : fact.fallback();
         if (value != null) {
             facts.put(fact.name(), value);

@@ -64,11 +64,7 @@ public interface Operation extends Action {
             if (s.unit().isPresent()) {
                 r = Detached.run(ctx, s.unit().get(), s.command(), s.becomeUser().orElse("root"), Duration.ofMinutes(30));
             } else {
-                ExecOptions options = s.becomeUser().map(ExecOptions::as).orElse(ExecOptions.DEFAULT).onLine(ctx::progress);
-                if (s.input().isPresent()) {
-                    options = options.stdin(s.input().get().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-                }
-                r = ctx.connection().exec(s.command(), options);
+                r = ctx.connection().exec(s.command(), ExecOptions.of(s.becomeUser(), s.input()).onLine(ctx::progress));
             }
             data.put("rc", r.exitStatus());
             data.put("stdout", r.stdout());

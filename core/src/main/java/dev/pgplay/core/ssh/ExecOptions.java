@@ -17,6 +17,11 @@ public record ExecOptions(Optional<String> becomeUser, Duration timeout, byte[] 
         return DEFAULT.become(user);
     }
 
+    /** Run as {@code becomeUser} when present (else the login user), {@code input} (UTF-8) on stdin when present. */
+    public static ExecOptions of(Optional<String> becomeUser, Optional<String> input) {
+        return new ExecOptions(becomeUser, DEFAULT_TIMEOUT, input.map(i -> i.getBytes(java.nio.charset.StandardCharsets.UTF_8)).orElse(null), null);
+    }
+
     public ExecOptions become(String user) {
         return new ExecOptions(Optional.of(user), timeout, stdin, onLine);
     }

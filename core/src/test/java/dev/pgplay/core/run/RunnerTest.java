@@ -12,6 +12,7 @@ import dev.pgplay.inventory.Inventory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -97,7 +98,7 @@ class RunnerTest {
         Play pct = Play.of("pct", "six").serial("2").maxFailPercentage(49).task(echo("one"), echo("two"));
         RunResult r = run(runner(), pct);
         assertEquals(RunResult.FAILED_HOSTS, r.exitCode());
-        assertEquals(List.of("h1", "h2"), fake.calls().stream().map(Call::host).distinct().toList(),
+        assertEquals(Set.of("h1", "h2"), fake.calls().stream().map(Call::host).collect(java.util.stream.Collectors.toSet()),
                 "1 of 2 failed (50% > 49%): no later batch");
         assertTrue(fake.commands("h2").isEmpty() || !fake.commands("h2").contains("echo two"), "the play stopped for the batch too");
 

@@ -151,12 +151,23 @@ public final class Psql {
      * stdin, the rows to {@code parser}; {@code fallback} when psql fails (the server is down).
      */
     public static <T> Fact<T> fact(String name, int port, String sql, Function<List<List<String>>, T> parser, T fallback) {
-        return Fact.asUser("postgres", name + " (port " + port + ")", command(port, "postgres"), r -> parser.apply(rows(r.stdout())), fallback)
+        return fact(name, port, "postgres", sql, parser, fallback);
+    }
+
+    /** {@link #fact(String, int, String, Function, Object)} read in {@code database}; its name says which (hex, so any name keeps facts apart). */
+    public static <T> Fact<T> fact(String name, int port, String database, String sql, Function<List<List<String>>, T> parser, T fallback) {
+        String key = "postgres".equals(database) ? "" : " db " + java.util.HexFormat.of().formatHex(database.getBytes(StandardCharsets.UTF_8));
+        return Fact.asUser("postgres", name + " (port " + port + key + ")", command(port, database), r -> parser.apply(rows(r.stdout())), fallback)
                 .withInput(SESSION + sql);
     }
 
     /** A step that runs SQL as postgres in the postgres database on {@code port}, the SQL on stdin. */
     public static Step step(int port, String sql) {
-        return Step.as("postgres", command(port, "postgres")).withInput(SESSION + sql);
+        return step(port, "postgres", sql);
+    }
+
+    /** A step that runs SQL as postgres in {@code database} on {@code port}, the SQL on stdin. */
+    public static Step step(int port, String database, String sql) {
+        return Step.as("postgres", command(port, database)).withInput(SESSION + sql);
     }
 }

@@ -1,6 +1,8 @@
 package dev.pgplay.postgres;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pgplay.core.run.HostStats;
 import dev.pgplay.core.run.Play;
@@ -55,6 +57,53 @@ class PostgresIT {
         assertEquals(0, changed(false, cluster(PgCluster.stopped("15", "main"))));
         assertEquals(1, changed(false, cluster(PgCluster.started("15", "main"))));
         assertEquals("online", status(h1));
+    }
+
+    private static org.testcontainers.containers.Container.ExecResult sql(String db, String sql) {
+        return LAB.host("h1").dockerResult("runuser", "-u", "postgres", "--", "psql", "-X", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql);
+    }
+
+    @Test
+    void readinessForLogicalReplicationAndTheDdlGuard() {
+        String db = "app'x \"db\"";
+        assertEquals(0, sql("postgres", "CREATE DATABASE " + Psql.ident(db)).getExitCode());
+        try {
+            assertEquals(0, sql(db, "CREATE TABLE nokey (a int); CREATE TABLE withkey (id int PRIMARY KEY); "
+                    + "CREATE UNLOGGED TABLE cache (id int PRIMARY KEY); SELECT lo_create(0); CREATE EXTENSION pg_trgm").getExitCode());
+            AtomicReference<LogicalReadiness> read = new AtomicReference<>();
+            assertEquals(0, changed(false, Play.of("read", "h1").task(Task.of("readiness", ctx -> {
+                read.set(LogicalReadiness.read(ctx, 5432));
+                return TaskResult.ok("read");
+            }))));
+            LogicalReadiness.Database d = read.get().databases().stream().filter(x -> x.name().equals(db)).findFirst().orElseThrow();
+            assertEquals(List.of("public.nokey"), d.withoutIdentity());
+            assertEquals(List.of("public.cache"), d.unlogged());
+            assertEquals(1, d.largeObjects());
+            assertEquals(java.util.Set.of("pg_trgm"), d.extensions().keySet());
+            List<String> refused = read.get().refusals(false, false);
+            assertTrue(refused.stream().anyMatch(r -> r.contains("public.nokey") && r.contains(Psql.ident(db))), refused.toString());
+            assertTrue(refused.stream().anyMatch(r -> r.contains("1 large object(s)")), refused.toString());
+
+            Play guard = Play.of("guard", "h1").task(Task.of("guard", DdlGuard.on(5432)));
+            assertEquals(1, changed(true, guard));
+            assertEquals(0, sql(db, "CREATE TABLE free_in_check_mode (id int)").getExitCode(), "check mode installs nothing");
+            assertEquals(1, changed(false, guard));
+            assertEquals(0, changed(false, guard), "a second run finds the guard in place");
+            org.testcontainers.containers.Container.ExecResult refusedDdl = sql(db, "ALTER TABLE withkey ADD COLUMN b int");
+            assertNotEquals(0, refusedDdl.getExitCode());
+            assertTrue(refusedDdl.getStderr().contains("pgplay: ALTER TABLE refused") && refusedDdl.getStderr().contains("SET pgplay.allow_ddl = on"),
+                    refusedDdl.getStderr());
+            assertNotEquals(0, sql("postgres", "CREATE TABLE t (id int)").getExitCode(), "every database is guarded");
+            assertEquals(0, sql(db, "SET pgplay.allow_ddl = on; ALTER TABLE withkey ADD COLUMN b int").getExitCode(), "the documented way past it");
+            assertEquals(0, sql(db, "INSERT INTO withkey VALUES (1, 1)").getExitCode(), "rows are not DDL");
+
+            assertEquals(1, changed(false, Play.of("unguard", "h1").task(Task.of("unguard", DdlGuard.off(5432)))));
+            assertEquals(0, sql(db, "ALTER TABLE withkey ADD COLUMN c int").getExitCode());
+            assertEquals("0", LAB.host("h1").docker("runuser", "-u", "postgres", "--", "psql", "-XAtd", db, "-c",
+                    "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgplay'").trim(), "its schema is gone with it");
+        } finally {
+            sql("postgres", "DROP DATABASE IF EXISTS " + Psql.ident(db));
+        }
     }
 
     @Test

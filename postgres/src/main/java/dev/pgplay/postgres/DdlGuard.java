@@ -1,0 +1,100 @@
+package dev.pgplay.postgres;
+
+import dev.pgplay.core.run.Fact;
+import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.run.Operation;
+import dev.pgplay.core.run.Step;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The DDL guard of a blue-green upgrade: in every database of the source, an event trigger that
+ * refuses schema changes while the new side follows by logical replication (which carries rows,
+ * not DDL), with a message that says why and how to go on. A session that must change the schema
+ * anyway, knowing the new side will not get the change, runs {@code SET pgplay.allow_ddl = on}
+ * first. Changes to roles, databases and tablespaces are not DDL an event trigger sees.
+ */
+public final class DdlGuard implements Operation {
+    static final String TRIGGER = "pgplay_ddl_guard";
+
+    static final String INSTALL = "CREATE SCHEMA IF NOT EXISTS pgplay;\n"
+            + "CREATE OR REPLACE FUNCTION pgplay.ddl_guard() RETURNS event_trigger LANGUAGE plpgsql AS $pgplay$\n"
+            + "BEGIN\n"
+            + "  IF coalesce(current_setting('pgplay.allow_ddl', true), '') <> 'on' THEN\n"
+            + "    RAISE EXCEPTION 'pgplay: % refused: a blue-green upgrade replicates this database and DDL would not reach the new side', tg_tag\n"
+            + "      USING HINT = 'finish the upgrade (bluegreen-switch, then bluegreen-cleanup) or end it (bluegreen-rollback before the switch), "
+            + "or run SET pgplay.allow_ddl = on in this session first and make the same change on the new side yourself';\n"
+            + "  END IF;\n"
+            + "END\n"
+            + "$pgplay$;\n"
+            + "CREATE EVENT TRIGGER " + TRIGGER + " ON ddl_command_start EXECUTE FUNCTION pgplay.ddl_guard();\n";
+
+    static final String REMOVE = "DROP EVENT TRIGGER IF EXISTS " + TRIGGER + ";\n"
+            + "DROP FUNCTION IF EXISTS pgplay.ddl_guard();\n"
+            + "DO $pgplay$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'pgplay')"
+            + " AND NOT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'pgplay')"
+            + " THEN DROP SCHEMA IF EXISTS pgplay; END IF; END $pgplay$;\n";
+
+    private final int port;
+    private final boolean wanted;
+
+    private DdlGuard(int port, boolean wanted) {
+        this.port = port;
+        this.wanted = wanted;
+    }
+
+    /** The guard in every database that takes connections. */
+    public static DdlGuard on(int port) {
+        return new DdlGuard(port, true);
+    }
+
+    /** The guard gone from every database (its pgplay schema too, when nothing else is in it). */
+    public static DdlGuard off(int port) {
+        return new DdlGuard(port, false);
+    }
+
+    /** The databases a guard belongs in: every one that takes connections and is not a template. */
+    public static Fact<List<String>> databases(int port) {
+        return Psql.fact("databases", port, "SELECT " + Psql.hex("datname") + " FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1",
+                rows -> rows.stream().map(r -> Psql.unhex(r.get(0))).toList(), null);
+    }
+
+    /** Whether the guard is in {@code database} and enabled; null when the database cannot be read. */
+    public static Fact<Boolean> guarded(int port, String database) {
+        return Psql.fact("ddl guard", port, database, "SELECT count(*) FROM pg_event_trigger WHERE evtname = " + Psql.literal(TRIGGER)
+                + " AND evtenabled <> 'D'", rows -> !rows.isEmpty() && !"0".equals(rows.get(0).get(0)), null);
+    }
+
+    @Override
+    public Plan plan(HostContext ctx) {
+        List<String> dbs = ctx.fact(databases(port));
+        if (dbs == null) {
+            throw new IllegalStateException(ctx.host().name() + ": cannot list the databases on port " + port + " (is the server running?)");
+        }
+        List<Step> steps = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        for (String db : dbs) {
+            Boolean has = ctx.fact(guarded(port, db));
+            if (has == null) {
+                throw new IllegalStateException(ctx.host().name() + ": cannot read database " + Psql.ident(db) + " on port " + port);
+            }
+            if (has != wanted) {
+                // an old, disabled trigger of ours is replaced, not left half there
+                steps.add(Psql.step(port, db, wanted ? REMOVE + INSTALL : REMOVE));
+                names.add(Psql.ident(db));
+            }
+        }
+        if (steps.isEmpty()) {
+            return Plan.nothing(wanted ? "DDL guarded in " + dbs.size() + " database(s)" : "no DDL guard");
+        }
+        return new Plan(steps, (wanted ? "guard DDL in " : "lift the DDL guard in ") + String.join(", ", names), java.util.Optional.empty());
+    }
+
+    @Override
+    public void forgetChanges(HostContext ctx) {
+        List<String> dbs = ctx.fact(databases(port));
+        if (dbs != null) {
+            dbs.forEach(db -> ctx.forget(guarded(port, db)));
+        }
+    }
+}

@@ -97,16 +97,61 @@ public final class Runner {
         return tags.isEmpty() || task.tagSet().contains("always") || !Collections.disjoint(task.tagSet(), tags);
     }
 
-    /**
-     * Runs the plays. Throws {@link IllegalStateException} before contacting any host when a
-     * maintenance window is set and now is outside it.
-     */
-    public RunResult run(String playbook, List<Play> plays) {
+    private void refuseOutsideWindow() {
         if (window != null && !window.contains(java.time.ZonedDateTime.now(clock))) {
             throw new IllegalStateException("window " + window + ": now is "
                     + java.time.ZonedDateTime.now(clock).withZoneSameInstant(window.zone()).toLocalTime().withNano(0)
                     + ", outside the window; nothing was run");
         }
+    }
+
+    /** The run lock on every target (none in check mode or without a lock); false when a host refused it. */
+    private boolean acquireLock(List<Host> targets, RunState run, ExecutorService pool, Map<String, HostStats> stats) {
+        if (lock == null || checkMode || targets.isEmpty()) {
+            return true;
+        }
+        Play lockPlay = Play.of("run lock", names(targets)).task(lock.acquire()).failFast();
+        targets.forEach(h -> stats.putIfAbsent(h.name(), HostStats.ZERO));
+        run.listeners().playStarted(lockPlay, targets);
+        return runBatch(lockPlay, targets, run, pool, stats, new HashSet<>());
+    }
+
+    private void runPlays(List<Play> plays, RunState run, ExecutorService pool, Map<String, HostStats> stats) {
+        Set<String> dead = new HashSet<>();
+        for (Play play : plays) {
+            if (run.cancelled()) {
+                return;
+            }
+            List<Host> hosts = hostsOf(play);
+            hosts.forEach(h -> stats.putIfAbsent(h.name(), HostStats.ZERO));
+            run.listeners().playStarted(play, hosts);
+            for (List<Host> batch : Play.batches(hosts, play.serial())) {
+                if (!runBatch(play, batch, run, pool, stats, dead) || run.cancelled()) {
+                    break;
+                }
+            }
+        }
+    }
+
+    /** Releases the run lock where this run holds it, whatever happened before. */
+    private void releaseLock(List<Host> targets, RunState run, ExecutorService pool, Map<String, HostStats> stats) {
+        if (lock == null) {
+            return;
+        }
+        List<Host> holding = targets.stream().filter(h -> lock.holds(h.name())).toList();
+        if (!holding.isEmpty()) {
+            Play release = Play.of("run lock", names(holding)).task(lock.release());
+            run.listeners().playStarted(release, holding);
+            runBatch(release, holding, run, pool, stats, new HashSet<>());
+        }
+    }
+
+    /**
+     * Runs the plays. Throws {@link IllegalStateException} before contacting any host when a
+     * maintenance window is set and now is outside it.
+     */
+    public RunResult run(String playbook, List<Play> plays) {
+        refuseOutsideWindow();
         long start = System.nanoTime();
         Listeners events = new Listeners(listeners);
         Transport transport = externalTransport != null ? externalTransport : new SshTransport();
@@ -116,7 +161,6 @@ public final class Runner {
             run.cancel();
         }
         Map<String, HostStats> stats = new LinkedHashMap<>();
-        Set<String> dead = new HashSet<>();
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, forks), r -> {
             Thread t = new Thread(r, "pgplay-fork");
             t.setDaemon(true);
@@ -130,38 +174,12 @@ public final class Runner {
             for (Play play : plays) {
                 inventory.select(play.hosts()).stream().filter(h -> !targets.contains(h)).forEach(targets::add);
             }
-            boolean locked = true;
-            if (lock != null && !checkMode && !targets.isEmpty()) {
-                Play lockPlay = Play.of("run lock", names(targets)).task(lock.acquire()).failFast();
-                targets.forEach(h -> stats.putIfAbsent(h.name(), HostStats.ZERO));
-                events.playStarted(lockPlay, targets);
-                locked = runBatch(lockPlay, targets, run, pool, stats, new HashSet<>());
-            }
             try {
-                if (locked) {
-                    for (Play play : plays) {
-                        if (run.cancelled()) {
-                            break;
-                        }
-                        List<Host> hosts = hostsOf(play);
-                        hosts.forEach(h -> stats.putIfAbsent(h.name(), HostStats.ZERO));
-                        events.playStarted(play, hosts);
-                        for (List<Host> batch : Play.batches(hosts, play.serial())) {
-                            if (!runBatch(play, batch, run, pool, stats, dead) || run.cancelled()) {
-                                break;
-                            }
-                        }
-                    }
+                if (acquireLock(targets, run, pool, stats)) {
+                    runPlays(plays, run, pool, stats);
                 }
             } finally {
-                if (lock != null) {
-                    List<Host> holding = targets.stream().filter(h -> lock.holds(h.name())).toList();
-                    if (!holding.isEmpty()) {
-                        Play release = Play.of("run lock", names(holding)).task(lock.release());
-                        events.playStarted(release, holding);
-                        runBatch(release, holding, run, pool, stats, new HashSet<>());
-                    }
-                }
+                releaseLock(targets, run, pool, stats);
             }
         } finally {
             pool.shutdownNow();

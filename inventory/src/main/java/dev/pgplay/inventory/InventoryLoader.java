@@ -121,33 +121,7 @@ final class InventoryLoader {
         }
         Map<String, Object> allVars = vars(object(root, "vars", ""), "vars");
 
-        ConfigObject hostsObj = object(root, "hosts", "");
-        Map<String, ConfigObject> hostObjs = new LinkedHashMap<>();
-        if (hostsObj == null) {
-            problems.add(new Problem(origin(root.origin()), "hosts", "no hosts defined"));
-        } else {
-            // file order (HOCON objects are unordered): by line, then name
-            List<Map.Entry<String, ConfigValue>> entries = new ArrayList<>(hostsObj.entrySet());
-            entries.sort(Comparator.<Map.Entry<String, ConfigValue>>comparingInt(e -> e.getValue().origin().lineNumber())
-                    .thenComparing(Map.Entry::getKey));
-            for (Map.Entry<String, ConfigValue> e : entries) {
-                String path = "hosts." + e.getKey();
-                if (e.getValue().valueType() != ConfigValueType.OBJECT) {
-                    problems.add(new Problem(origin(e.getValue().origin()), path, "must be an object like { address = ... }, got " + typeName(e.getValue())));
-                    continue;
-                }
-                ConfigObject h = (ConfigObject) e.getValue();
-                List<Integer> blocks = hostBlocks.getOrDefault(e.getKey(), List.of());
-                if (blocks.size() > 1) {
-                    problems.add(new Problem(fileName + ":" + blocks.get(0), path, "host defined twice (" + fileName + ":" + blocks.get(0)
-                            + " and " + fileName + ":" + blocks.get(1) + ", both with an address); HOCON would merge the two silently: keep one (a block without an address only overrides settings)"));
-                }
-                Set<String> allowed = new LinkedHashSet<>(CONNECTION);
-                allowed.addAll(HOST_ONLY);
-                unknownKeys(h, allowed, path);
-                hostObjs.put(e.getKey(), h);
-            }
-        }
+        Map<String, ConfigObject> hostObjs = hostObjects(root);
 
         Map<String, Set<String>> groups = groups(object(root, "groups", ""), hostObjs);
         Map<String, Map<String, Object>> groupVars = groupVars(object(root, "groups", ""));
@@ -158,6 +132,53 @@ final class InventoryLoader {
             }
         }
 
+        Map<String, Host> hosts = hosts(hostObjs, defaults, allVars, groups, groupVars);
+        Map<String, Set<String>> allGroups = new LinkedHashMap<>();
+        allGroups.put("all", new LinkedHashSet<>(hostObjs.keySet()));
+        allGroups.putAll(groups);
+
+        Roles roles = roles(object(root, "roles", ""), hostObjs);
+        if (!problems.isEmpty()) {
+            problems.sort(Comparator.comparing(InventoryLoader::lineOf));
+            throw new InventoryException(problems);
+        }
+        return new Inventory(file, hosts, allGroups, roles);
+    }
+
+    /** The host blocks in file order (HOCON objects are unordered: by line, then name), each checked for shape and keys. */
+    private Map<String, ConfigObject> hostObjects(ConfigObject root) {
+        ConfigObject hostsObj = object(root, "hosts", "");
+        Map<String, ConfigObject> hostObjs = new LinkedHashMap<>();
+        if (hostsObj == null) {
+            problems.add(new Problem(origin(root.origin()), "hosts", "no hosts defined"));
+            return hostObjs;
+        }
+        List<Map.Entry<String, ConfigValue>> entries = new ArrayList<>(hostsObj.entrySet());
+        entries.sort(Comparator.<Map.Entry<String, ConfigValue>>comparingInt(e -> e.getValue().origin().lineNumber())
+                .thenComparing(Map.Entry::getKey));
+        for (Map.Entry<String, ConfigValue> e : entries) {
+            String path = "hosts." + e.getKey();
+            if (e.getValue().valueType() != ConfigValueType.OBJECT) {
+                problems.add(new Problem(origin(e.getValue().origin()), path, "must be an object like { address = ... }, got " + typeName(e.getValue())));
+                continue;
+            }
+            ConfigObject h = (ConfigObject) e.getValue();
+            List<Integer> blocks = hostBlocks.getOrDefault(e.getKey(), List.of());
+            if (blocks.size() > 1) {
+                problems.add(new Problem(fileName + ":" + blocks.get(0), path, "host defined twice (" + fileName + ":" + blocks.get(0)
+                        + " and " + fileName + ":" + blocks.get(1) + ", both with an address); HOCON would merge the two silently: keep one (a block without an address only overrides settings)"));
+            }
+            Set<String> allowed = new LinkedHashSet<>(CONNECTION);
+            allowed.addAll(HOST_ONLY);
+            unknownKeys(h, allowed, path);
+            hostObjs.put(e.getKey(), h);
+        }
+        return hostObjs;
+    }
+
+    /** The hosts built from their blocks; two hosts at one address and port are a problem. */
+    private Map<String, Host> hosts(Map<String, ConfigObject> hostObjs, ConfigObject defaults, Map<String, Object> allVars,
+                                    Map<String, Set<String>> groups, Map<String, Map<String, Object>> groupVars) {
         Map<String, Host> hosts = new LinkedHashMap<>();
         Map<String, String> byAddress = new HashMap<>();
         for (Map.Entry<String, ConfigObject> e : hostObjs.entrySet()) {
@@ -173,17 +194,9 @@ final class InventoryLoader {
             }
             hosts.put(host.name(), host);
         }
-        Map<String, Set<String>> allGroups = new LinkedHashMap<>();
-        allGroups.put("all", new LinkedHashSet<>(hostObjs.keySet()));
-        allGroups.putAll(groups);
-
-        Roles roles = roles(object(root, "roles", ""), hostObjs);
-        if (!problems.isEmpty()) {
-            problems.sort(Comparator.comparing(InventoryLoader::lineOf));
-            throw new InventoryException(problems);
-        }
-        return new Inventory(file, hosts, allGroups, roles);
+        return hosts;
     }
+
 
     private Host host(String name, ConfigObject h, ConfigObject defaults, Map<String, Object> allVars,
                       Map<String, Set<String>> groups, Map<String, Map<String, Object>> groupVars) {
@@ -381,42 +394,60 @@ final class InventoryLoader {
             standbys.addAll(stringOrList(r, "standby", "roles"));
             ConfigObject v = object(r, "vip", "roles");
             if (v != null) {
-                unknownKeys(v, VIP, "roles.vip");
-                String address = string(v, "address", "roles.vip", null);
-                if (address == null) {
-                    problems.add(new Problem(origin(v.origin()), "roles.vip", "missing address"));
-                }
-                int prefix = intValue(v.get("prefix"), "roles.vip.prefix", 32);
-                if (prefix < 1 || prefix > 32) {
-                    problems.add(new Problem(origin(v.get("prefix").origin()), "roles.vip.prefix", "must be 1..32, got " + prefix));
-                }
-                String method = string(v, "method", "roles.vip", "ip");
-                if (!method.equals("ip") && !method.equals("ifconfig")) {
-                    problems.add(new Problem(origin(v.get("method").origin()), "roles.vip.method", "must be ip or ifconfig, got '" + method + "'"));
-                }
-                String iface = string(v, "interface", "roles.vip", "eth0");
-                String label = string(v, "label", "roles.vip", iface + ":pgvip");
-                String owner = string(v, "owner", "roles.vip", null);
-                if (owner != null && !hosts.containsKey(owner)) {
-                    problems.add(new Problem(origin(v.get("owner").origin()), "roles.vip.owner", "no host named " + owner));
-                }
-                vip = new Vip(address, prefix, iface, method, label, owner);
+                vip = vip(v, hosts);
             }
-            for (String p : primaries) {
-                if (!hosts.containsKey(p)) {
-                    problems.add(new Problem(origin(r.get("primary").origin()), "roles.primary", "no host named " + p));
-                }
-            }
-            for (String s : standbys) {
-                if (!hosts.containsKey(s)) {
-                    problems.add(new Problem(origin(r.get("standby").origin()), "roles.standby", "no host named " + s));
-                }
-                if (primaries.contains(s)) {
-                    problems.add(new Problem(origin(r.get("standby").origin()), "roles.standby", s + " cannot be primary and standby"));
-                }
+            checkRoleHosts(r, primaries, standbys, hosts);
+        }
+        hostRoles(hosts, primaries, standbys);
+        if (primaries.size() > 1) {
+            ConfigValue where = r != null && r.containsKey("primary") ? r.get("primary") : hosts.get(primaries.get(1));
+            problems.add(new Problem(origin(where.origin()), "roles.primary", "two primaries: " + String.join(", ", primaries)));
+        }
+        return new Roles(primaries.stream().findFirst(), List.copyOf(standbys), Optional.ofNullable(vip));
+    }
+
+    private Vip vip(ConfigObject v, Map<String, ConfigObject> hosts) {
+        unknownKeys(v, VIP, "roles.vip");
+        String address = string(v, "address", "roles.vip", null);
+        if (address == null) {
+            problems.add(new Problem(origin(v.origin()), "roles.vip", "missing address"));
+        }
+        int prefix = intValue(v.get("prefix"), "roles.vip.prefix", 32);
+        if (prefix < 1 || prefix > 32) {
+            problems.add(new Problem(origin(v.get("prefix").origin()), "roles.vip.prefix", "must be 1..32, got " + prefix));
+        }
+        String method = string(v, "method", "roles.vip", "ip");
+        if (!method.equals("ip") && !method.equals("ifconfig")) {
+            problems.add(new Problem(origin(v.get("method").origin()), "roles.vip.method", "must be ip or ifconfig, got '" + method + "'"));
+        }
+        String iface = string(v, "interface", "roles.vip", "eth0");
+        String label = string(v, "label", "roles.vip", iface + ":pgvip");
+        String owner = string(v, "owner", "roles.vip", null);
+        if (owner != null && !hosts.containsKey(owner)) {
+            problems.add(new Problem(origin(v.get("owner").origin()), "roles.vip.owner", "no host named " + owner));
+        }
+        return new Vip(address, prefix, iface, method, label, owner);
+    }
+
+    /** roles.primary and roles.standby name hosts of the inventory, and no host is both. */
+    private void checkRoleHosts(ConfigObject r, List<String> primaries, List<String> standbys, Map<String, ConfigObject> hosts) {
+        for (String p : primaries) {
+            if (!hosts.containsKey(p)) {
+                problems.add(new Problem(origin(r.get("primary").origin()), "roles.primary", "no host named " + p));
             }
         }
-        // host-level role = primary|standby
+        for (String s : standbys) {
+            if (!hosts.containsKey(s)) {
+                problems.add(new Problem(origin(r.get("standby").origin()), "roles.standby", "no host named " + s));
+            }
+            if (primaries.contains(s)) {
+                problems.add(new Problem(origin(r.get("standby").origin()), "roles.standby", s + " cannot be primary and standby"));
+            }
+        }
+    }
+
+    /** A host's own {@code role = primary|standby}, added to the roles block's. */
+    private void hostRoles(Map<String, ConfigObject> hosts, List<String> primaries, List<String> standbys) {
         for (Map.Entry<String, ConfigObject> e : hosts.entrySet()) {
             ConfigValue role = e.getValue().get("role");
             if (role == null || role.valueType() != ConfigValueType.STRING) {
@@ -437,11 +468,6 @@ final class InventoryLoader {
                 default -> problems.add(new Problem(origin(role.origin()), "hosts." + e.getKey() + ".role", "must be primary or standby, got '" + value + "'"));
             }
         }
-        if (primaries.size() > 1) {
-            ConfigValue where = r != null && r.containsKey("primary") ? r.get("primary") : hosts.get(primaries.get(1));
-            problems.add(new Problem(origin(where.origin()), "roles.primary", "two primaries: " + String.join(", ", primaries)));
-        }
-        return new Roles(primaries.stream().findFirst(), List.copyOf(standbys), Optional.ofNullable(vip));
     }
 
     // ---- typed access with problems collected ----

@@ -25,7 +25,6 @@ final class Rejoin {
         Pg old = new Pg(ctx, s);
         Pg np = new Pg(ctx.on(st.primary), s);
         String primaryAddress = np.ctx().host().address();
-        String slot = PgSettings.slotFor(old.name());
         if (st.simulated) {
             st.rejoinMethod = "chosen after the switchover";
             return TaskResult.changed("would rejoin " + old.name() + " as a standby of " + np.name()
@@ -35,65 +34,94 @@ final class Rejoin {
             old.recoverCutClone();
         }
         if (old.online()) {
-            if (!old.inRecovery()) {
-                return TaskResult.failed(old.name() + " is running read-write next to " + np.name() + " (split brain): stop it, check it for "
-                        + "writes " + np.name() + " lacks, then run again");
+            TaskResult running = whileRunning(ctx, st, old, np, primaryAddress);
+            if (running != null) {
+                return running;
             }
-            // fenced and started by something else (a package's postinst, a reboot): a standby already
-            if (streamsSoon(old, primaryAddress, Duration.ofSeconds(ctx.checkMode() ? 1 : 15))) {
-                if (st.fenceCheckpoint >= 0) {
-                    rejoined(st, "direct", "");
-                    st.notes.add(old.name() + " was fenced at its shutdown checkpoint; something else (a package's scripts, a reboot) "
-                            + "started it, as a standby");
-                }
-                st.oldPrimaryNeedsRejoin = false;
-                return TaskResult.ok("already streams from " + np.name() + " (fenced at the switchover, it started as a standby)");
-            }
-            if (ctx.checkMode()) {
-                return TaskResult.changed("would stop " + old.name() + " (a standby not streaming) and rejoin it", List.of("rejoin"));
-            }
-            old.stopFast(); // a standby that does not stream: stopping it loses nothing
         }
-        Map<String, String> control = old.controlData();
-        String dbState = control.get("Database cluster state");
-        boolean clean = "shut down".equals(dbState) || "shut down in recovery".equals(dbState);
-        // fenced at its shutdown checkpoint, it never wrote after it; otherwise only a clean primary shutdown tells where its WAL ends
-        long oldEnd = st.fenceCheckpoint >= 0 ? st.fenceCheckpoint
-                : "shut down".equals(dbState) ? Psql.lsn(control.get("Latest checkpoint location")) : -1;
-        long switchpoint = switchpoint(np);
-        boolean direct = clean && oldEnd >= 0 && switchpoint > oldEnd;
-        if (!direct && st.fenceCheckpoint < 0 && "shut down in recovery".equals(dbState)) {
-            clean = true; // a standby stopped cleanly; where its WAL ends is unknown: pg_rewind decides
-        }
-        boolean hints = "on".equals(control.get("wal_log_hints setting")) || !"0".equals(control.getOrDefault("Data page checksum version", "0"));
+        Choice c = Choice.of(old.controlData(), st.fenceCheckpoint, switchpoint(np));
         if (ctx.checkMode()) {
-            st.rejoinMethod = direct ? "direct" : hints ? "pg_rewind" : "pg_basebackup";
-            return TaskResult.changed("would rejoin " + old.name() + " " + (direct ? "directly" : hints ? "with pg_rewind" : "with pg_basebackup"),
+            st.rejoinMethod = c.direct() ? "direct" : c.hints() ? "pg_rewind" : "pg_basebackup";
+            return TaskResult.changed("would rejoin " + old.name() + " " + (c.direct() ? "directly" : c.hints() ? "with pg_rewind" : "with pg_basebackup"),
                     List.of("rejoin"));
         }
         String method = ctx.var("rejoin-method", "auto");
         if (!List.of("auto", "direct", "pg_rewind", "pg_basebackup").contains(method)) {
             return TaskResult.failed("rejoin-method must be auto, direct, pg_rewind or pg_basebackup, got '" + method + "'");
         }
-        if (method.equals("direct") && !direct) {
+        if (method.equals("direct") && !c.direct()) {
             return TaskResult.failed("refusing a direct rejoin of " + old.name() + ": "
-                    + (clean ? "its WAL goes past the new timeline's switch point" : "it was not shut down cleanly")
+                    + (c.clean() ? "its WAL goes past the new timeline's switch point" : "it was not shut down cleanly")
                     + "; use -e rejoin-method=auto (pg_rewind or pg_basebackup)");
         }
+        return attempt(ctx, s, st, old, np, c, method);
+    }
+
+    /**
+     * How the old primary can rejoin, from its control data: directly when it stopped cleanly at
+     * a WAL end before the new timeline's switch point; else pg_rewind when hints are logged
+     * (wal_log_hints or checksums); else pg_basebackup.
+     */
+    record Choice(boolean direct, boolean clean, boolean hints, long oldEnd, long switchpoint) {
+        static Choice of(Map<String, String> control, long fenceCheckpoint, long switchpoint) {
+            String dbState = control.get("Database cluster state");
+            boolean clean = "shut down".equals(dbState) || "shut down in recovery".equals(dbState);
+            // fenced at its shutdown checkpoint, it never wrote after it; otherwise only a clean primary shutdown tells where its WAL ends
+            long oldEnd = fenceCheckpoint >= 0 ? fenceCheckpoint
+                    : "shut down".equals(dbState) ? Psql.lsn(control.get("Latest checkpoint location")) : -1;
+            boolean direct = clean && oldEnd >= 0 && switchpoint > oldEnd;
+            if (!direct && fenceCheckpoint < 0 && "shut down in recovery".equals(dbState)) {
+                clean = true; // a standby stopped cleanly; where its WAL ends is unknown: pg_rewind decides
+            }
+            boolean hints = "on".equals(control.get("wal_log_hints setting")) || !"0".equals(control.getOrDefault("Data page checksum version", "0"));
+            return new Choice(direct, clean, hints, oldEnd, switchpoint);
+        }
+    }
+
+    /**
+     * The old primary runs: read-write is a split brain (refused); a standby that streams already
+     * is done; one that does not is stopped (it loses nothing) and null says go on.
+     */
+    private static TaskResult whileRunning(HostContext ctx, RollingState st, Pg old, Pg np, String primaryAddress) throws Exception {
+        if (!old.inRecovery()) {
+            return TaskResult.failed(old.name() + " is running read-write next to " + np.name() + " (split brain): stop it, check it for "
+                    + "writes " + np.name() + " lacks, then run again");
+        }
+        // fenced and started by something else (a package's postinst, a reboot): a standby already
+        if (streamsSoon(old, primaryAddress, Duration.ofSeconds(ctx.checkMode() ? 1 : 15))) {
+            if (st.fenceCheckpoint >= 0) {
+                rejoined(st, "direct", "");
+                st.notes.add(old.name() + " was fenced at its shutdown checkpoint; something else (a package's scripts, a reboot) "
+                        + "started it, as a standby");
+            }
+            st.oldPrimaryNeedsRejoin = false;
+            return TaskResult.ok("already streams from " + np.name() + " (fenced at the switchover, it started as a standby)");
+        }
+        if (ctx.checkMode()) {
+            return TaskResult.changed("would stop " + old.name() + " (a standby not streaming) and rejoin it", List.of("rejoin"));
+        }
+        old.stopFast(); // a standby that does not stream: stopping it loses nothing
+        return null;
+    }
+
+    /** Direct, then pg_rewind, then pg_basebackup, as the choice and {@code -e rejoin-method} allow; each failure said in the result. */
+    private static TaskResult attempt(HostContext ctx, PgSettings s, RollingState st, Pg old, Pg np, Choice c, String method) throws Exception {
+        String primaryAddress = np.ctx().host().address();
+        String slot = PgSettings.slotFor(old.name());
         List<String> tried = new ArrayList<>();
         boolean forced = !method.equals("auto") && !method.equals("direct");
+        boolean direct = c.direct() && !forced;
+        boolean hints = c.hints() && (!forced || method.equals("pg_rewind"));
         if (forced) {
             tried.add("-e rejoin-method=" + method);
-            direct = false;
-            hints = hints && method.equals("pg_rewind");
         }
         if (direct) {
             if (direct(old, primaryAddress, slot)) {
-                return rejoined(st, "direct", "its WAL ends at " + Psql.lsnText(oldEnd) + ", before the switch point " + Psql.lsnText(switchpoint));
+                return rejoined(st, "direct", "its WAL ends at " + Psql.lsnText(c.oldEnd()) + ", before the switch point " + Psql.lsnText(c.switchpoint()));
             }
             tried.add("direct rejoin did not stream");
         } else if (!forced) {
-            tried.add(clean ? "its WAL goes past the switch point" : "it was not shut down cleanly");
+            tried.add(c.clean() ? "its WAL goes past the switch point" : "it was not shut down cleanly");
         }
         if (hints) {
             String failed = rewind(ctx, s, old, np, primaryAddress, slot);

@@ -23,6 +23,32 @@ final class RollingPreflight {
         Pg o = new Pg(ctx.on(st.standby), s);
         List<String> problems = new ArrayList<>();
         List<String> info = new ArrayList<>();
+        packages(s, st, p, o, problems, info);
+        for (Pg pg : List.of(p, o)) {
+            host(s, pg, problems);
+        }
+        String prepared = p.sql("SELECT count(*) FROM pg_prepared_xacts");
+        if (!"0".equals(prepared)) {
+            problems.add(prepared + " prepared transaction(s) on " + p.name() + " (pg_prepared_xacts): commit or roll them back first");
+        }
+        String longTx = p.sql("SELECT string_agg(pid || ' ' || usename || ' ' || (now() - xact_start)::text, '; ') FROM pg_stat_activity "
+                + "WHERE xact_start < now() - interval '5 minutes' AND backend_type = 'client backend'");
+        if (!longTx.isEmpty()) {
+            info.add("long transactions (they will be ended at the switchover): " + longTx);
+        }
+        if (!st.standbyDown && !st.oldPrimaryNeedsRejoin) {
+            replication(p, o, maxLag, problems, info);
+        }
+        s.vip().ifPresent(vip -> vip(vip, p, o, info));
+        if (!problems.isEmpty()) {
+            return TaskResult.failed(String.join("; ", problems));
+        }
+        st.notes.addAll(info);
+        return TaskResult.ok("target " + st.target + "; " + String.join("; ", info));
+    }
+
+    /** One candidate version for both hosts (the target), installed on both and not newer than it. */
+    private static void packages(PgSettings s, RollingState st, Pg p, Pg o, List<String> problems, List<String> info) {
         String pkg = "postgresql-" + s.version();
         String candP = p.candidate(pkg);
         String candO = o.candidate(pkg);
@@ -42,55 +68,48 @@ final class RollingPreflight {
             } else if (!st.target.isEmpty() && versionLess(pg, st.target, inst)) {
                 problems.add(pg.name() + " has " + inst + ", newer than the candidate " + st.target);
             }
-            if (!pg.ctx().connection().exec(Cmd.of("sh", "-c", "command -v arping")).ok() && s.vip().isPresent()) {
-                problems.add("arping is missing on " + pg.name() + " (apt-get install iputils-arping): the VIP needs gratuitous ARP");
-            }
-            String free = pg.ctx().connection().exec(Cmd.of("df", "--output=avail", "-B1M", pg.dataDir()), ExecOptions.as("postgres")).out();
-            String[] lines = free.split("\n");
-            long mb = lines.length > 1 ? Long.parseLong(lines[lines.length - 1].trim()) : 0;
-            if (mb < 512) {
-                problems.add(pg.name() + " has " + mb + " MB free for " + pg.dataDir() + " (512 MB needed)");
-            }
         }
-        String prepared = p.sql("SELECT count(*) FROM pg_prepared_xacts");
-        if (!"0".equals(prepared)) {
-            problems.add(prepared + " prepared transaction(s) on " + p.name() + " (pg_prepared_xacts): commit or roll them back first");
+    }
+
+    /** arping for the VIP's gratuitous ARP, and 512 MB free for the data directory. */
+    private static void host(PgSettings s, Pg pg, List<String> problems) {
+        if (!pg.ctx().connection().exec(Cmd.of("sh", "-c", "command -v arping")).ok() && s.vip().isPresent()) {
+            problems.add("arping is missing on " + pg.name() + " (apt-get install iputils-arping): the VIP needs gratuitous ARP");
         }
-        String longTx = p.sql("SELECT string_agg(pid || ' ' || usename || ' ' || (now() - xact_start)::text, '; ') FROM pg_stat_activity "
-                + "WHERE xact_start < now() - interval '5 minutes' AND backend_type = 'client backend'");
-        if (!longTx.isEmpty()) {
-            info.add("long transactions (they will be ended at the switchover): " + longTx);
+        String free = pg.ctx().connection().exec(Cmd.of("df", "--output=avail", "-B1M", pg.dataDir()), ExecOptions.as("postgres")).out();
+        String[] lines = free.split("\n");
+        long mb = lines.length > 1 ? Long.parseLong(lines[lines.length - 1].trim()) : 0;
+        if (mb < 512) {
+            problems.add(pg.name() + " has " + mb + " MB free for " + pg.dataDir() + " (512 MB needed)");
         }
-        if (!st.standbyDown && !st.oldPrimaryNeedsRejoin) {
-            if (!o.inRecovery()) {
-                problems.add(o.name() + " is not in recovery");
-            } else if (!o.streamingFrom(p.ctx().host().address()) && !awaitStreaming(o, p)) {
-                problems.add(o.name() + " does not stream from " + p.name() + " (pg_stat_wal_receiver: "
-                        + o.receiver().map(Object::toString).orElse("no receiver") + ")");
+    }
+
+    /** The standby is in recovery, streams from the primary and is no more than {@code maxLag} bytes behind. */
+    private static void replication(Pg p, Pg o, long maxLag, List<String> problems, List<String> info) {
+        if (!o.inRecovery()) {
+            problems.add(o.name() + " is not in recovery");
+        } else if (!o.streamingFrom(p.ctx().host().address()) && !awaitStreaming(o, p)) {
+            problems.add(o.name() + " does not stream from " + p.name() + " (pg_stat_wal_receiver: "
+                    + o.receiver().map(Object::toString).orElse("no receiver") + ")");
+        } else {
+            long lag = lagBytes(p, o);
+            if (lag > maxLag) {
+                problems.add(o.name() + " is " + lag + " bytes behind (limit " + maxLag + ", -e max-lag-bytes=N)");
             } else {
-                long lag = lagBytes(p, o);
-                if (lag > maxLag) {
-                    problems.add(o.name() + " is " + lag + " bytes behind (limit " + maxLag + ", -e max-lag-bytes=N)");
-                } else {
-                    info.add("lag " + lag + " bytes");
-                }
+                info.add("lag " + lag + " bytes");
             }
         }
-        if (s.vip().isPresent()) {
-            Vip vip = s.vip().get();
-            boolean onP = vipHeld(p.ctx(), vip);
-            boolean onO = vipHeld(o.ctx(), vip);
-            if (onO) {
-                info.add("the VIP " + vip.address() + " is on " + o.name() + ", which is not the primary: it moves to " + p.name() + " first");
-            } else if (!onP) {
-                info.add("the VIP " + vip.address() + " is on no host (it will be raised on the primary)");
-            }
+    }
+
+    /** Where the VIP is now, when not on the primary. */
+    private static void vip(Vip vip, Pg p, Pg o, List<String> info) {
+        boolean onP = vipHeld(p.ctx(), vip);
+        boolean onO = vipHeld(o.ctx(), vip);
+        if (onO) {
+            info.add("the VIP " + vip.address() + " is on " + o.name() + ", which is not the primary: it moves to " + p.name() + " first");
+        } else if (!onP) {
+            info.add("the VIP " + vip.address() + " is on no host (it will be raised on the primary)");
         }
-        if (!problems.isEmpty()) {
-            return TaskResult.failed(String.join("; ", problems));
-        }
-        st.notes.addAll(info);
-        return TaskResult.ok("target " + st.target + "; " + String.join("; ", info));
     }
 
     /**

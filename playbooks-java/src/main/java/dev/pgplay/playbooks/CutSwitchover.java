@@ -66,7 +66,15 @@ final class CutSwitchover {
             Switchover.abortJournal(List.of(from, to));
             return new Outcome(j + ": " + from.name() + " still serves; writes allowed again, the switchover starts over", false, -1, Optional.empty());
         }
-        // neither writes: the switchover was cut between the stop and the promotion
+        return neitherWrites(j, cf, ct);
+    }
+
+    /**
+     * Neither node writes: the switchover was cut between the stop and the promotion. The standby
+     * is promoted when it proves it replayed past the old primary's shutdown checkpoint; otherwise
+     * the old primary serves again, unless a promotion was asked for and cannot be ruled out.
+     */
+    private Outcome neitherWrites(String j, PgFacts.Cluster cf, Optional<PgFacts.Cluster> ct) throws InterruptedException {
         long checkpoint = journal.checkpoint();
         if (checkpoint < 0 && !cf.online()) {
             var control = from.controlData();
@@ -106,7 +114,11 @@ final class CutSwitchover {
                     + "nothing is started. Next: when " + to.name() + " answers again, run again; if it is lost for good, "
                     + "check it is down, then start " + from.name() + " deliberately (remove its standby.signal)");
         }
-        // not proven, and no promotion can have happened (or the standby still is one): the old primary serves again
+        return servesAgain(j, cf, ct, lost);
+    }
+
+    /** Not proven, and no promotion can have happened (or the standby still is one): the old primary serves again. */
+    private Outcome servesAgain(String j, PgFacts.Cluster cf, Optional<PgFacts.Cluster> ct, boolean lost) throws InterruptedException {
         if (cf.online()) {
             from.stopFast(); // it was started as a fenced standby: stopping it loses nothing
         }

@@ -214,28 +214,9 @@ final class InventoryLoader {
             problems.add(new Problem(origin(setting.apply("port").origin()), path + ".port", "port must be 1..65535, got " + port));
         }
         String user = stringValue(setting.apply("user"), path + ".user", System.getProperty("user.name"));
-        List<Path> identities = new ArrayList<>();
-        ConfigValue id = setting.apply("identity-file");
-        if (id != null) {
-            if (id.valueType() == ConfigValueType.LIST) {
-                for (ConfigValue v : (ConfigList) id) {
-                    identities.add(path(stringValue(v, path + ".identity-file", "")));
-                }
-            } else {
-                identities.add(path(stringValue(id, path + ".identity-file", "")));
-            }
-        }
+        List<Path> identities = identities(setting.apply("identity-file"), path);
         String kh = stringValue(setting.apply("known-hosts"), path + ".known-hosts", null);
-        String checking = stringValue(setting.apply("host-key-checking"), path + ".host-key-checking", "strict");
-        Host.HostKeyChecking hkc = switch (checking) {
-            case "strict" -> Host.HostKeyChecking.STRICT;
-            case "accept-new" -> Host.HostKeyChecking.ACCEPT_NEW;
-            default -> {
-                problems.add(new Problem(origin(setting.apply("host-key-checking").origin()), path + ".host-key-checking",
-                        "must be strict or accept-new, got '" + checking + "'"));
-                yield Host.HostKeyChecking.STRICT;
-            }
-        };
+        Host.HostKeyChecking hkc = hostKeyChecking(setting.apply("host-key-checking"), path);
         Optional<Secret> password = secret(setting.apply("password-env"), setting.apply("password-file"), path);
         Optional<Secret> passphrase = secret(setting.apply("identity-passphrase-env"), setting.apply("identity-passphrase-file"), path);
         Set<String> explicit = new java.util.TreeSet<>();
@@ -255,8 +236,47 @@ final class InventoryLoader {
                 memberOf.add(g);
             }
         });
-        Map<String, Object> vars = new LinkedHashMap<>(allVars);
+        Map<String, Object> vars = new LinkedHashMap<>();
         Map<String, String> origins = new LinkedHashMap<>();
+        hostVars(h, path, allVars, memberOf, groupVars, vars, origins);
+        if (problems.size() > before) {
+            return null;
+        }
+        return new Host(name, address, port, user, List.copyOf(identities), passphrase, Optional.ofNullable(kh).map(this::path), hkc,
+                password, become, connectTimeout, Optional.ofNullable(proxyJump), memberOf, vars, origins, Set.copyOf(explicit), origin(h.origin()));
+    }
+
+    /** identity-file: one path or a list of them. */
+    private List<Path> identities(ConfigValue id, String path) {
+        List<Path> identities = new ArrayList<>();
+        if (id != null) {
+            if (id.valueType() == ConfigValueType.LIST) {
+                for (ConfigValue v : (ConfigList) id) {
+                    identities.add(path(stringValue(v, path + ".identity-file", "")));
+                }
+            } else {
+                identities.add(path(stringValue(id, path + ".identity-file", "")));
+            }
+        }
+        return identities;
+    }
+
+    private Host.HostKeyChecking hostKeyChecking(ConfigValue value, String path) {
+        String checking = stringValue(value, path + ".host-key-checking", "strict");
+        return switch (checking) {
+            case "strict" -> Host.HostKeyChecking.STRICT;
+            case "accept-new" -> Host.HostKeyChecking.ACCEPT_NEW;
+            default -> {
+                problems.add(new Problem(origin(value.origin()), path + ".host-key-checking", "must be strict or accept-new, got '" + checking + "'"));
+                yield Host.HostKeyChecking.STRICT;
+            }
+        };
+    }
+
+    /** The host's vars (all hosts', then its groups', then its own) into {@code vars}, where each came from into {@code origins}. */
+    private void hostVars(ConfigObject h, String path, Map<String, Object> allVars, Set<String> memberOf, Map<String, Map<String, Object>> groupVars,
+                          Map<String, Object> vars, Map<String, String> origins) {
+        vars.putAll(allVars);
         allVars.keySet().forEach(k -> origins.put(k, varOrigins.get(new VarKey("vars", k))));
         for (String g : memberOf) {
             Map<String, Object> gv = groupVars.getOrDefault(g, Map.of());
@@ -266,11 +286,6 @@ final class InventoryLoader {
         Map<String, Object> own = vars(object(h, "vars", path), path + ".vars");
         vars.putAll(own);
         own.keySet().forEach(k -> origins.put(k, varOrigins.get(new VarKey(path + ".vars", k))));
-        if (problems.size() > before) {
-            return null;
-        }
-        return new Host(name, address, port, user, List.copyOf(identities), passphrase, Optional.ofNullable(kh).map(this::path), hkc,
-                password, become, connectTimeout, Optional.ofNullable(proxyJump), memberOf, vars, origins, Set.copyOf(explicit), origin(h.origin()));
     }
 
     private Become become(ConfigValue v, String hostPath) {

@@ -100,4 +100,30 @@ class PostgresOperationsTest {
         TaskResult failed = run(down, false, RewindGrants.to(5432, "replicator"));
         assertTrue(failed instanceof TaskResult.Failed f && f.message().contains("cannot read function privileges on port 5432"), failed.toString());
     }
+
+    @Test
+    void theDdlGuardGoesIntoEachDatabaseThatLacksIt() {
+        String hexApp = java.util.HexFormat.of().formatHex("app".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        String hexShop = java.util.HexFormat.of().formatHex("shop".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        ScriptedTransport fake = new ScriptedTransport().reply("app", 0, "1\n").reply("shop", 0, "0\n")
+                .reply("psql", 0, hexApp + "\n" + hexShop + "\n");
+        TaskResult check = run(fake, true, DdlGuard.on(5433));
+        assertTrue(check instanceof TaskResult.Changed c && c.message().equals("would: guard DDL in \"shop\""), check.toString());
+        assertTrue(psql(fake).stream().noneMatch(c -> c.stdin().contains("CREATE EVENT TRIGGER")), "check mode only reads");
+
+        ScriptedTransport real = new ScriptedTransport().reply("app", 0, "1\n").reply("shop", 0, "0\n")
+                .reply("psql", 0, hexApp + "\n" + hexShop + "\n");
+        run(real, false, DdlGuard.on(5433));
+        List<Call> installs = psql(real).stream().filter(c -> c.stdin().contains("CREATE EVENT TRIGGER pgplay_ddl_guard")).toList();
+        assertEquals(1, installs.size(), psql(real).toString());
+        assertTrue(installs.get(0).command().contains("shop") && installs.get(0).command().contains("-p 5433"), installs.get(0).command());
+        assertTrue(installs.get(0).stdin().indexOf("DROP EVENT TRIGGER") < installs.get(0).stdin().indexOf("CREATE EVENT TRIGGER"),
+                "a disabled guard of ours is replaced");
+
+        ScriptedTransport off = new ScriptedTransport().reply("app", 0, "1\n").reply("shop", 0, "0\n")
+                .reply("psql", 0, hexApp + "\n" + hexShop + "\n");
+        TaskResult lifted = run(off, false, DdlGuard.off(5433));
+        assertTrue(lifted instanceof TaskResult.Changed c && c.message().equals("lift the DDL guard in \"app\""), lifted.toString());
+        assertFalse(psql(off).stream().anyMatch(c -> c.stdin().contains("CREATE EVENT TRIGGER")));
+    }
 }

@@ -107,6 +107,34 @@ class PostgresIT {
     }
 
     @Test
+    void sequencesCarriedExactlySoNoValueIsHandedOutTwice() {
+        String from = "seq from";
+        String to = "seq'to";
+        for (String db : List.of(from, to)) {
+            assertEquals(0, sql("postgres", "CREATE DATABASE " + Psql.ident(db)).getExitCode());
+            assertEquals(0, sql(db, "CREATE SEQUENCE cached CACHE 10; CREATE SEQUENCE unused; CREATE SEQUENCE \"We ird\" INCREMENT -1 START -1").getExitCode());
+        }
+        try {
+            // one session takes two values of ten it caches: the sequence itself says ten are gone
+            assertEquals(0, sql(from, "SELECT nextval('cached'), nextval('cached'), nextval('\"We ird\"')").getExitCode());
+            AtomicReference<List<Sequences.Position>> read = new AtomicReference<>();
+            assertEquals(0, changed(false, Play.of("read", "h1").task(Task.of("read", ctx -> {
+                read.set(Sequences.read(ctx, 5432, from));
+                return TaskResult.ok("read");
+            }))));
+            assertEquals(List.of(new Sequences.Position("public.\"We ird\"", -1, true), new Sequences.Position("public.cached", 10, true),
+                    new Sequences.Position("public.unused", 1, false)), read.get());
+            assertEquals(0, sql(to, Sequences.setSql(read.get())).getExitCode());
+            assertEquals("11|-2|1", LAB.host("h1").docker("runuser", "-u", "postgres", "--", "psql", "-XAtd", to, "-c",
+                    "SELECT nextval('cached') || '|' || nextval('\"We ird\"') || '|' || nextval('unused')").trim());
+        } finally {
+            for (String db : List.of(from, to)) {
+                sql("postgres", "DROP DATABASE IF EXISTS " + Psql.ident(db));
+            }
+        }
+    }
+
+    @Test
     void sqlThroughAJdbcTunnelToLoopbackOnly() {
         LAB.host("h1").docker("su", "postgres", "-c", "psql -c \"ALTER ROLE postgres PASSWORD 'jdbc-test'\"");
         AtomicReference<List<List<String>>> rows = new AtomicReference<>();

@@ -5,6 +5,7 @@ import dev.pgplay.postgres.PgSettings;
 import dev.pgplay.postgres.UpgradeStatus;
 import dev.pgplay.postgres.UpgradeStatus.Key;
 import dev.pgplay.postgres.UpgradeStatus.State;
+import dev.pgplay.core.run.Imperative;
 import dev.pgplay.core.run.Play;
 import dev.pgplay.core.run.Playbook;
 import dev.pgplay.core.run.Task;
@@ -49,14 +50,13 @@ public final class MajorCleanup implements Playbook {
             String old = st.get(Key.OLD_VERSION);
             Major mj = MajorRollback.of(base, st);
             List<String> cmds = List.of("pg_dropcluster --stop " + old + " " + base.cluster(), "rm -rf " + mj.m.workDir());
-            if (ctx.checkMode()) {
-                return TaskResult.changed("would delete " + old + "/" + base.cluster(), cmds);
-            }
-            Pg.root(ctx, Cmd.of("sh", "-c", "! pg_lsclusters -h \"$1\" \"$2\" >/dev/null 2>&1 || pg_dropcluster --stop \"$1\" \"$2\"",
-                    "sh", old, base.cluster()));
-            Pg.root(ctx, Cmd.of("rm", "-rf", mj.m.workDir(), UpgradeStatus.DIR + "/major-" + base.cluster() + ".before"));
-            st.state(State.CLEANED).save(ctx);
-            return TaskResult.changed("deleted " + old + "/" + base.cluster(), cmds);
+            return Imperative.of("delete " + old + "/" + base.cluster(), cmds).run(ctx, () -> {
+                Pg.root(ctx, Cmd.of("sh", "-c", "! pg_lsclusters -h \"$1\" \"$2\" >/dev/null 2>&1 || pg_dropcluster --stop \"$1\" \"$2\"",
+                        "sh", old, base.cluster()));
+                Pg.root(ctx, Cmd.of("rm", "-rf", mj.m.workDir(), UpgradeStatus.DIR + "/major-" + base.cluster() + ".before"));
+                st.state(State.CLEANED).save(ctx);
+                return TaskResult.changed("deleted " + old + "/" + base.cluster(), cmds);
+            });
         }).irreversible(Duration.ofMinutes(2))));
     }
 }

@@ -79,17 +79,15 @@ public final class MajorRollback implements Playbook {
                 }).when(ctx -> run[0] != null))
                 .task(Task.of("old cluster back on its port, taking writes", ctx -> {
                     Major mj = run[0];
-                    if (ctx.checkMode()) {
-                        return TaskResult.changed("would stop " + mj.m.next().version() + " and start " + mj.m.old().version() + " on port " + mj.port(),
-                                List.of("pg_ctlcluster stop", "pg_conftool set port", "pg_ctlcluster start"));
-                    }
-                    mj.recovery.back(ctx);
-                    primaryBack[0] = true;
-                    mj.status.state(State.ROLLED_BACK).undo(Major.UNDONE_BY_GOING_BACK)
-                            .put(Key.NEW_STARTED, false).put(Key.NEW_FRESH, false).put(Key.MESSAGE, null).save(ctx);
-                    return TaskResult.changed(mj.m.old().version() + "/" + mj.cluster() + " runs on port " + mj.port() + " and takes writes; "
-                            + mj.m.next().version() + " stopped, kept on port " + mj.sidePort() + " (a new major-upgrade run replaces it)",
-                            List.of("pg_ctlcluster stop", "pg_conftool set port", "pg_ctlcluster start"));
+                    List<String> cmds = List.of("pg_ctlcluster stop", "pg_conftool set port", "pg_ctlcluster start");
+                    return Imperative.of("stop " + mj.m.next().version() + " and start " + mj.m.old().version() + " on port " + mj.port(), cmds).run(ctx, () -> {
+                        mj.recovery.back(ctx);
+                        primaryBack[0] = true;
+                        mj.status.state(State.ROLLED_BACK).undo(Major.UNDONE_BY_GOING_BACK)
+                                .put(Key.NEW_STARTED, false).put(Key.NEW_FRESH, false).put(Key.MESSAGE, null).save(ctx);
+                        return TaskResult.changed(mj.m.old().version() + "/" + mj.cluster() + " runs on port " + mj.port() + " and takes writes; "
+                                + mj.m.next().version() + " stopped, kept on port " + mj.sidePort() + " (a new major-upgrade run replaces it)", cmds);
+                    });
                 }).when(ctx -> run[0] != null));
         Play standbys = Play.of("standbys back on the old major", String.join(",", base.standbys())).serial("1")
                 .task(Task.of("old cluster back as a standby", ctx -> standbyBack(ctx, run[0])).when(ctx -> primaryBack[0] || ctx.checkMode() && run[0] != null))

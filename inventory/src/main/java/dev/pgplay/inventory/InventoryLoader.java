@@ -1,11 +1,14 @@
 package dev.pgplay.inventory;
 
+import static dev.pgplay.inventory.ConfigReader.join;
+import static dev.pgplay.inventory.ConfigReader.origin;
+import static dev.pgplay.inventory.ConfigReader.typeName;
+
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigList;
 import com.typesafe.config.ConfigObject;
-import com.typesafe.config.ConfigOrigin;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigResolveOptions;
 import com.typesafe.config.ConfigSyntax;
@@ -42,6 +45,7 @@ final class InventoryLoader {
     private final Path file;
     private final Path baseDir;
     private final List<Problem> problems = new ArrayList<>();
+    private final ConfigReader read = new ConfigReader(problems);
     private final String fileName;
     /** Where each host's blocks with an address start in the main file (two are an error). */
     private Map<String, List<Integer>> hostBlocks = Map.of();
@@ -113,21 +117,21 @@ final class InventoryLoader {
     private Inventory build(Config parsed) {
         Config config = parsed.resolve(ConfigResolveOptions.defaults().setUseSystemEnvironment(true));
         ConfigObject root = config.root();
-        unknownKeys(root, TOP, "");
+        read.unknownKeys(root, TOP, "");
 
-        ConfigObject defaults = object(root, "defaults", "");
+        ConfigObject defaults = read.object(root, "defaults", "");
         if (defaults != null) {
-            unknownKeys(defaults, CONNECTION, "defaults");
+            read.unknownKeys(defaults, CONNECTION, "defaults");
         }
-        Map<String, Object> allVars = vars(object(root, "vars", ""), "vars");
+        Map<String, Object> allVars = vars(read.object(root, "vars", ""), "vars");
 
         Map<String, ConfigObject> hostObjs = hostObjects(root);
 
-        Map<String, Set<String>> groups = groups(object(root, "groups", ""), hostObjs);
-        Map<String, Map<String, Object>> groupVars = groupVars(object(root, "groups", ""));
+        Map<String, Set<String>> groups = groups(read.object(root, "groups", ""), hostObjs);
+        Map<String, Map<String, Object>> groupVars = groupVars(read.object(root, "groups", ""));
         // host-level "groups = [..]" adds the host to those groups
         for (Map.Entry<String, ConfigObject> e : hostObjs.entrySet()) {
-            for (String g : stringList(e.getValue(), "groups", "hosts." + e.getKey())) {
+            for (String g : read.stringList(e.getValue(), "groups", "hosts." + e.getKey())) {
                 groups.computeIfAbsent(g, k -> new LinkedHashSet<>()).add(e.getKey());
             }
         }
@@ -137,7 +141,7 @@ final class InventoryLoader {
         allGroups.put("all", new LinkedHashSet<>(hostObjs.keySet()));
         allGroups.putAll(groups);
 
-        Roles roles = roles(object(root, "roles", ""), hostObjs);
+        Roles roles = roles(read.object(root, "roles", ""), hostObjs);
         if (!problems.isEmpty()) {
             problems.sort(Comparator.comparing(InventoryLoader::lineOf));
             throw new InventoryException(problems);
@@ -147,7 +151,7 @@ final class InventoryLoader {
 
     /** The host blocks in file order (HOCON objects are unordered: by line, then name), each checked for shape and keys. */
     private Map<String, ConfigObject> hostObjects(ConfigObject root) {
-        ConfigObject hostsObj = object(root, "hosts", "");
+        ConfigObject hostsObj = read.object(root, "hosts", "");
         Map<String, ConfigObject> hostObjs = new LinkedHashMap<>();
         if (hostsObj == null) {
             problems.add(new Problem(origin(root.origin()), "hosts", "no hosts defined"));
@@ -170,7 +174,7 @@ final class InventoryLoader {
             }
             Set<String> allowed = new LinkedHashSet<>(CONNECTION);
             allowed.addAll(HOST_ONLY);
-            unknownKeys(h, allowed, path);
+            read.unknownKeys(h, allowed, path);
             hostObjs.put(e.getKey(), h);
         }
         return hostObjs;
@@ -202,20 +206,20 @@ final class InventoryLoader {
                       Map<String, Set<String>> groups, Map<String, Map<String, Object>> groupVars) {
         String path = "hosts." + name;
         int before = problems.size();
-        String address = string(h, "address", path, null);
+        String address = read.string(h, "address", path, null);
         if (address == null) {
             problems.add(new Problem(origin(h.origin()), path, "missing address"));
         } else if (!Addresses.valid(address)) {
             problems.add(new Problem(origin(h.get("address").origin()), path + ".address", "not a host name or IP address: '" + address + "'"));
         }
         Function<String, ConfigValue> setting = key -> h.containsKey(key) ? h.get(key) : defaults == null ? null : defaults.get(key);
-        int port = intValue(setting.apply("port"), path + ".port", 22);
+        int port = read.intValue(setting.apply("port"), path + ".port", 22);
         if (port < 1 || port > 65535) {
             problems.add(new Problem(origin(setting.apply("port").origin()), path + ".port", "port must be 1..65535, got " + port));
         }
-        String user = stringValue(setting.apply("user"), path + ".user", System.getProperty("user.name"));
+        String user = read.stringValue(setting.apply("user"), path + ".user", System.getProperty("user.name"));
         List<Path> identities = identities(setting.apply("identity-file"), path);
-        String kh = stringValue(setting.apply("known-hosts"), path + ".known-hosts", null);
+        String kh = read.stringValue(setting.apply("known-hosts"), path + ".known-hosts", null);
         Host.HostKeyChecking hkc = hostKeyChecking(setting.apply("host-key-checking"), path);
         Optional<Secret> password = secret(setting.apply("password-env"), setting.apply("password-file"), path);
         Optional<Secret> passphrase = secret(setting.apply("identity-passphrase-env"), setting.apply("identity-passphrase-file"), path);
@@ -226,9 +230,9 @@ final class InventoryLoader {
             }
         }
         Become become = become(setting.apply("become"), path);
-        Duration connectTimeout = duration(setting.apply("connect-timeout"), path + ".connect-timeout", Duration.ofSeconds(10));
-        String proxyJump = stringValue(setting.apply("proxy-jump"), path + ".proxy-jump", null);
-        string(h, "role", path, null); // type check only; roles are read in roles()
+        Duration connectTimeout = read.duration(setting.apply("connect-timeout"), path + ".connect-timeout", Duration.ofSeconds(10));
+        String proxyJump = read.stringValue(setting.apply("proxy-jump"), path + ".proxy-jump", null);
+        read.string(h, "role", path, null); // type check only; roles are read in roles()
 
         Set<String> memberOf = new LinkedHashSet<>();
         groups.forEach((g, members) -> {
@@ -252,17 +256,17 @@ final class InventoryLoader {
         if (id != null) {
             if (id.valueType() == ConfigValueType.LIST) {
                 for (ConfigValue v : (ConfigList) id) {
-                    identities.add(path(stringValue(v, path + ".identity-file", "")));
+                    identities.add(path(read.stringValue(v, path + ".identity-file", "")));
                 }
             } else {
-                identities.add(path(stringValue(id, path + ".identity-file", "")));
+                identities.add(path(read.stringValue(id, path + ".identity-file", "")));
             }
         }
         return identities;
     }
 
     private Host.HostKeyChecking hostKeyChecking(ConfigValue value, String path) {
-        String checking = stringValue(value, path + ".host-key-checking", "strict");
+        String checking = read.stringValue(value, path + ".host-key-checking", "strict");
         return switch (checking) {
             case "strict" -> Host.HostKeyChecking.STRICT;
             case "accept-new" -> Host.HostKeyChecking.ACCEPT_NEW;
@@ -283,7 +287,7 @@ final class InventoryLoader {
             vars.putAll(gv);
             gv.keySet().forEach(k -> origins.put(k, varOrigins.get(new VarKey("groups." + g + ".vars", k))));
         }
-        Map<String, Object> own = vars(object(h, "vars", path), path + ".vars");
+        Map<String, Object> own = vars(read.object(h, "vars", path), path + ".vars");
         vars.putAll(own);
         own.keySet().forEach(k -> origins.put(k, varOrigins.get(new VarKey(path + ".vars", k))));
     }
@@ -298,17 +302,17 @@ final class InventoryLoader {
             return Become.SUDO_ROOT;
         }
         ConfigObject b = (ConfigObject) v;
-        unknownKeys(b, BECOME, path);
-        String method = string(b, "method", path, "sudo");
+        read.unknownKeys(b, BECOME, path);
+        String method = read.string(b, "method", path, "sudo");
         if (!"sudo".equals(method)) {
             problems.add(new Problem(origin(b.get("method").origin()), path + ".method", "only sudo is supported, got '" + method + "'"));
         }
-        return new Become(method, string(b, "user", path, "root"), secret(b.get("password-env"), b.get("password-file"), path));
+        return new Become(method, read.string(b, "user", path, "root"), secret(b.get("password-env"), b.get("password-file"), path));
     }
 
     private Optional<Secret> secret(ConfigValue env, ConfigValue fileValue, String path) {
         if (env != null) {
-            String name = stringValue(env, path + ".password-env", "");
+            String name = read.stringValue(env, path + ".password-env", "");
             String value = System.getenv(name);
             if (value == null) {
                 problems.add(new Problem(origin(env.origin()), path + ".password-env", "environment variable " + name + " is not set"));
@@ -317,7 +321,7 @@ final class InventoryLoader {
             return Optional.of(Secret.of(value, "env " + name));
         }
         if (fileValue != null) {
-            Path p = path(stringValue(fileValue, path + ".password-file", ""));
+            Path p = path(read.stringValue(fileValue, path + ".password-file", ""));
             try {
                 return Optional.of(Secret.of(Files.readString(p).strip(), "file " + p));
             } catch (IOException e) {
@@ -347,16 +351,16 @@ final class InventoryLoader {
                 continue;
             }
             ConfigObject g = (ConfigObject) e.getValue();
-            unknownKeys(g, GROUP, path);
+            read.unknownKeys(g, GROUP, path);
             Set<String> members = new LinkedHashSet<>();
-            for (String h : stringList(g, "hosts", path)) {
+            for (String h : read.stringList(g, "hosts", path)) {
                 if (!hosts.containsKey(h)) {
                     problems.add(new Problem(origin(g.get("hosts").origin()), path + ".hosts", "no host named " + h));
                 }
                 members.add(h);
             }
             direct.put(e.getKey(), members);
-            children.put(e.getKey(), stringList(g, "children", path));
+            children.put(e.getKey(), read.stringList(g, "children", path));
         }
         Map<String, Set<String>> flat = new LinkedHashMap<>();
         for (String g : direct.keySet()) {
@@ -393,7 +397,7 @@ final class InventoryLoader {
         }
         for (Map.Entry<String, ConfigValue> e : new TreeMap<>(groupsObj).entrySet()) {
             if (e.getValue() instanceof ConfigObject g) {
-                out.put(e.getKey(), vars(object(g, "vars", "groups." + e.getKey()), "groups." + e.getKey() + ".vars"));
+                out.put(e.getKey(), vars(read.object(g, "vars", "groups." + e.getKey()), "groups." + e.getKey() + ".vars"));
             }
         }
         return out;
@@ -404,10 +408,10 @@ final class InventoryLoader {
         List<String> standbys = new ArrayList<>();
         Vip vip = null;
         if (r != null) {
-            unknownKeys(r, ROLES, "roles");
-            primaries.addAll(stringOrList(r, "primary", "roles"));
-            standbys.addAll(stringOrList(r, "standby", "roles"));
-            ConfigObject v = object(r, "vip", "roles");
+            read.unknownKeys(r, ROLES, "roles");
+            primaries.addAll(read.stringOrList(r, "primary", "roles"));
+            standbys.addAll(read.stringOrList(r, "standby", "roles"));
+            ConfigObject v = read.object(r, "vip", "roles");
             if (v != null) {
                 vip = vip(v, hosts);
             }
@@ -422,22 +426,22 @@ final class InventoryLoader {
     }
 
     private Vip vip(ConfigObject v, Map<String, ConfigObject> hosts) {
-        unknownKeys(v, VIP, "roles.vip");
-        String address = string(v, "address", "roles.vip", null);
+        read.unknownKeys(v, VIP, "roles.vip");
+        String address = read.string(v, "address", "roles.vip", null);
         if (address == null) {
             problems.add(new Problem(origin(v.origin()), "roles.vip", "missing address"));
         }
-        int prefix = intValue(v.get("prefix"), "roles.vip.prefix", 32);
+        int prefix = read.intValue(v.get("prefix"), "roles.vip.prefix", 32);
         if (prefix < 1 || prefix > 32) {
             problems.add(new Problem(origin(v.get("prefix").origin()), "roles.vip.prefix", "must be 1..32, got " + prefix));
         }
-        String method = string(v, "method", "roles.vip", "ip");
+        String method = read.string(v, "method", "roles.vip", "ip");
         if (!method.equals("ip") && !method.equals("ifconfig")) {
             problems.add(new Problem(origin(v.get("method").origin()), "roles.vip.method", "must be ip or ifconfig, got '" + method + "'"));
         }
-        String iface = string(v, "interface", "roles.vip", "eth0");
-        String label = string(v, "label", "roles.vip", iface + ":pgvip");
-        String owner = string(v, "owner", "roles.vip", null);
+        String iface = read.string(v, "interface", "roles.vip", "eth0");
+        String label = read.string(v, "label", "roles.vip", iface + ":pgvip");
+        String owner = read.string(v, "owner", "roles.vip", null);
         if (owner != null && !hosts.containsKey(owner)) {
             problems.add(new Problem(origin(v.get("owner").origin()), "roles.vip.owner", "no host named " + owner));
         }
@@ -485,101 +489,6 @@ final class InventoryLoader {
         }
     }
 
-    // ---- typed access with problems collected ----
-
-    private void unknownKeys(ConfigObject obj, Set<String> allowed, String path) {
-        for (Map.Entry<String, ConfigValue> e : obj.entrySet()) {
-            if (!allowed.contains(e.getKey())) {
-                problems.add(new Problem(origin(e.getValue().origin()), join(path, e.getKey()),
-                        "unknown key (allowed here: " + String.join(", ", new java.util.TreeSet<>(allowed)) + ")"));
-            }
-        }
-    }
-
-    private ConfigObject object(ConfigObject parent, String key, String path) {
-        ConfigValue v = parent.get(key);
-        if (v == null) {
-            return null;
-        }
-        if (v.valueType() != ConfigValueType.OBJECT) {
-            problems.add(new Problem(origin(v.origin()), join(path, key), "must be an object, got " + typeName(v)));
-            return null;
-        }
-        return (ConfigObject) v;
-    }
-
-    private String string(ConfigObject parent, String key, String path, String fallback) {
-        return stringValue(parent.get(key), join(path, key), fallback);
-    }
-
-    private String stringValue(ConfigValue v, String path, String fallback) {
-        if (v == null) {
-            return fallback;
-        }
-        if (v.valueType() == ConfigValueType.STRING || v.valueType() == ConfigValueType.NUMBER) {
-            return String.valueOf(v.unwrapped());
-        }
-        problems.add(new Problem(origin(v.origin()), path, "must be a string, got " + typeName(v)));
-        return fallback;
-    }
-
-    private int intValue(ConfigValue v, String path, int fallback) {
-        if (v == null) {
-            return fallback;
-        }
-        if (v.valueType() == ConfigValueType.NUMBER && v.unwrapped() instanceof Integer i) {
-            return i;
-        }
-        if (v.valueType() == ConfigValueType.STRING) {
-            try {
-                return Integer.parseInt(((String) v.unwrapped()).trim());
-            } catch (NumberFormatException e) {
-                // reported below
-            }
-        }
-        problems.add(new Problem(origin(v.origin()), path, "must be a whole number, got " + typeName(v) + " " + v.render()));
-        return fallback;
-    }
-
-    private Duration duration(ConfigValue v, String path, Duration fallback) {
-        if (v == null) {
-            return fallback;
-        }
-        try {
-            return ConfigFactory.empty().withValue("d", v).getDuration("d");
-        } catch (ConfigException e) {
-            problems.add(new Problem(origin(v.origin()), path, "must be a duration like 10s, got " + v.render()));
-            return fallback;
-        }
-    }
-
-    private List<String> stringList(ConfigObject parent, String key, String path) {
-        ConfigValue v = parent.get(key);
-        if (v == null) {
-            return List.of();
-        }
-        if (v.valueType() != ConfigValueType.LIST) {
-            problems.add(new Problem(origin(v.origin()), join(path, key), "must be a list like [a, b], got " + typeName(v)));
-            return List.of();
-        }
-        List<String> out = new ArrayList<>();
-        for (ConfigValue item : (ConfigList) v) {
-            String s = stringValue(item, join(path, key), null);
-            if (s != null) {
-                out.add(s);
-            }
-        }
-        return out;
-    }
-
-    private List<String> stringOrList(ConfigObject parent, String key, String path) {
-        ConfigValue v = parent.get(key);
-        if (v != null && v.valueType() == ConfigValueType.STRING) {
-            return List.of((String) v.unwrapped());
-        }
-        return stringList(parent, key, path);
-    }
-
     private Map<String, Object> vars(ConfigObject obj, String path) {
         Map<String, Object> out = new LinkedHashMap<>();
         if (obj != null) {
@@ -599,21 +508,8 @@ final class InventoryLoader {
         return baseDir.resolve(expanded).normalize();
     }
 
-    private static String join(String path, String key) {
-        return path.isEmpty() ? key : path + "." + key;
-    }
 
-    private static String typeName(ConfigValue v) {
-        return v.valueType().name().toLowerCase(java.util.Locale.ROOT);
-    }
 
-    static String origin(ConfigOrigin o) {
-        if (o == null) {
-            return "?";
-        }
-        String name = o.filename() != null ? Path.of(o.filename()).getFileName().toString() : o.description().replaceAll(":.*", "").replaceAll(" @.*", "");
-        return o.lineNumber() > 0 ? name + ":" + o.lineNumber() : name;
-    }
 
     private static Problem fromConfigException(ConfigException e) {
         String where = e.origin() == null ? "?" : origin(e.origin());

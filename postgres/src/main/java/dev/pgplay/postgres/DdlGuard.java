@@ -1,11 +1,6 @@
 package dev.pgplay.postgres;
 
 import dev.pgplay.core.run.Fact;
-import dev.pgplay.core.run.HostContext;
-import dev.pgplay.core.run.Operation;
-import dev.pgplay.core.run.Step;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * The DDL guard of a blue-green upgrade: in every database of the source, an event trigger that
@@ -14,7 +9,7 @@ import java.util.List;
  * anyway, knowing the new side will not get the change, runs {@code SET pgplay.allow_ddl = on}
  * first. Changes to roles, databases and tablespaces are not DDL an event trigger sees.
  */
-public final class DdlGuard implements Operation {
+public final class DdlGuard extends EachDatabase {
     static final String TRIGGER = "pgplay_ddl_guard";
 
     static final String INSTALL = "CREATE SCHEMA IF NOT EXISTS pgplay;\n"
@@ -35,12 +30,8 @@ public final class DdlGuard implements Operation {
             + " AND NOT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'pgplay')"
             + " THEN DROP SCHEMA IF EXISTS pgplay; END IF; END $pgplay$;\n";
 
-    private final int port;
-    private final boolean wanted;
-
     private DdlGuard(int port, boolean wanted) {
-        this.port = port;
-        this.wanted = wanted;
+        super(port, wanted, null);
     }
 
     /** The guard in every database that takes connections. */
@@ -53,12 +44,6 @@ public final class DdlGuard implements Operation {
         return new DdlGuard(port, false);
     }
 
-    /** The databases a guard belongs in: every one that takes connections and is not a template. */
-    public static Fact<List<String>> databases(int port) {
-        return Psql.fact("databases", port, "SELECT " + Psql.hex("datname") + " FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1",
-                rows -> rows.stream().map(r -> Psql.unhex(r.get(0))).toList(), null);
-    }
-
     /** Whether the guard is in {@code database} and enabled; null when the database cannot be read. */
     public static Fact<Boolean> guarded(int port, String database) {
         return Psql.fact("ddl guard", port, database, "SELECT count(*) FROM pg_event_trigger WHERE evtname = " + Psql.literal(TRIGGER)
@@ -66,35 +51,18 @@ public final class DdlGuard implements Operation {
     }
 
     @Override
-    public Plan plan(HostContext ctx) {
-        List<String> dbs = ctx.fact(databases(port));
-        if (dbs == null) {
-            throw new IllegalStateException(ctx.host().name() + ": cannot list the databases on port " + port + " (is the server running?)");
-        }
-        List<Step> steps = new ArrayList<>();
-        List<String> names = new ArrayList<>();
-        for (String db : dbs) {
-            Boolean has = ctx.fact(guarded(port, db));
-            if (has == null) {
-                throw new IllegalStateException(ctx.host().name() + ": cannot read database " + Psql.ident(db) + " on port " + port);
-            }
-            if (has != wanted) {
-                // an old, disabled trigger of ours is replaced, not left half there
-                steps.add(Psql.step(port, db, wanted ? REMOVE + INSTALL : REMOVE));
-                names.add(Psql.ident(db));
-            }
-        }
-        if (steps.isEmpty()) {
-            return Plan.nothing(wanted ? "DDL guarded in " + dbs.size() + " database(s)" : "no DDL guard");
-        }
-        return new Plan(steps, (wanted ? "guard DDL in " : "lift the DDL guard in ") + String.join(", ", names), java.util.Optional.empty());
+    Fact<Boolean> present(String database) {
+        return guarded(port, database);
     }
 
     @Override
-    public void forgetChanges(HostContext ctx) {
-        List<String> dbs = ctx.fact(databases(port));
-        if (dbs != null) {
-            dbs.forEach(db -> ctx.forget(guarded(port, db)));
-        }
+    String sql(String database) {
+        // an old, disabled trigger of ours is replaced, not left half there
+        return wanted ? REMOVE + INSTALL : REMOVE;
+    }
+
+    @Override
+    Words words() {
+        return new Words("DDL guarded in %d database(s)", "no DDL guard", "guard DDL in ", "lift the DDL guard in ");
     }
 }

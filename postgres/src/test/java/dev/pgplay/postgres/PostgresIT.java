@@ -134,6 +134,73 @@ class PostgresIT {
         }
     }
 
+    private static org.testcontainers.containers.Container.ExecResult sql13(String db, String sql) {
+        return LAB.host("h1").dockerResult("runuser", "-u", "postgres", "--", "psql", "-X", "-p", "5433", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql);
+    }
+
+    private static String value(int port, String db, String sql) {
+        return LAB.host("h1").docker("runuser", "-u", "postgres", "--", "psql", "-XAt", "-p", String.valueOf(port), "-d", db, "-c", sql).trim();
+    }
+
+    private static void await(String what, java.util.function.BooleanSupplier done) throws InterruptedException {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (!done.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after 60 s waiting for " + what);
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    @Test
+    void logicalReplicationFromThe13ClusterToThe15OneAndBackToNothing() throws Exception {
+        LabHost h1 = LAB.host("h1");
+        h1.docker("pg_conftool", "13", "main", "set", "wal_level", "logical");
+        h1.docker("pg_ctlcluster", "13", "main", "restart");
+        String db = "shop 'x'";
+        try {
+            assertEquals(0, sql13("postgres", "CREATE DATABASE " + Psql.ident(db)).getExitCode());
+            assertEquals(0, sql("postgres", "CREATE DATABASE " + Psql.ident(db)).getExitCode());
+            String schema = "CREATE TABLE items (id serial PRIMARY KEY, name text)";
+            assertEquals(0, sql13(db, schema + "; INSERT INTO items (name) SELECT 'n' || g FROM generate_series(1, 100) g").getExitCode());
+            assertEquals(0, sql(db, schema).getExitCode());
+
+            Play publish = Play.of("publish", "h1").task(Task.of("publish", Publication.present(5433)));
+            assertEquals(1, changed(true, publish));
+            assertEquals("0", value(5433, db, "SELECT count(*) FROM pg_publication"), "check mode publishes nothing");
+            assertEquals(1, changed(false, publish));
+            assertEquals(0, changed(false, publish));
+            Play subscribe = Play.of("subscribe", "h1").task(Task.of("subscribe",
+                    Subscription.present(5432, List.of(db), "host=/var/run/postgresql port=5433 user=postgres", true)));
+            assertEquals(1, changed(false, subscribe));
+            assertEquals(0, changed(false, subscribe));
+            await("the initial copy", () -> "100".equals(value(5432, db, "SELECT count(*) FROM items")));
+            assertEquals(0, sql13(db, "INSERT INTO items (name) VALUES ('after')").getExitCode());
+            await("a row written after the copy", () -> "101".equals(value(5432, db, "SELECT count(*) FROM items")));
+            assertEquals(Subscription.slotFor(db), value(5433, "postgres", "SELECT slot_name FROM pg_replication_slots WHERE slot_type = 'logical'"));
+            // the proof a switch waits for: the slot confirms the publisher's position of after the last write
+            long end = Psql.lsn(value(5433, "postgres", "SELECT pg_current_wal_lsn()"));
+            await("the slot to confirm " + Psql.lsnText(end), () -> {
+                AtomicReference<java.util.Map<String, Long>> confirmed = new AtomicReference<>();
+                run(false, Play.of("confirmed", "h1").task(Task.of("confirmed", ctx -> {
+                    confirmed.set(Subscription.confirmed(ctx, 5433));
+                    return TaskResult.ok("read");
+                })));
+                return confirmed.get() != null && confirmed.get().keySet().equals(java.util.Set.of(Subscription.slotFor(db)))
+                        && confirmed.get().get(Subscription.slotFor(db)) >= end;
+            });
+
+            assertEquals(1, changed(false, Play.of("unsubscribe", "h1").task(Task.of("unsubscribe", Subscription.absent(5432, List.of(db))))));
+            assertEquals("0", value(5433, "postgres", "SELECT count(*) FROM pg_replication_slots"), "the slot went with the subscription");
+            assertEquals(1, changed(false, Play.of("unpublish", "h1").task(Task.of("unpublish", Publication.absent(5433)))));
+            assertEquals("0", value(5433, db, "SELECT count(*) FROM pg_publication"));
+        } finally {
+            sql("postgres", "DROP DATABASE IF EXISTS " + Psql.ident(db) + " WITH (FORCE)");
+            h1.dockerResult("pg_ctlcluster", "13", "main", "stop");
+            h1.dockerResult("pg_conftool", "13", "main", "remove", "wal_level");
+        }
+    }
+
     @Test
     void sqlThroughAJdbcTunnelToLoopbackOnly() {
         LAB.host("h1").docker("su", "postgres", "-c", "psql -c \"ALTER ROLE postgres PASSWORD 'jdbc-test'\"");

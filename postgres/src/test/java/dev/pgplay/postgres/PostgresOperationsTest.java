@@ -126,4 +126,18 @@ class PostgresOperationsTest {
         assertTrue(lifted instanceof TaskResult.Changed c && c.message().equals("lift the DDL guard in \"app\""), lifted.toString());
         assertFalse(psql(off).stream().anyMatch(c -> c.stdin().contains("CREATE EVENT TRIGGER")));
     }
+
+    @Test
+    void aSubscriptionPerDatabaseWithItsOwnSlotAndNoPasswordInTheCatalog() {
+        ScriptedTransport fake = new ScriptedTransport().reply("psql", 0, "0\n");
+        TaskResult r = run(fake, false, Subscription.present(5432, List.of("a'b"), "host=10.0.0.9 port=5433 user=replicator", false));
+        assertTrue(r instanceof TaskResult.Changed c && c.message().equals("subscribe \"a'b\""), r.toString());
+        String sql = psql(fake).get(1).stdin();
+        assertTrue(sql.contains("SET pgplay.allow_ddl = on;\nCREATE SUBSCRIPTION pgplay_bluegreen CONNECTION 'host=10.0.0.9 port=5433 user=replicator dbname=''a\\''b'''"
+                + " PUBLICATION pgplay_bluegreen WITH (copy_data = false, slot_name = '" + Subscription.slotFor("a'b") + "');"), sql);
+        assertTrue(Subscription.slotFor("a'b").matches("pgplay_bg_[0-9a-f]{16}"));
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Subscription.present(5432, List.of("x"), "host=h password=s3cret", true));
+        assertFalse(e.getMessage().contains("s3cret"), e.getMessage());
+    }
 }

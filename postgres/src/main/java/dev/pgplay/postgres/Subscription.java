@@ -1,0 +1,112 @@
+package dev.pgplay.postgres;
+
+import dev.pgplay.core.run.Fact;
+import dev.pgplay.core.run.HostContext;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * pgplay's subscription ({@code pgplay_bluegreen}) in each named database of a cluster, following
+ * the {@link Publication} of the same database on another cluster. The connection names host,
+ * port and user only: a password comes from the server's {@code ~postgres/.pgpass}, never from
+ * the catalog. Each database's slot on the other side has a name of its own
+ * ({@link #slotFor}), as the subscription name is the same everywhere.
+ */
+public final class Subscription extends EachDatabase {
+    public static final String NAME = "pgplay_bluegreen";
+
+    private final String publisher;
+    private final boolean copyData;
+
+    private Subscription(int port, List<String> databases, String publisher, boolean copyData, boolean wanted) {
+        super(port, wanted, databases);
+        this.publisher = publisher;
+        this.copyData = copyData;
+    }
+
+    /**
+     * A subscription in each of {@code databases} to the publisher {@code publisher} (a libpq
+     * connection string of host, port and user, without dbname); {@code copyData} false when the
+     * rows are there already (a clone brought to the slot's position).
+     */
+    public static Subscription present(int port, List<String> databases, String publisher, boolean copyData) {
+        if (publisher.contains("dbname") || publisher.contains("password")) {
+            throw new IllegalArgumentException("the publisher's connection string names host, port and user only: no dbname, and no password"
+                    + " (it comes from ~postgres/.pgpass, never from the catalog)");
+        }
+        return new Subscription(port, databases, publisher, copyData, true);
+    }
+
+    /** The subscription dropped from each of {@code databases} (its slot on the publisher with it). */
+    public static Subscription absent(int port, List<String> databases) {
+        return new Subscription(port, databases, "", false, false);
+    }
+
+    /** The slot of {@code database}'s subscription on the publisher: its name hashed, so any name makes a valid slot name. */
+    public static String slotFor(String database) {
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(database.getBytes(StandardCharsets.UTF_8));
+            return "pgplay_bg_" + HexFormat.of().formatHex(d, 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Whether {@code database} has the subscription; null when it cannot be read. */
+    public static Fact<Boolean> subscribed(int port, String database) {
+        return Psql.fact("subscription", port, database, "SELECT count(*) FROM pg_subscription WHERE subname = " + Psql.literal(NAME)
+                + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                rows -> !rows.isEmpty() && !"0".equals(rows.get(0).get(0)), null);
+    }
+
+    /** Tables of {@code database} whose initial copy is not finished yet (quoted names); empty once every one is ready. */
+    public static List<String> copying(HostContext ctx, int port, String database) {
+        List<String> out = new ArrayList<>();
+        for (List<String> r : Psql.rows(ctx, port, database, "SELECT " + Psql.hex("r.srrelid::regclass::text") + " FROM pg_subscription_rel r"
+                + " JOIN pg_subscription s ON s.oid = r.srsubid WHERE s.subname = " + Psql.literal(NAME) + " AND r.srsubstate NOT IN ('r', 's')")) {
+            out.add(Psql.unhex(r.get(0)));
+        }
+        return out;
+    }
+
+    /**
+     * On the publisher: how far each pgplay subscription has confirmed (slot -> confirmed_flush_lsn,
+     * -1 when none yet). Once writes are blocked there, every slot at or past the publisher's
+     * current WAL position proves the subscriber applied and flushed everything: the proof a
+     * switch waits for, by LSN and not by time.
+     */
+    public static java.util.Map<String, Long> confirmed(HostContext ctx, int port) {
+        java.util.Map<String, Long> out = new java.util.TreeMap<>();
+        for (List<String> r : Psql.rows(ctx, port, "postgres", "SELECT slot_name, coalesce(confirmed_flush_lsn::text, '') FROM pg_replication_slots"
+                + " WHERE slot_type = 'logical' AND slot_name LIKE 'pgplay\\_bg\\_%'")) {
+            out.put(r.get(0), r.get(1).isEmpty() ? -1 : Psql.lsn(r.get(1)));
+        }
+        return out;
+    }
+
+    @Override
+    Fact<Boolean> present(String database) {
+        return subscribed(port, database);
+    }
+
+    @Override
+    String sql(String database) {
+        // past the DDL guard, which a schema copied from a guarded database brings along
+        return "SET pgplay.allow_ddl = on;\n" + (wanted ? create(database) : "DROP SUBSCRIPTION IF EXISTS " + NAME + ";\n");
+    }
+
+    @Override
+    Words words() {
+        return new Words("subscribed in %d database(s)", "no subscription", "subscribe ", "drop the subscription of ");
+    }
+
+    private String create(String db) {
+        String conninfo = publisher + " " + Psql.conninfo(db);
+        return "CREATE SUBSCRIPTION " + NAME + " CONNECTION " + Psql.literal(conninfo) + " PUBLICATION " + Publication.NAME
+                + " WITH (copy_data = " + copyData + ", slot_name = " + Psql.literal(slotFor(db)) + ");\n";
+    }
+}

@@ -160,10 +160,23 @@ class PostgresIT {
         String db = "shop 'x'";
         try {
             assertEquals(0, sql13("postgres", "CREATE DATABASE " + Psql.ident(db)).getExitCode());
-            assertEquals(0, sql("postgres", "CREATE DATABASE " + Psql.ident(db)).getExitCode());
-            String schema = "CREATE TABLE items (id serial PRIMARY KEY, name text)";
-            assertEquals(0, sql13(db, schema + "; INSERT INTO items (name) SELECT 'n' || g FROM generate_series(1, 100) g").getExitCode());
-            assertEquals(0, sql(db, schema).getExitCode());
+            assertEquals(0, sql13("postgres", "CREATE ROLE \"app user\" LOGIN PASSWORD 'app-pw'").getExitCode());
+            assertEquals(0, sql13(db, "CREATE TABLE items (id serial PRIMARY KEY, name text); GRANT SELECT ON items TO \"app user\";"
+                    + " INSERT INTO items (name) SELECT 'n' || g FROM generate_series(1, 100) g").getExitCode());
+            // the order of a prepare: the guard first, then roles and schema (the copied guard lifted on the new side)
+            assertEquals(1, changed(false, Play.of("guard", "h1").task(Task.of("guard", DdlGuard.on(5433)))));
+            assertEquals(0, changed(false, Play.of("copy", "h1").task(Task.of("roles and schema", ctx -> {
+                SchemaCopy.globals(ctx, 5433, "/usr/lib/postgresql/15/bin", ctx, 5432);
+                SchemaCopy.schema(ctx, 5433, db, "/usr/lib/postgresql/15/bin", ctx, 5432, true);
+                return TaskResult.ok("copied");
+            }))));
+            assertEquals(value(5433, "postgres", "SELECT rolpassword FROM pg_authid WHERE rolname = 'app user'"),
+                    value(5432, "postgres", "SELECT rolpassword FROM pg_authid WHERE rolname = 'app user'"), "the role with its verifier");
+            assertEquals("0|true", value(5432, db, "SELECT count(*) || '|' || has_table_privilege('app user', 'items', 'SELECT') FROM items"),
+                    "the schema and its grants, no rows");
+            assertEquals(1, changed(false, Play.of("unguard green", "h1").task(Task.of("unguard", DdlGuard.off(5432)))));
+            assertEquals(0, sql(db, "CREATE TABLE green_only (id int)").getExitCode(), "the new side takes DDL");
+            assertNotEquals(0, sql13(db, "CREATE TABLE blue_only (id int)").getExitCode(), "the old side does not");
 
             Play publish = Play.of("publish", "h1").task(Task.of("publish", Publication.present(5433)));
             assertEquals(1, changed(true, publish));
@@ -194,6 +207,7 @@ class PostgresIT {
             assertEquals("0", value(5433, "postgres", "SELECT count(*) FROM pg_replication_slots"), "the slot went with the subscription");
             assertEquals(1, changed(false, Play.of("unpublish", "h1").task(Task.of("unpublish", Publication.absent(5433)))));
             assertEquals("0", value(5433, db, "SELECT count(*) FROM pg_publication"));
+            assertEquals(1, changed(false, Play.of("unguard", "h1").task(Task.of("unguard", DdlGuard.off(5433)))));
         } finally {
             sql("postgres", "DROP DATABASE IF EXISTS " + Psql.ident(db) + " WITH (FORCE)");
             h1.dockerResult("pg_ctlcluster", "13", "main", "stop");

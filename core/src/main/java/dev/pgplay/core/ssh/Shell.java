@@ -35,8 +35,11 @@ final class Shell implements AutoCloseable {
     private final String groupFile = "/tmp/.pgplay-" + UUID.randomUUID() + ".pgid";
     private volatile boolean usable = true;
 
-    /** The command line the kept shell starts with: bash when there is one, else sh. */
-    static final String START = "command -v bash >/dev/null 2>&1 && exec bash; exec sh";
+    /**
+     * The command line the kept shell starts with: bash when there is one, else sh. Read by the
+     * login user's shell first, which may be csh: only {@code exec sh -c '...'} reaches it.
+     */
+    static final String START = "exec sh -c " + Cmd.quote("command -v bash >/dev/null 2>&1 && exec bash; exec sh");
 
     private Shell(String host, ChannelExec channel, OutputStream stdin, LineSink out, LineSink err) {
         this.host = host;

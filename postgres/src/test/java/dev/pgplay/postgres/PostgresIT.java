@@ -178,13 +178,19 @@ class PostgresIT {
             assertEquals(0, sql(db, "CREATE TABLE green_only (id int)").getExitCode(), "the new side takes DDL");
             assertNotEquals(0, sql13(db, "CREATE TABLE blue_only (id int)").getExitCode(), "the old side does not");
 
+            // the subscription connects as a replication role over TCP, its password in postgres's .pgpass, reading through grants
+            h1.docker("sh", "-c", "umask 077; printf '127.0.0.1:5433:*:repl:repl-pw\\n' > /var/lib/postgresql/.pgpass; chown postgres: /var/lib/postgresql/.pgpass");
+            Play access = Play.of("access", "h1").task(Task.of("role", ReplicationRole.present(5433, "repl", "repl-pw")))
+                    .task(Task.of("grants", LogicalGrants.present(5433, "repl")));
+            assertEquals(2, changed(false, access));
+            assertEquals(0, changed(false, access), "grants in place: nothing to do");
             Play publish = Play.of("publish", "h1").task(Task.of("publish", Publication.present(5433)));
             assertEquals(1, changed(true, publish));
             assertEquals("0", value(5433, db, "SELECT count(*) FROM pg_publication"), "check mode publishes nothing");
             assertEquals(1, changed(false, publish));
             assertEquals(0, changed(false, publish));
             Play subscribe = Play.of("subscribe", "h1").task(Task.of("subscribe",
-                    Subscription.present(5432, List.of(db), "host=/var/run/postgresql port=5433 user=postgres", true)));
+                    Subscription.present(5432, List.of(db), "host=127.0.0.1 port=5433 user=repl", true)));
             assertEquals(1, changed(false, subscribe));
             assertEquals(0, changed(false, subscribe));
             await("the initial copy", () -> "100".equals(value(5432, db, "SELECT count(*) FROM items")));
@@ -210,6 +216,7 @@ class PostgresIT {
             assertEquals(1, changed(false, Play.of("unguard", "h1").task(Task.of("unguard", DdlGuard.off(5433)))));
         } finally {
             sql("postgres", "DROP DATABASE IF EXISTS " + Psql.ident(db) + " WITH (FORCE)");
+            h1.dockerResult("rm", "-f", "/var/lib/postgresql/.pgpass");
             h1.dockerResult("pg_ctlcluster", "13", "main", "stop");
             h1.dockerResult("pg_conftool", "13", "main", "remove", "wal_level");
         }

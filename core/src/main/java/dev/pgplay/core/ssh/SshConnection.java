@@ -28,8 +28,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The SSH session to one host: one exec channel per command, SFTP for files, local port forwards
- * for JDBC. Obtained from {@link SshTransport#connect}; closed with the transport.
+ * The SSH session to one host: commands in kept {@link Shell}s (a channel of their own when they
+ * take stdin), SFTP for files, local port forwards for JDBC. Obtained from
+ * {@link SshTransport#connect}; closed with the transport.
  */
 final class SshConnection implements Connection {
     private static final Logger LOG = LoggerFactory.getLogger(SshConnection.class);

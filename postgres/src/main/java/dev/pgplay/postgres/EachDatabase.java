@@ -37,10 +37,16 @@ abstract class EachDatabase implements Operation {
 
     abstract Words words();
 
-    /** Every database that takes connections and is not a template, in name order. */
+    /** The databases a blue-green upgrade replicates (an SQL condition on pg_database): every one that takes connections and is not a template. */
+    static final String REPLICATED = "datallowconn AND NOT datistemplate";
+
+    /** The schemas whose tables are replicated (an SQL condition on pg_namespace {@code n}): all but the system's. */
+    static final String USER_SCHEMAS = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'"
+            + " AND n.nspname NOT LIKE 'pg\\_temp\\_%'";
+
+    /** The {@link #REPLICATED} databases, in name order. */
     static Fact<List<String>> databases(int port) {
-        return Psql.fact("databases", port, "SELECT " + Psql.hex("datname") + " FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1",
-                rows -> rows.stream().map(r -> Psql.unhex(r.get(0))).toList(), null);
+        return Psql.fact("databases", port, Psql.databasesQuery(REPLICATED), Psql::names, null);
     }
 
     private List<String> databases(HostContext ctx) {

@@ -10,9 +10,6 @@ import dev.pgplay.core.run.Fact;
  * leaves it. Made past the {@link DdlGuard}.
  */
 public final class LogicalGrants extends EachDatabase {
-    private static final String USER_SCHEMAS = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'"
-            + " AND n.nspname NOT LIKE 'pg\\_temp\\_%'";
-
     private final String role;
 
     private LogicalGrants(int port, String role) {

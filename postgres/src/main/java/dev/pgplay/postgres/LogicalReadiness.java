@@ -44,8 +44,7 @@ public record LogicalReadiness(Map<String, String> settings, int slotsUsed, int 
     static final String TABLES = "SELECT CASE WHEN c.relpersistence = 'u' THEN 'unlogged' WHEN c.relreplident = 'f' THEN 'full' ELSE 'noid' END, "
             + Psql.hex("quote_ident(n.nspname) || '.' || quote_ident(c.relname)")
             + " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-            + " WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'"
-            + " AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND c.relpersistence <> 't'"
+            + " WHERE c.relkind = 'r' AND " + EachDatabase.USER_SCHEMAS + " AND c.relpersistence <> 't'"
             + " AND (c.relpersistence = 'u' OR c.relreplident IN ('n', 'f')"
             + "   OR (c.relreplident = 'd' AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary))"
             + "   OR (c.relreplident = 'i' AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident)))"
@@ -67,7 +66,7 @@ public record LogicalReadiness(Map<String, String> settings, int slotsUsed, int 
         List<List<String>> used = Psql.rows(ctx, port, "postgres",
                 "SELECT (SELECT count(*) FROM pg_replication_slots), (SELECT count(*) FROM pg_stat_replication);\n");
         List<Database> dbs = new ArrayList<>();
-        for (String db : Psql.databases(ctx, port, "datallowconn AND NOT datistemplate")) {
+        for (String db : Psql.databases(ctx, port, EachDatabase.REPLICATED)) {
             dbs.add(database(db, Psql.rows(ctx, port, db, TABLES)));
         }
         return new LogicalReadiness(settings, Integer.parseInt(used.get(0).get(0)), Integer.parseInt(used.get(0).get(1)), dbs);

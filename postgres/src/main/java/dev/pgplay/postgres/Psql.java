@@ -93,8 +93,18 @@ public final class Psql {
 
     /** The names of the databases that {@code where} (an SQL condition on pg_database) selects, in name order. */
     public static List<String> databases(HostContext ctx, int port, String where) {
+        return names(rows(ctx, port, databasesQuery(where)));
+    }
+
+    /** The query of {@link #databases}: names as hex, in name order. */
+    static String databasesQuery(String where) {
+        return "SELECT " + hex("datname") + " FROM pg_database WHERE " + where + " ORDER BY datname";
+    }
+
+    /** The first column of each row, read back from hex. */
+    static List<String> names(List<List<String>> rows) {
         List<String> out = new ArrayList<>();
-        for (List<String> row : rows(ctx, port, "SELECT " + hex("datname") + " FROM pg_database WHERE " + where + " ORDER BY datname")) {
+        for (List<String> row : rows) {
             out.add(unhex(row.get(0)));
         }
         return out;

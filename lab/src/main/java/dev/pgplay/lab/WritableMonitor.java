@@ -15,12 +15,25 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class WritableMonitor implements AutoCloseable {
     private final String urlA;
     private final String urlB;
+    private final String query;
+
+    /** A node takes writes: not in recovery, and a new transaction is not read-only. */
+    public static final String ACCEPTS_WRITES = "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'";
     private final AtomicBoolean stop = new AtomicBoolean();
     private final Thread thread;
     private final AtomicInteger bothWritable = new AtomicInteger();
     private final AtomicInteger rounds = new AtomicInteger();
 
     public WritableMonitor(String urlA, String urlB) {
+        this(urlA, urlB, "SELECT NOT pg_is_in_recovery()");
+    }
+
+    /**
+     * {@code query} answers one boolean: whether the node takes writes (two primaries of a
+     * blue-green upgrade: {@link #ACCEPTS_WRITES}).
+     */
+    public WritableMonitor(String urlA, String urlB, String query) {
+        this.query = query;
         this.urlA = urlA;
         this.urlB = urlB;
         this.thread = new Thread(this::loop, "monitor");
@@ -43,7 +56,7 @@ public final class WritableMonitor implements AutoCloseable {
                     if (c[i] == null) {
                         c[i] = DriverManager.getConnection(urls[i], "app", "app-pw");
                     }
-                    try (ResultSet rs = c[i].createStatement().executeQuery("SELECT NOT pg_is_in_recovery()")) {
+                    try (ResultSet rs = c[i].createStatement().executeQuery(query)) {
                         rs.next();
                         writable[i] = rs.getBoolean(1);
                     }

@@ -88,7 +88,7 @@ final class PgLab {
     /** {@link #onMajor13(Lab)} with more inventory text. */
     static PgLab onMajor13(Lab lab, String extraInventory) throws Exception {
         PgLab pg = new PgLab(lab, "vars { pg-version = \"13\" }\n" + extraInventory);
-        pg.runMajor13();
+        pg.runMajor13(List.of(pg.host("db1"), pg.host("db2")));
         pg.setUpCluster();
         pg.fillForUpgrade();
         return pg;
@@ -113,18 +113,19 @@ final class PgLab {
     void setUpCluster() {
         Run r = playbook("cluster-setup");
         assertEquals(0, r.code(), r.out());
-        sql(host("db1"), "postgres", "CREATE ROLE app LOGIN PASSWORD 'app-pw'");
+        // SCRAM on 13 too (its default is md5), as pg_hba asks for it
+        sql(host("db1"), "postgres", "SET password_encryption = 'scram-sha-256'; CREATE ROLE app LOGIN PASSWORD 'app-pw'");
         sql(host("db1"), "postgres", "CREATE DATABASE app OWNER app");
         sql(host("db1"), "app", "CREATE TABLE writes (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp()); ALTER TABLE writes OWNER TO app;");
     }
 
     /**
-     * Makes every lab host look like a server about to get a major upgrade: PostgreSQL 13 serves
+     * Makes these lab hosts (db1 and db2; a third keeps the image's 15 on 5432) look like a server about to get a major upgrade: PostgreSQL 13 serves
      * on 5432 and starts at boot; the empty 15/main that installing postgresql-15 makes sits on
      * 5433 (with data checksums, unlike the 13 cluster).
      */
-    void runMajor13() {
-        for (LabHost h : lab.hosts()) {
+    void runMajor13(List<LabHost> hosts) {
+        for (LabHost h : hosts) {
             h.docker("sh", "-c", "pg_dropcluster --stop 15 main && pg_conftool 13 main set port 5432 "
                     + "&& echo auto > /etc/postgresql/13/main/start.conf && pg_ctlcluster 13 main start "
                     + "&& pg_createcluster 15 main --start -- --data-checksums >/dev/null");

@@ -30,6 +30,11 @@ public final class DdlGuard extends EachDatabase {
             + " AND NOT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'pgplay')"
             + " THEN DROP SCHEMA IF EXISTS pgplay; END IF; END $pgplay$;\n";
 
+    /** The SQL that (re)installs the guard in the database it runs in. */
+    public static String installSql() {
+        return REMOVE + INSTALL;
+    }
+
     private DdlGuard(int port, boolean wanted) {
         super(port, wanted, null);
     }

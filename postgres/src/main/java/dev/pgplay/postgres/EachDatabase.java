@@ -72,7 +72,7 @@ abstract class EachDatabase implements Operation {
                         + " (is the server running, does the database exist?)");
             }
             if (has != wanted) {
-                steps.add(Psql.step(port, db, sql(db)));
+                steps.add(Psql.step(port, db, Psql.WRITABLE + sql(db))); // past a switch's write block too
                 names.add(Psql.ident(db));
             }
         }

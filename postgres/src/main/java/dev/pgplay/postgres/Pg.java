@@ -381,6 +381,14 @@ public final class Pg {
         return b.toString();
     }
 
+    /**
+     * A .pgpass line for the replication user at {@code address}, any database: logical
+     * replication connects to each database by name (blue-green, to the other side only).
+     */
+    public static String pgpassAnyDatabase(PgSettings s, String address) {
+        return pgpassField(address) + ':' + s.port() + ":*:" + pgpassField(s.replicationUser()) + ':' + pgpassField(s.replicationPassword());
+    }
+
     private static String pgpassField(String value) {
         return value.replace("\\", "\\\\").replace(":", "\\:");
     }

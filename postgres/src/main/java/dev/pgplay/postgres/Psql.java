@@ -69,6 +69,13 @@ public final class Psql {
     static final String SESSION = "SET standard_conforming_strings = on;\n";
 
     /**
+     * A session of pgplay's own that may write on a server whose writes are blocked
+     * ({@code default_transaction_read_only = on} for everyone else): the blue-green operations
+     * and the sequence positions set at a switch.
+     */
+    public static final String WRITABLE = "SET default_transaction_read_only = off;\n";
+
+    /**
      * A libpq connection string that names only the database: {@code dbname='...'} with quotes
      * and backslashes escaped, for any tool's {@code -d} (psql, pg_dump, vacuumdb).
      */

@@ -15,20 +15,30 @@ import java.util.stream.Collectors;
 public final class ReplicationSlots implements Operation {
     private final int port;
     private final List<String> wanted;
+    private final String prefix;
 
-    private ReplicationSlots(int port, List<String> wanted) {
+    private ReplicationSlots(int port, List<String> wanted, String prefix) {
         this.port = port;
         this.wanted = wanted;
+        this.prefix = prefix;
     }
 
     /** Every slot named exists (made when missing). */
     public static ReplicationSlots present(int port, List<String> names) {
-        return new ReplicationSlots(port, List.copyOf(names));
+        return new ReplicationSlots(port, List.copyOf(names), null);
     }
 
     /** pgplay's inactive slots dropped (a standby keeps them from when it was a primary; they hold WAL). */
     public static ReplicationSlots staleDropped(int port) {
-        return new ReplicationSlots(port, null);
+        return new ReplicationSlots(port, null, "pgplay_");
+    }
+
+    /** The inactive slots whose names start with {@code prefix} (one of pgplay's: a blue-green upgrade's, {@code pgplay_bg_}) dropped. */
+    public static ReplicationSlots staleDropped(int port, String prefix) {
+        if (!prefix.startsWith("pgplay_")) {
+            throw new IllegalArgumentException("only pgplay's slots are dropped, not " + prefix + "...");
+        }
+        return new ReplicationSlots(port, null, prefix);
     }
 
     /** Every slot on the server: name -> active; fails when the server cannot be read. */
@@ -66,7 +76,7 @@ public final class ReplicationSlots implements Operation {
                     .collect(Collectors.joining());
             return Plan.of("create " + String.join(", ", missing), Psql.step(port, sql));
         }
-        List<String> stale = slots.entrySet().stream().filter(e -> !e.getValue() && ours(e.getKey())).map(Map.Entry::getKey).sorted().toList();
+        List<String> stale = slots.entrySet().stream().filter(e -> !e.getValue() && e.getKey().startsWith(prefix)).map(Map.Entry::getKey).sorted().toList();
         if (stale.isEmpty()) {
             return Plan.nothing("no stale slots");
         }

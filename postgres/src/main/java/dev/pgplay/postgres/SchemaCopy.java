@@ -23,6 +23,9 @@ public final class SchemaCopy {
     /** The role every cluster has; its own line of the dump would fail on the target. */
     static final String CREATE_POSTGRES = "CREATE ROLE postgres;";
 
+    /** Every session of the restore (a dump's \\connect included) may write on a target that is read-only for everyone else. */
+    static final String WRITABLE = "PGOPTIONS=-c default_transaction_read_only=off";
+
     /**
      * Roles (with their password verifiers) and role settings of the source onto the target. A
      * role the target has already is left as it is ("already exists" is not a failure); any other
@@ -32,7 +35,7 @@ public final class SchemaCopy {
         ExecResult dump = source.connection().exec(Cmd.of(binDir + "/pg_dumpall", "-p", String.valueOf(sourcePort), "--globals-only"),
                 ExecOptions.as("postgres").timeout(Duration.ofMinutes(10))).check(source.host().name());
         String sql = dump.stdout().lines().filter(l -> !l.equals(CREATE_POSTGRES)).collect(Collectors.joining("\n", "", "\n"));
-        ExecResult r = target.connection().exec(Cmd.of("psql", "-X", "-q", "-p", String.valueOf(targetPort), "-d", "postgres"),
+        ExecResult r = target.connection().exec(Cmd.of("env", WRITABLE, "psql", "-X", "-q", "-p", String.valueOf(targetPort), "-d", "postgres"),
                 ExecOptions.as("postgres").timeout(Duration.ofMinutes(10)).stdin(sql.getBytes(StandardCharsets.UTF_8)));
         List<String> errors = r.stderr().lines().filter(l -> l.contains("ERROR") && !l.contains("already exists")).toList();
         if (!r.ok() || !errors.isEmpty()) {
@@ -52,7 +55,7 @@ public final class SchemaCopy {
                 ? Cmd.of(binDir + "/pg_dump", "-p", String.valueOf(sourcePort), "--schema-only", "--create", "-d", Psql.conninfo(database))
                 : Cmd.of(binDir + "/pg_dump", "-p", String.valueOf(sourcePort), "--schema-only", "-d", Psql.conninfo(database));
         ExecResult d = source.connection().exec(dump, ExecOptions.as("postgres").timeout(Duration.ofMinutes(30))).check(source.host().name());
-        ExecResult r = target.connection().exec(Cmd.of("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-p", String.valueOf(targetPort), "-d",
+        ExecResult r = target.connection().exec(Cmd.of("env", WRITABLE, "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-p", String.valueOf(targetPort), "-d",
                         create ? "postgres" : Psql.conninfo(database)),
                 ExecOptions.as("postgres").timeout(Duration.ofMinutes(30)).stdin(d.stdout().getBytes(StandardCharsets.UTF_8)));
         if (!r.ok()) {

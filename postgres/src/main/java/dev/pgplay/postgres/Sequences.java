@@ -23,7 +23,7 @@ public final class Sequences {
      * Every sequence of the database: read from each sequence itself (pg_sequences hides the
      * position of one never called). Names read as hex: a name from the server is never trusted.
      */
-    static final String READ = "SELECT " + Psql.hex("quote_ident(n.nspname) || '.' || quote_ident(c.relname)")
+    public static final String READ = "SELECT " + Psql.hex("quote_ident(n.nspname) || '.' || quote_ident(c.relname)")
             + ", (pg_sequence_last_value(c.oid) IS NOT NULL)::text, coalesce(pg_sequence_last_value(c.oid), s.seqstart)::text"
             + " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_sequence s ON s.seqrelid = c.oid"
             + " WHERE c.relkind = 'S' AND c.relpersistence = 'p' ORDER BY 1;\n";
@@ -33,7 +33,7 @@ public final class Sequences {
         return parse(Psql.rows(ctx, port, database, READ));
     }
 
-    static List<Position> parse(List<List<String>> rows) {
+    public static List<Position> parse(List<List<String>> rows) {
         List<Position> out = new ArrayList<>();
         for (List<String> r : rows) {
             out.add(new Position(Psql.unhex(r.get(0)), Long.parseLong(r.get(2)), "true".equals(r.get(1))));

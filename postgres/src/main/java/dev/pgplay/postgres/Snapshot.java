@@ -29,6 +29,17 @@ public final class Snapshot {
     }
 
     /** Item -> value, read-only. */
+    /**
+     * This snapshot without a schema of pgplay's own ({@code pgplay}: the DDL guard of a blue-green
+     * upgrade lives there, on the side it guards only): dropped from each database's schema list.
+     */
+    public Snapshot without(String schema) {
+        Map<String, String> out = new LinkedHashMap<>();
+        items.forEach((k, v) -> out.put(k, k.endsWith(": schemas")
+                ? String.join(",", java.util.Arrays.stream(v.split(",")).filter(x -> !x.equals(schema)).toList()) : v));
+        return new Snapshot(out);
+    }
+
     public Map<String, String> items() {
         return java.util.Collections.unmodifiableMap(items);
     }
@@ -104,15 +115,26 @@ public final class Snapshot {
     public static final java.time.Duration READ_LIMIT = java.time.Duration.ofHours(24);
 
     public static Snapshot read(HostContext ctx, int port, int jobs) throws InterruptedException {
+        return read(ctx, port, jobs, Map.of());
+    }
+
+    /**
+     * {@link #read(HostContext, int, int)} as of exported snapshots: every session in a database
+     * named in {@code snapshots} (database -> snapshot id from pg_export_snapshot(), whose exporting
+     * transaction is still open) reads in that snapshot, so the cluster can be compared as it was
+     * at that moment while it takes writes again. Sequences are not transactional: their
+     * positions are what they are now.
+     */
+    public static Snapshot read(HostContext ctx, int port, int jobs, Map<String, String> snapshots) throws InterruptedException {
         Map<String, String> items = new LinkedHashMap<>();
-        for (List<String> row : Psql.rows(ctx, port, "postgres", ROLES)) {
+        for (List<String> row : Psql.rows(ctx, port, "postgres", in(snapshots, "postgres", ROLES))) {
             items.put(row.get(0), row.get(1));
         }
         List<String> dbs = Psql.databases(ctx, port, "datallowconn AND datname <> 'template0'");
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, jobs));
         try {
             for (String name : dbs) {
-                for (List<String> row : Psql.rows(ctx, port, name, perDatabase())) {
+                for (List<String> row : Psql.rows(ctx, port, name, in(snapshots, name, perDatabase()))) {
                     items.put(name + ": " + row.get(0), row.size() > 1 ? row.get(1) : "");
                 }
                 List<String> queries = Psql.rows(ctx, port, name, tableQueries()).stream().map(r -> Psql.unhex(r.get(0))).toList();
@@ -126,7 +148,7 @@ public final class Snapshot {
                 List<Future<List<List<String>>>> results = new ArrayList<>();
                 for (StringBuilder sql : sessions) {
                     // a session reads whole tables: its limit is the work's, not a statement's
-                    results.add(pool.submit(() -> Psql.rows(ctx, port, name, sql.toString(), READ_LIMIT)));
+                    results.add(pool.submit(() -> Psql.rows(ctx, port, name, in(snapshots, name, sql.toString()), READ_LIMIT)));
                 }
                 Map<String, String> tables = new TreeMap<>();
                 for (Future<List<List<String>>> f : results) {
@@ -142,6 +164,25 @@ public final class Snapshot {
             pool.shutdownNow();
         }
         return new Snapshot(items);
+    }
+
+    /** {@code sql} inside the exported snapshot of {@code database} when there is one. */
+    private static String in(Map<String, String> snapshots, String database, String sql) {
+        String id = snapshots.get(database);
+        if (id == null) {
+            return sql;
+        }
+        if (!id.matches("[0-9A-Fa-f-]+")) {
+            throw new IllegalArgumentException("not a snapshot id: " + id);
+        }
+        return "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\nSET TRANSACTION SNAPSHOT '" + id + "';\n" + sql + "COMMIT;\n";
+    }
+
+    /** This snapshot without the items whose name contains {@code part} (": sequence ": not comparable across a moment). */
+    public Snapshot withoutItems(String part) {
+        Map<String, String> out = new LinkedHashMap<>(items);
+        out.keySet().removeIf(k -> k.contains(part));
+        return new Snapshot(out);
     }
 
     public String text() {

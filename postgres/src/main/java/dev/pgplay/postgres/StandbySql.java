@@ -2,9 +2,7 @@ package dev.pgplay.postgres;
 
 import dev.pgplay.core.ssh.Cmd;
 import dev.pgplay.core.ssh.ExecOptions;
-import dev.pgplay.core.ssh.Interactive;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -14,23 +12,19 @@ import java.util.List;
  * promotion was asked for.
  */
 public final class StandbySql implements AutoCloseable {
-    private static final String SEP = "\u001f";
-    private static final String MARK = "__pgplay_done__";
-
     private final Pg standby;
-    private final Interactive psql;
+    private final KeptPsql psql;
 
-    private StandbySql(Pg standby, Interactive psql) {
+    private StandbySql(Pg standby, KeptPsql psql) {
         this.standby = standby;
         this.psql = psql;
     }
 
     public static StandbySql open(Pg standby) {
-        Interactive psql = standby.ctx().connection().interactive(Cmd.of("psql", "-X", "-q", "-A", "-t", "-F", SEP, "-v", "ON_ERROR_STOP=1",
-                "-p", String.valueOf(standby.settings().port()), "-d", "postgres"), ExecOptions.as("postgres").timeout(Duration.ofSeconds(15)));
+        KeptPsql psql = KeptPsql.open(standby.ctx(), standby.settings().port(), "postgres", "");
         StandbySql sql = new StandbySql(standby, psql);
         try {
-            if (!"t".equals(sql.rows("SET standard_conforming_strings = on; SELECT pg_is_in_recovery()", Duration.ofSeconds(15)).get(0).get(0))) {
+            if (!"t".equals(sql.rows("SELECT pg_is_in_recovery()", Duration.ofSeconds(15)).get(0).get(0))) {
                 throw new IllegalStateException(standby.name() + " is not in recovery");
             }
         } catch (RuntimeException e) {
@@ -42,15 +36,7 @@ public final class StandbySql implements AutoCloseable {
 
     /** Runs SQL; the rows it printed, fields split. */
     public List<List<String>> rows(String query, Duration limit) {
-        List<List<String>> out = new ArrayList<>();
-        // psql runs a statement when its ';' arrives; the marker is echoed only after it ran
-        String statement = query.strip().endsWith(";") ? query : query + ";";
-        for (String line : psql.request(statement + "\n\\echo " + MARK + "\n", MARK, limit)) {
-            if (!line.isEmpty()) {
-                out.add(List.of(line.split(SEP, -1)));
-            }
-        }
-        return out;
+        return psql.rows(query, limit);
     }
 
     /**

@@ -96,7 +96,7 @@ public final class Subscription extends EachDatabase {
     @Override
     String sql(String database) {
         // past the DDL guard, which a schema copied from a guarded database brings along
-        return "SET pgplay.allow_ddl = on;\n" + (wanted ? create(database) : "DROP SUBSCRIPTION IF EXISTS " + NAME + ";\n");
+        return "SET pgplay.allow_ddl = on;\n" + (wanted ? create(database) : DROP_SQL);
     }
 
     @Override
@@ -105,8 +105,20 @@ public final class Subscription extends EachDatabase {
     }
 
     private String create(String db) {
+        return createSql(db, publisher, copyData);
+    }
+
+    /**
+     * The SQL that subscribes {@code db} to the same database at {@code publisher} (host, port and
+     * user; checked by {@link #present}); run in that database, outside a transaction block.
+     */
+    public static String createSql(String db, String publisher, boolean copyData) {
+        // synchronous_commit: each applied transaction is flushed when applied, so the slot confirms it at once (a switch's proof waits for that)
         String conninfo = publisher + " " + Psql.conninfo(db);
         return "CREATE SUBSCRIPTION " + NAME + " CONNECTION " + Psql.literal(conninfo) + " PUBLICATION " + Publication.NAME
-                + " WITH (copy_data = " + copyData + ", slot_name = " + Psql.literal(slotFor(db)) + ");\n";
+                + " WITH (copy_data = " + copyData + ", slot_name = " + Psql.literal(slotFor(db)) + ", synchronous_commit = on);\n";
     }
+
+    /** The SQL that drops the subscription of the database it runs in (its slot on the publisher with it). */
+    public static final String DROP_SQL = "DROP SUBSCRIPTION IF EXISTS " + NAME + ";\n";
 }

@@ -134,7 +134,7 @@ class PostgresOperationsTest {
         assertTrue(r instanceof TaskResult.Changed c && c.message().equals("subscribe \"a'b\""), r.toString());
         String sql = psql(fake).get(1).stdin();
         assertTrue(sql.contains("SET pgplay.allow_ddl = on;\nCREATE SUBSCRIPTION pgplay_bluegreen CONNECTION 'host=10.0.0.9 port=5433 user=replicator dbname=''a\\''b'''"
-                + " PUBLICATION pgplay_bluegreen WITH (copy_data = false, slot_name = '" + Subscription.slotFor("a'b") + "');"), sql);
+                + " PUBLICATION pgplay_bluegreen WITH (copy_data = false, slot_name = '" + Subscription.slotFor("a'b") + "', synchronous_commit = on);"), sql);
         assertTrue(Subscription.slotFor("a'b").matches("pgplay_bg_[0-9a-f]{16}"));
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> Subscription.present(5432, List.of("x"), "host=h password=s3cret", true));

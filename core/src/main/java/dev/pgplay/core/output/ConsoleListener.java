@@ -68,8 +68,15 @@ public final class ConsoleListener implements RunListener {
         } else {
             label = "ok: [" + host.name() + "]";
         }
-        String msg = r.message() == null || r.message().isBlank() ? "" : " => " + oneLine(r.message());
-        out.println(label + msg);
+        String text = r.message() == null ? "" : r.message().strip();
+        if (r instanceof TaskResult.Failed && text.contains("\n")) {
+            // a list of reasons: each on its own line, in full (what to fix is in them)
+            List<String> lines = text.lines().toList();
+            out.println(label + " => " + lines.get(0));
+            lines.subList(1, Math.min(lines.size(), 60)).forEach(l -> out.println("    " + l));
+        } else {
+            out.println(label + (text.isEmpty() ? "" : " => " + oneLine(text)));
+        }
         if (r instanceof TaskResult.Changed c) {
             if (verbosity >= 1) {
                 c.commands().forEach(cmd -> out.println("    $ " + cmd));

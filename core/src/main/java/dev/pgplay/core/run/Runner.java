@@ -127,6 +127,9 @@ public final class Runner {
             run.listeners().playStarted(play, hosts);
             for (List<Host> batch : Play.batches(hosts, play.serial())) {
                 if (!runBatch(play, batch, run, pool, stats, dead) || run.cancelled()) {
+                    if (play.anyErrorsFatal()) {
+                        return; // as Ansible's any_errors_fatal: the run ends, no later play starts
+                    }
                     break;
                 }
             }

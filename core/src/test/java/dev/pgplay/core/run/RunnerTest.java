@@ -111,6 +111,12 @@ class RunnerTest {
         Runner.builder(inventory).transport(fatal).build()
                 .run("test", List.of(Play.of("fatal", "three").failFast().task(echo("one"), echo("two"))));
         assertEquals(0, fatal.calls().stream().filter(c -> c.command().equals("echo two")).count(), "any_errors_fatal");
+
+        ScriptedTransport ends = new ScriptedTransport().reply("h2", "echo one", 1, "");
+        Runner.builder(inventory).transport(ends).build().run("test", List.of(
+                Play.of("fatal", "h2").failFast().task(echo("one")),
+                Play.of("next", "h1").task(echo("two"))));
+        assertTrue(ends.commands("h1").isEmpty(), "any_errors_fatal ends the run: a later play on another host does not start");
     }
 
     @Test

@@ -1,0 +1,404 @@
+package dev.pgplay.playbooks;
+
+import dev.pgplay.core.modules.VirtualIp;
+import dev.pgplay.core.run.Action;
+import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.run.Imperative;
+import dev.pgplay.core.run.Task;
+import dev.pgplay.core.run.TaskResult;
+import dev.pgplay.playbooks.BlueGreenSettings.Side;
+import dev.pgplay.playbooks.BlueGreenStatus.Phase;
+import dev.pgplay.postgres.DdlGuard;
+import dev.pgplay.postgres.KeptPsql;
+import dev.pgplay.postgres.LargeObjects;
+import dev.pgplay.postgres.Psql;
+import dev.pgplay.postgres.Publication;
+import dev.pgplay.postgres.Sequences;
+import dev.pgplay.postgres.Snapshot;
+import dev.pgplay.postgres.Subscription;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Moves writes from one side of a blue-green upgrade to the other ({@code to}): the switch, and
+ * the rollback as the same switch in reverse. Each step reads where the servers stand and does
+ * only what is missing, so a run cut anywhere is finished by running it again, or undone by
+ * running it toward the other side:
+ * <ol>
+ * <li>block writes on the side that has them (read-only for new transactions, client sessions ended);
+ * <li>wait until {@code to} has applied everything that side wrote: every slot confirms its current WAL position;
+ * <li>sequences set exactly (and large objects copied), as they are final now; a snapshot exported on both sides;
+ * <li>{@code to} stops following; the other side follows {@code to} ({@code copy_data = false})
+ *     <em>before</em> {@code to} takes a write, so no commit can miss the way back;
+ * <li>the VIP moves, then {@code to} is opened;
+ * <li>both sides compared (catalog, rows, checksums) as of the exported snapshots, with writes open again.
+ * </ol>
+ * The window is round trips on psql sessions opened before it ({@link SwitchSessions}). A step
+ * that fails before the opening puts writes back where they were (the same steps toward the
+ * other side, which never lose a commit either).
+ */
+final class WriteSwitch {
+    private final BlueGreen bg;
+    private final Side to;
+    private final Side from;
+    private boolean done;
+    private SwitchSessions sessions;
+    private Map<Side, Map<String, String>> exported;
+
+    WriteSwitch(BlueGreen bg, Side to) {
+        this.bg = bg;
+        this.to = to;
+        this.from = to.other();
+    }
+
+    private String x() {
+        return to.text() + " (" + bg.s.host(to) + ")";
+    }
+
+    private String y() {
+        return from.text() + " (" + bg.s.host(from) + ")";
+    }
+
+    /** The switch as named tasks, for a play on blue's host (each reaches both hosts itself). */
+    List<Task> tasks() {
+        return List.of(
+                Task.of("where things stand", this::where),
+                Task.of("psql sessions on both sides (opened before writes are blocked)", guarded(this::open)).when(c -> !done),
+                Task.of("block writes on " + y(), guarded(this::block)).when(c -> !done),
+                Task.of(x() + " has applied everything " + from.text() + " wrote (LSN proof)",
+                        guarded(c -> caughtUp(c, bg.s.catchUp()))).when(c -> !done),
+                Task.of("sequences" + (bg.s.copyLargeObjects() ? " and large objects" : "") + " from " + from.text() + " to " + to.text(),
+                        guarded(this::sequences)).when(c -> !done),
+                Task.of(from.text() + " follows " + to.text() + " before " + to.text() + " takes a write", guarded(this::reverse)).when(c -> !done),
+                Task.of("VIP to " + x(), guarded(this::vip)).when(c -> !done),
+                Task.of("open writes on " + x(), guarded(this::openWrites)).when(c -> !done),
+                Task.of("compare " + to.text() + " with " + from.text() + " as they were at the switch", this::verify)
+                        .when(c -> !done && bg.s.verify()),
+                Task.of("sessions closed", this::close));
+    }
+
+    TaskResult where(HostContext ctx) {
+        if (Boolean.FALSE.equals(bg.backBySwitch)) {
+            done = true;
+            return TaskResult.skipped("no switch to undo");
+        }
+        BlueGreenStatus st = bg.readStatus(ctx);
+        if (st.phase == Phase.NONE || st.phase == Phase.PREPARING) {
+            return TaskResult.failed("no prepared blue-green upgrade (" + st.summary() + "): run bluegreen-prepare first");
+        }
+        if (st.phase == Phase.CLEANED) {
+            return TaskResult.failed("the blue-green upgrade was cleaned up (writes on " + st.writable.text()
+                    + "); there is no replication to switch by any more: only a restore from a backup goes back");
+        }
+        if (!bg.readOnly(ctx, to) && bg.readOnly(ctx, from) && bg.subscribes(ctx, from) && !bg.subscribes(ctx, to)) {
+            done = true;
+            if (st.phase != Phase.READY || st.writable != to) {
+                st.phase = Phase.READY;
+                st.writable = to;
+                st.target = null;
+                bg.saveStatus(ctx);
+            }
+            return TaskResult.ok("writes are on " + x() + " already and " + from.text() + " follows it");
+        }
+        return TaskResult.ok(st.summary() + (st.phase == Phase.SWITCHING ? ": the cut switch is taken up toward " + to.text() : ""));
+    }
+
+    /** Runs a step; if it fails before {@code to} is open, writes go back to {@code from} (the switch in reverse). */
+    private Action guarded(Action step) {
+        return ctx -> {
+            TaskResult r;
+            try {
+                r = step.run(ctx);
+            } catch (Exception e) {
+                r = TaskResult.failed(e.getMessage() == null ? e.toString() : e.getMessage());
+            }
+            if (!(r instanceof TaskResult.Failed f) || ctx.checkMode() || ctx.cancelled()) {
+                return r;
+            }
+            close(ctx);
+            if (!bg.readOnly(ctx, to)) {
+                return r; // open already: nothing to put back
+            }
+            String back;
+            try {
+                TaskResult b = new WriteSwitch(bg, from).all(ctx);
+                back = b instanceof TaskResult.Failed bf ? "putting writes back on " + from.text() + " failed too: " + bf.message()
+                        + "; run bluegreen-switch or bluegreen-rollback again" : "writes are back on " + y() + ", which never stopped being complete";
+            } catch (Exception e) {
+                back = "putting writes back on " + from.text() + " failed too: " + e.getMessage() + "; run bluegreen-switch or bluegreen-rollback again";
+            }
+            return TaskResult.failed(f.message() + "; " + back, f.data());
+        };
+    }
+
+    /** The whole switch without the comparison: the way back after a failed step. */
+    TaskResult all(HostContext ctx) throws Exception {
+        try {
+            for (Action step : List.<Action>of(this::open, this::block, c -> caughtUp(c, bg.s.catchUp()), this::sequences, this::reverse,
+                    this::vip, this::openWrites)) {
+                TaskResult r = step.run(ctx);
+                if (r instanceof TaskResult.Failed) {
+                    return r;
+                }
+            }
+            return TaskResult.changed("writes on " + x(), List.of());
+        } finally {
+            close(ctx);
+        }
+    }
+
+    TaskResult open(HostContext ctx) {
+        if (ctx.checkMode()) {
+            return TaskResult.skipped("check mode: no sessions");
+        }
+        List<String> dbs = bg.databases(ctx, from);
+        new BlueGreenPrep(bg).pgpass(bg.on(ctx, from), to); // the way back's password, before the window
+        sessions = SwitchSessions.open(bg, ctx, dbs, bg.s.verify());
+        return TaskResult.ok(dbs.size() + " database(s) x 2 sides");
+    }
+
+    private KeptPsql y(String db) {
+        return sessions.on(from, db);
+    }
+
+    private KeptPsql x(String db) {
+        return sessions.on(to, db);
+    }
+
+    /** The write block as configured (not as pgplay's own sessions have it). */
+    private static boolean blocked(KeptPsql session) {
+        return "on".equals(session.value("SELECT reset_val FROM pg_settings WHERE name = 'default_transaction_read_only'"));
+    }
+
+    TaskResult block(HostContext ctx) throws Exception {
+        List<String> cmds = List.of("ALTER SYSTEM SET default_transaction_read_only = on", "pg_reload_conf()", "pg_terminate_backend(client backends)");
+        return Imperative.of("block writes on " + y(), cmds).run(ctx, () -> {
+            KeptPsql y = y("postgres");
+            boolean writable = !blocked(y);
+            if (!writable && bg.status.phase == Phase.SWITCHING && bg.status.target == to) {
+                return TaskResult.ok("blocked earlier in this switch");
+            }
+            bg.status.phase = Phase.SWITCHING;
+            bg.status.target = to;
+            bg.saveStatus(ctx); // before the block: a cut run knows a switch was under way
+            long t0 = System.currentTimeMillis();
+            y.value("ALTER SYSTEM SET default_transaction_read_only = on; SELECT pg_reload_conf();");
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            // once this session has the reloaded value, the postmaster has it: every new session starts read-only
+            while (!blocked(y)) {
+                if (System.nanoTime() > deadline) {
+                    return TaskResult.failed(y() + ": default_transaction_read_only is still off 5 s after the reload");
+                }
+                Thread.sleep(2);
+            }
+            String ended = y.value("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+                    + " AND pid NOT IN (" + sessions.pids(from) + ")");
+            if (writable) {
+                bg.status.blockedAt = t0;
+            }
+            return TaskResult.changed("writes blocked on " + y() + ", " + ended + " client session(s) ended", cmds);
+        });
+    }
+
+    /**
+     * Waits until {@code to} has applied and flushed everything {@code from} wrote up to now: each
+     * database's slot on {@code from} confirms a position at or past {@code from}'s current WAL
+     * position. Skipped when {@code to} does not follow {@code from} (an earlier run proved it).
+     * Used by the prepare too, with writes going on: then it says green was caught up a moment ago.
+     */
+    TaskResult caughtUp(HostContext ctx, Duration limit) throws Exception {
+        if (ctx.checkMode()) {
+            return TaskResult.skipped("check mode: nothing to wait for");
+        }
+        if (!bg.subscribes(ctx, to)) {
+            return TaskResult.ok(to.text() + " does not follow " + from.text() + ": proven and detached by an earlier run");
+        }
+        List<String> slots = bg.databases(ctx, from).stream().map(Subscription::slotFor).toList();
+        KeptPsql y = sessions != null ? y("postgres") : null;
+        HostContext yctx = bg.on(ctx, from);
+        // a message in the WAL wakes every walsender, which then sends its subscriber the position to confirm
+        String endText = y != null ? y.value("SELECT pg_logical_emit_message(false, 'pgplay', 'switch')")
+                : Psql.value(yctx, bg.port(), "SELECT pg_logical_emit_message(false, 'pgplay', 'caught up?')");
+        long end = Psql.lsn(endText);
+        long t0 = System.nanoTime();
+        String query = "SELECT slot_name, coalesce(confirmed_flush_lsn::text, '') FROM pg_replication_slots"
+                + " WHERE slot_type = 'logical' AND slot_name LIKE 'pgplay\\_bg\\_%'";
+        while (true) {
+            List<List<String>> rows = y != null ? y.rows(query, Duration.ofSeconds(10)) : Psql.rows(yctx, bg.port(), "postgres", query);
+            Map<String, Long> confirmed = new java.util.HashMap<>();
+            rows.forEach(r -> confirmed.put(r.get(0), r.get(1).isEmpty() ? -1 : Psql.lsn(r.get(1))));
+            List<String> behind = new ArrayList<>();
+            for (String slot : slots) {
+                long at = confirmed.getOrDefault(slot, -1L);
+                if (at < end) {
+                    behind.add(slot + " at " + (confirmed.containsKey(slot) ? Psql.lsnText(at) : "(no slot)"));
+                }
+            }
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            if (behind.isEmpty()) {
+                return TaskResult.ok(slots.size() + " slot(s) confirm " + Psql.lsnText(end) + " (" + ms + " ms)");
+            }
+            if (ms > limit.toMillis()) {
+                return TaskResult.failed(x() + " is behind " + from.text() + ": after " + limit.toSeconds() + " s, " + behind.size()
+                        + " slot(s) short of " + Psql.lsnText(end) + ": " + String.join(", ", behind)
+                        + " (see the subscriber's log; raise -e catch-up-timeout or switch when it has caught up)");
+            }
+            Thread.sleep(y != null ? 5 : 200);
+        }
+    }
+
+    TaskResult sequences(HostContext ctx) throws Exception {
+        if (ctx.checkMode()) {
+            return TaskResult.changed("would set the sequences of " + to.text() + " from " + from.text(), List.of("setval() per sequence"));
+        }
+        int n = 0;
+        int lo = 0;
+        for (String db : sessions.databases) {
+            List<Sequences.Position> positions = Sequences.parse(y(db).rows(Sequences.READ, Duration.ofMinutes(1)));
+            if (!positions.isEmpty()) {
+                x(db).rows(Sequences.setSql(positions), Duration.ofMinutes(1));
+                List<Sequences.Position> now = Sequences.parse(x(db).rows(Sequences.READ, Duration.ofMinutes(1)));
+                if (!now.equals(positions)) {
+                    return TaskResult.failed("database " + Psql.ident(db) + ": the sequences of " + to.text() + " do not match " + from.text()
+                            + "'s after setting them (" + now.size() + " against " + positions.size() + ")");
+                }
+            }
+            n += positions.size();
+            if (bg.s.copyLargeObjects()) {
+                lo += LargeObjects.copy(y(db), x(db));
+            }
+        }
+        String compared = "";
+        if (bg.s.verify() && sessions.exporting()) {
+            exported = sessions.export();
+        } else if (bg.s.verify()) {
+            // too many databases to keep a snapshot of each: compared now, while nothing moves (the window grows)
+            TaskResult v = compare(Map.of(), Map.of(), bg.on(ctx, Side.BLUE), bg.on(ctx, Side.GREEN));
+            if (v instanceof TaskResult.Failed) {
+                return v;
+            }
+            compared = "; " + v.message();
+        }
+        return TaskResult.changed(n + " sequence(s) set exactly and read back" + (bg.s.copyLargeObjects() ? ", " + lo + " large object(s) copied" : "")
+                + (exported != null ? "; snapshots exported for the comparison" : compared), List.of("setval() x " + n));
+    }
+
+    TaskResult reverse(HostContext ctx) throws Exception {
+        List<String> cmds = List.of("DROP SUBSCRIPTION on " + to.text(), "DDL guard and publication on " + to.text(),
+                "CREATE SUBSCRIPTION ... copy_data = false on " + from.text());
+        return Imperative.of(from.text() + " follows " + to.text(), cmds).run(ctx, () -> {
+            String publisher = bg.publisher(ctx, to);
+            int dropped = 0;
+            int made = 0;
+            for (String db : sessions.databases) {
+                KeptPsql x = x(db);
+                if (!"0".equals(x.value(subscribedSql()))) {
+                    x.value(Subscription.DROP_SQL);
+                    dropped++;
+                }
+                if ("0".equals(x.value("SELECT count(*) FROM pg_event_trigger WHERE evtname = 'pgplay_ddl_guard' AND evtenabled <> 'D'"))) {
+                    x.value(DdlGuard.installSql());
+                }
+                if ("0".equals(x.value("SELECT count(*) FROM pg_publication WHERE pubname = " + Psql.literal(Publication.NAME) + " AND puballtables"))) {
+                    x.value("DROP PUBLICATION IF EXISTS " + Publication.NAME + "; CREATE PUBLICATION " + Publication.NAME + " FOR ALL TABLES;");
+                }
+                KeptPsql y = y(db);
+                if ("0".equals(y.value(subscribedSql()))) {
+                    y.value(Subscription.createSql(db, publisher, false));
+                    made++;
+                }
+            }
+            return dropped + made == 0 ? TaskResult.ok(from.text() + " follows " + to.text() + " already")
+                    : TaskResult.changed(to.text() + " stopped following in " + dropped + " database(s); " + from.text() + " follows " + to.text()
+                    + " in " + made + " (copy_data = false: nothing is written on " + to.text() + " yet)", cmds);
+        });
+    }
+
+    private static String subscribedSql() {
+        return "SELECT count(*) FROM pg_subscription WHERE subname = " + Psql.literal(Subscription.NAME)
+                + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    }
+
+    TaskResult vip(HostContext ctx) throws Exception {
+        if (bg.s.blue().vip().isEmpty()) {
+            bg.notes.add("no VIP in the inventory: point the clients at " + x() + " yourself");
+            return TaskResult.skipped("no VIP in the inventory");
+        }
+        TaskResult off = VirtualIp.absent(bg.s.blue().vip().get()).run(bg.on(ctx, from));
+        if (off instanceof TaskResult.Failed) {
+            return off;
+        }
+        TaskResult on = VirtualIp.present(bg.s.blue().vip().get()).run(bg.on(ctx, to));
+        return on instanceof TaskResult.Changed || off instanceof TaskResult.Changed
+                ? TaskResult.changed("VIP on " + x() + " (gratuitous ARP)", List.of("ip addr del on " + from.text(), "ip addr add + arping on " + to.text()))
+                : on;
+    }
+
+    TaskResult openWrites(HostContext ctx) throws Exception {
+        List<String> cmds = List.of("ALTER SYSTEM RESET default_transaction_read_only", "pg_reload_conf()");
+        return Imperative.of("open writes on " + x(), cmds).run(ctx, () -> {
+            KeptPsql x = x("postgres");
+            if (!blocked(x)) {
+                return TaskResult.ok("open already");
+            }
+            x.value("ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf();");
+            bg.status.openedAt = System.currentTimeMillis();
+            bg.status.phase = Phase.READY;
+            bg.status.writable = to;
+            bg.status.target = null;
+            bg.status.switches++;
+            bg.saveStatus(ctx);
+            sessions.closeWork();
+            long refused = bg.status.blockedAt > 0 ? bg.status.openedAt - bg.status.blockedAt : -1;
+            return TaskResult.changed("writes on " + x() + (refused >= 0 ? "; writes were refused for " + refused + " ms" : ""), cmds);
+        });
+    }
+
+    /** Both sides as of the snapshots exported while writes were blocked, read now that they are open again. */
+    TaskResult verify(HostContext ctx) {
+        if (ctx.checkMode() || exported == null) {
+            return TaskResult.skipped(ctx.checkMode() ? "check mode: nothing to compare yet" : "compared in the window, or by an earlier run");
+        }
+        TaskResult r = compare(exported.get(Side.BLUE), exported.get(Side.GREEN), bg.on(ctx, Side.BLUE), bg.on(ctx, Side.GREEN));
+        return r instanceof TaskResult.Failed f ? TaskResult.failed(f.message() + "; writes are on " + x()
+                + ", and the way back loses no commit: bluegreen-rollback", f.data()) : r;
+    }
+
+    /** Blue against green (blue is always the "old" column: extension versions may only differ toward the new major's default). */
+    private TaskResult compare(Map<String, String> blueSnapshots, Map<String, String> greenSnapshots, HostContext blue, HostContext green) {
+        long t0 = System.nanoTime();
+        CompletableFuture<Snapshot> b = CompletableFuture.supplyAsync(() -> read(blue, blueSnapshots));
+        Snapshot g = read(green, greenSnapshots);
+        List<Snapshot.Row> rows = Snapshot.compare(b.join(), g);
+        List<String> table = Snapshot.table(rows);
+        long bad = rows.stream().filter(r -> !r.ok()).count();
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        if (bad > 0) {
+            return TaskResult.failed(bad + " difference(s) between blue and green (table below)", Map.of("report", table));
+        }
+        return TaskResult.ok(rows.size() + " items identical, read in " + ms + " ms" + (blueSnapshots.isEmpty() ? " with writes blocked"
+                : " as of the switch, with writes open"), Map.of("report", table));
+    }
+
+    /** A side read for comparison, without pgplay's own schema (the DDL guard) and sequences (compared in the window). */
+    private Snapshot read(HostContext ctx, Map<String, String> snapshots) {
+        try {
+            return Snapshot.read(ctx, bg.port(), Math.max(1, Runtime.getRuntime().availableProcessors()), snapshots)
+                    .without("pgplay").withoutItems(": sequence ");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
+    TaskResult close(HostContext ctx) {
+        if (sessions != null) {
+            sessions.close();
+            sessions = null;
+        }
+        return TaskResult.ok("closed");
+    }
+}

@@ -1,0 +1,284 @@
+package dev.pgplay.playbooks;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pgplay.lab.LabExtension;
+import dev.pgplay.lab.LabHost;
+import dev.pgplay.lab.WritableMonitor;
+import dev.pgplay.lab.Writer;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * A blue-green upgrade from 13 (db1 primary, db2 standby) to 15 on db3: the refusals, the
+ * prepare, the switch while a writer inserts through the VIP and a sequence-backed table takes
+ * inserts, more writes on green, the rollback, a lagging green refused, the switch again, the
+ * cleanup. Each time: every acknowledged commit on both sides, sequences never hand out a value
+ * twice, never two writable sides.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class BlueGreenIT {
+    @RegisterExtension
+    static final LabExtension LAB = LabExtension.hosts("db1", "db2", "db3");
+    static PgLab pg;
+    static LabHost blue;
+    static LabHost green;
+    static Writer writer;
+    static OrderWriter orders;
+    static WritableMonitor monitor;
+
+    @BeforeAll
+    static void cluster() throws Exception {
+        pg = PgLab.onMajor13(LAB.lab(), "groups { green { hosts = [db3] } }\n");
+        blue = pg.host("db1");
+        green = pg.host("db3");
+        PgLab.sql(blue, "shop", "GRANT INSERT, SELECT ON sales.orders TO app; GRANT USAGE ON SEQUENCE sales.orders_id_seq TO app;"
+                + " CREATE TABLE public.nokey (x int)");
+        PgLab.sql(blue, "app", "DELETE FROM writes");
+    }
+
+    @AfterAll
+    static void stop() throws InterruptedException {
+        for (AutoCloseable c : new AutoCloseable[] {writer, orders, monitor}) {
+            if (c != null) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    // stopping
+                }
+            }
+        }
+    }
+
+    @Test
+    @Order(1)
+    void refusedBeforeAnythingChanges() {
+        PgLab.Run r = pg.playbook("bluegreen-prepare", "-e", "new-version=15");
+        assertEquals(2, r.code(), r.out());
+        assertTrue(r.out().contains("wal_level is replica"), r.out());
+        assertTrue(r.out().contains("table(s) without a replica identity (public.nokey)"), r.out());
+        assertTrue(r.out().contains("large object(s), which logical replication does not carry"), r.out());
+        assertTrue(r.out().contains("nothing was changed"), r.out());
+        assertEquals("0", PgLab.sql(green, "postgres", "SELECT count(*) FROM pg_database WHERE datname = 'shop'"));
+        assertEquals("", blue.docker("sh", "-c", "ls /var/lib/pgplay/bluegreen-main.status 2>/dev/null || true").strip());
+        // what the user does about it: the setting (a restart in a window), a key
+        PgLab.sql(blue, "postgres", "ALTER SYSTEM SET wal_level = logical");
+        blue.docker("pg_ctlcluster", "13", "main", "restart");
+        PgLab.sql(blue, "shop", "ALTER TABLE public.nokey ADD PRIMARY KEY (x)");
+    }
+
+    @Test
+    @Order(2)
+    void prepareBuildsGreenAndGuardsDdl() throws InterruptedException {
+        PgLab.Run r = pg.playbook("bluegreen-prepare", "-e", "new-version=15", "-e", "copy-large-objects=true");
+        assertEquals(0, r.code(), r.out());
+        assertEquals("15", PgLab.serverMajor(green));
+        assertEquals(PgLab.sql(blue, "shop", "SELECT count(*) FROM sales.orders"), PgLab.sql(green, "shop", "SELECT count(*) FROM sales.orders"));
+        assertEquals("on", PgLab.sql(green, "postgres", "SHOW default_transaction_read_only"), "green is read-only until the switch");
+        String ddl = blue.dockerResult("su", "postgres", "-c", "psql -X -d shop -c 'CREATE TABLE sneaky (id int)'").getStderr();
+        assertTrue(ddl.contains("pgplay: CREATE TABLE refused"), ddl);
+        PgLab.sql(blue, "shop", "INSERT INTO stock.items VALUES ('after-prepare', 1, NULL)");
+        waitFor("a row written on blue after the prepare reaches green",
+                () -> PgLab.sql(green, "shop", "SELECT count(*) FROM stock.items WHERE sku = 'after-prepare'").equals("1"));
+        PgLab.Run again = pg.playbook("bluegreen-prepare", "-e", "new-version=15", "-e", "copy-large-objects=true");
+        assertEquals(0, again.code(), again.out());
+        assertTrue(again.out().contains("copied earlier"), again.out());
+    }
+
+    @Test
+    @Order(3)
+    void switchLosesNothingWhileWritesGoOn() throws Exception {
+        writer = new Writer(pg.jdbc(pg.vip, "app"), 1_000_000).start();
+        orders = new OrderWriter(pg.jdbc(pg.vip, "shop")).start();
+        monitor = new WritableMonitor(pg.jdbc(blue.address(), "app"), pg.jdbc(green.address(), "app"), WritableMonitor.ACCEPTS_WRITES).start();
+        waitFor("the writers commit through the VIP", () -> writer.acknowledged().size() > 20 && orders.acknowledged().size() > 10);
+        PgLab.Run r = pg.playbook("bluegreen-switch", "-e", "new-version=15", "-e", "copy-large-objects=true");
+        assertEquals(0, r.code(), r.out());
+        assertTrue(r.out().contains("items identical"), r.out());
+        assertTrue(r.out().contains("writes were refused for"), r.out());
+        assertWritesOn(green, blue, "after the switch");
+        assertEquals(PgLab.sql(blue, "shop", "SELECT count(*) FROM pg_largeobject_metadata"),
+                PgLab.sql(green, "shop", "SELECT count(*) FROM pg_largeobject_metadata"), "large objects copied");
+        int before = writer.acknowledged().size();
+        waitFor("more writes on green", () -> writer.acknowledged().size() > before + 50 && orders.acknowledged().size() > 20);
+        long last = writer.acknowledged().get(writer.acknowledged().size() - 1);
+        waitFor("green's writes reach blue", () -> PgLab.sql(blue, "app", "SELECT count(*) FROM writes WHERE id = " + last).equals("1"));
+    }
+
+    @Test
+    @Order(4)
+    void rollbackBringsGreensWritesBack() throws Exception {
+        PgLab.Run r = pg.playbook("bluegreen-rollback", "-e", "new-version=15");
+        assertEquals(0, r.code(), r.out());
+        assertWritesOn(blue, green, "after the rollback");
+        int before = writer.acknowledged().size();
+        waitFor("writes on blue again", () -> writer.acknowledged().size() > before + 50);
+    }
+
+    @Test
+    @Order(5)
+    void aLaggingGreenIsRefusedAndBlueKeepsWrites() throws Exception {
+        subscription(green, "DISABLE");
+        try {
+            Thread.sleep(500);
+            PgLab.Run r = pg.playbook("bluegreen-switch", "-e", "new-version=15", "-e", "catch-up-timeout=2");
+            assertEquals(2, r.code(), r.out());
+            assertTrue(r.out().contains("is behind blue"), r.out());
+            assertTrue(r.out().contains("writes are back on blue"), r.out());
+            assertEquals("off", PgLab.sql(blue, "postgres", "SHOW default_transaction_read_only"));
+            assertTrue(PgLab.holdsVip(blue, pg.vip));
+            int before = writer.acknowledged().size();
+            waitFor("writes on blue go on", () -> writer.acknowledged().size() > before + 20);
+        } finally {
+            subscription(green, "ENABLE");
+        }
+    }
+
+    @Test
+    @Order(6)
+    void switchAgainThenCleanup() throws Exception {
+        PgLab.Run r = pg.playbook("bluegreen-switch", "-e", "new-version=15");
+        assertEquals(0, r.code(), r.out());
+        assertWritesOn(green, blue, "after the second switch");
+        writer.close();
+        orders.close();
+        monitor.close();
+        assertEquals(0, monitor.bothWritable(), "two writable sides seen " + monitor.bothWritable() + " times");
+        assertTrue(monitor.rounds() > 50, "the monitor ran");
+        PgLab.Run c = pg.playbook("bluegreen-cleanup", "-e", "new-version=15");
+        assertEquals(0, c.code(), c.out());
+        for (LabHost h : List.of(blue, green)) {
+            assertEquals("0", PgLab.sql(h, "postgres", "SELECT count(*) FROM pg_subscription"), h.name());
+            assertEquals("0", PgLab.sql(h, "postgres", "SELECT count(*) FROM pg_replication_slots WHERE slot_type = 'logical'"), h.name());
+            assertEquals("0", PgLab.sql(h, "shop", "SELECT count(*) FROM pg_publication"), h.name());
+            assertEquals("0", PgLab.sql(h, "shop", "SELECT count(*) FROM pg_event_trigger"), h.name());
+        }
+        PgLab.sql(green, "shop", "CREATE TABLE after_cleanup (id int PRIMARY KEY)");
+        assertEquals("on", PgLab.sql(blue, "postgres", "SHOW default_transaction_read_only"), "blue stays a read-only fallback");
+        PgLab.Run back = pg.playbook("bluegreen-rollback", "-e", "new-version=15");
+        assertEquals(2, back.code(), back.out());
+    }
+
+    /** ALTER SUBSCRIPTION on a side that is read-only for everyone but pgplay (and this test). */
+    static void subscription(LabHost h, String what) {
+        h.docker("su", "postgres", "-c", "PGOPTIONS='-c default_transaction_read_only=off -c pgplay.allow_ddl=on' psql -X -q -d app -c \"ALTER SUBSCRIPTION pgplay_bluegreen $0\"", what);
+    }
+
+    /** Writes on {@code writable} only, the VIP there, every acknowledged commit on both, no sequence value twice. */
+    static void assertWritesOn(LabHost writable, LabHost follower, String context) throws InterruptedException {
+        assertEquals("off", PgLab.sql(writable, "postgres", "SHOW default_transaction_read_only"), context);
+        assertEquals("on", PgLab.sql(follower, "postgres", "SHOW default_transaction_read_only"), context);
+        assertTrue(PgLab.holdsVip(writable, pg.vip) && !PgLab.holdsVip(follower, pg.vip), context + ": the VIP");
+        assertEquals(0, monitor.bothWritable(), context + ": two writable sides");
+        RollingMinorIT.assertAllPresent(writer.acknowledged(), writable);
+        List<Long> ids = orders.acknowledged();
+        assertEquals(ids.size(), new HashSet<>(ids).size(), context + ": a sequence value handed out twice");
+        for (LabHost h : List.of(writable, follower)) {
+            long last = writer.acknowledged().get(writer.acknowledged().size() - 1);
+            waitFor(context + ": " + h.name() + " has the last acknowledged write",
+                    () -> PgLab.sql(h, "app", "SELECT count(*) FROM writes WHERE id >= " + last).compareTo("1") >= 0);
+        }
+        RollingMinorIT.assertAllPresent(writer.acknowledged(), follower);
+        List<Long> acked = orders.acknowledged();
+        Set<String> present = new HashSet<>(List.of(PgLab.sql(writable, "shop", "SELECT string_agg(id::text, ',') FROM sales.orders WHERE id > 5000").split(",")));
+        for (long id : acked) {
+            assertTrue(present.contains(String.valueOf(id)), context + ": order " + id + " acknowledged but missing");
+        }
+    }
+
+    static void waitFor(String what, java.util.function.BooleanSupplier done) throws InterruptedException {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (!done.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after 60 s waiting for " + what);
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    /** Inserts orders through the VIP (ids from the table's sequence) and keeps each acknowledged id. Bounded to 10 minutes. */
+    static final class OrderWriter implements AutoCloseable {
+        private final String url;
+        private final AtomicBoolean stop = new AtomicBoolean();
+        private final List<Long> acked = new ArrayList<>();
+        private final Thread thread = new Thread(this::loop, "orders");
+
+        OrderWriter(String url) {
+            this.url = url;
+            thread.setDaemon(true);
+        }
+
+        OrderWriter start() {
+            thread.start();
+            return this;
+        }
+
+        private void loop() {
+            long deadline = System.nanoTime() + 600_000_000_000L;
+            Connection c = null;
+            while (!stop.get() && System.nanoTime() < deadline) {
+                try {
+                    if (c == null) {
+                        c = DriverManager.getConnection(url, "app", "app-pw");
+                    }
+                    try (Statement st = c.createStatement();
+                         ResultSet rs = st.executeQuery("INSERT INTO sales.orders (customer) VALUES ('bluegreen') RETURNING id")) {
+                        rs.next();
+                        long id = rs.getLong(1);
+                        synchronized (this) {
+                            acked.add(id);
+                        }
+                    }
+                    Thread.sleep(20);
+                } catch (SQLException e) {
+                    try {
+                        if (c != null) {
+                            c.close();
+                        }
+                    } catch (SQLException ignored) {
+                        // gone
+                    }
+                    c = null;
+                    sleep();
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+
+        private static void sleep() {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        synchronized List<Long> acknowledged() {
+            return new ArrayList<>(acked);
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop.set(true);
+            thread.join(10_000);
+        }
+    }
+}

@@ -1,0 +1,104 @@
+package dev.pgplay.postgres;
+
+import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.ssh.Cmd;
+import dev.pgplay.core.ssh.ExecOptions;
+import dev.pgplay.core.ssh.Interactive;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One psql session kept open as postgres in one database, fed statement by statement: a request
+ * costs a network round trip instead of an SSH channel, sudo and a psql start. Opened before a
+ * critical window so the window itself is a few round trips. Stops at the first error (the
+ * session is then unusable, and says why).
+ */
+public final class KeptPsql implements AutoCloseable {
+    private static final String SEP = "\u001f";
+    private static final String MARK = "__pgplay_done__";
+
+    private final String where;
+    private final String database;
+    private final Interactive psql;
+    private final String pid;
+
+    private KeptPsql(String where, String database, Interactive psql, String pid) {
+        this.where = where;
+        this.database = database;
+        this.psql = psql;
+        this.pid = pid;
+    }
+
+    /** A session in {@code database} on the cluster at {@code port} ({@code prelude} runs first, e.g. "SET ..."). */
+    public static KeptPsql open(HostContext ctx, int port, String database, String prelude) {
+        Interactive psql = ctx.connection().interactive(Cmd.of("psql", "-X", "-q", "-A", "-t", "-F", SEP, "-v", "ON_ERROR_STOP=1",
+                "-p", String.valueOf(port), "-d", Psql.conninfo(database)), ExecOptions.as("postgres").timeout(Duration.ofSeconds(15)));
+        try {
+            List<List<String>> r = request(psql, Psql.SESSION + prelude + "SELECT pg_backend_pid();", Duration.ofSeconds(15));
+            return new KeptPsql(ctx.host().name() + ":" + port + "/", database, psql, r.get(r.size() - 1).get(0));
+        } catch (RuntimeException e) {
+            psql.close();
+            throw e;
+        }
+    }
+
+    /** Runs SQL; the rows it printed, fields split. */
+    public List<List<String>> rows(String sql, Duration limit) {
+        return request(psql, sql, limit);
+    }
+
+    /** Runs SQL (at most a minute); the first field of the last row it printed, "" when none. */
+    public String value(String sql) {
+        List<List<String>> r = rows(sql, Duration.ofMinutes(1));
+        return r.isEmpty() ? "" : r.get(r.size() - 1).get(0);
+    }
+
+    /**
+     * Moves this session to another database (psql's {@code \connect}: a new server connection, the
+     * same psql and SSH channel); {@code prelude} runs there first. The server process changes:
+     * {@link #pid} is the new one.
+     */
+    public KeptPsql connect(String database, String prelude) {
+        List<List<String>> r = request(psql, "\\connect " + metaQuote(Psql.conninfo(database)) + "\n" + Psql.SESSION + prelude
+                + "SELECT pg_backend_pid();", Duration.ofSeconds(15));
+        return new KeptPsql(where, database, psql, r.get(r.size() - 1).get(0));
+    }
+
+    /** A psql meta-command argument in single quotes: backslashes and quotes doubled, a newline as an escape. */
+    static String metaQuote(String value) {
+        return "'" + value.replace("\\", "\\\\").replace("'", "''").replace("\n", "\\n").replace("\r", "\\r") + "'";
+    }
+
+    /** The server process of this session (to spare it when ending everyone else's). */
+    public String pid() {
+        return pid;
+    }
+
+    /** The database this session is in. */
+    public String database() {
+        return database;
+    }
+
+    @Override
+    public String toString() {
+        return where + Psql.ident(database);
+    }
+
+    private static List<List<String>> request(Interactive psql, String sql, Duration limit) {
+        List<List<String>> out = new ArrayList<>();
+        // psql runs a statement when its ';' arrives; the marker is echoed only after it ran
+        String statement = sql.strip().endsWith(";") ? sql : sql + ";";
+        for (String line : psql.request(statement + "\n\\echo " + MARK + "\n", MARK, limit)) {
+            if (!line.isEmpty()) {
+                out.add(List.of(line.split(SEP, -1)));
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        psql.close();
+    }
+}

@@ -73,10 +73,27 @@ final class BlueGreen {
         return "on".equals(Psql.value(on(any, side), port(), "SHOW default_transaction_read_only"));
     }
 
-    /** Whether the side has pgplay's subscription in any database (pg_subscription is shared by all of them). */
+    /**
+     * Whether the side follows the other: pgplay's subscription enabled in any database
+     * (pg_subscription is shared by all of them; a switch detaches by disabling).
+     */
     boolean subscribes(HostContext any, Side side) {
         return !"0".equals(Psql.value(on(any, side), port(), "SELECT count(*) FROM pg_subscription WHERE subname = "
-                + Psql.literal(Subscription.NAME)));
+                + Psql.literal(Subscription.NAME) + " AND subenabled"));
+    }
+
+    /**
+     * Drops the subscriptions a switch detached (disabled, slot let go) on this side, without reaching the
+     * other side (their slots there are dropped on their own); returns how many.
+     */
+    int dropDetached(HostContext side) {
+        int n = 0;
+        for (List<String> r : Psql.rows(side, port(), "postgres", "SELECT " + Psql.hex("d.datname") + " FROM pg_subscription s JOIN pg_database d"
+                + " ON d.oid = s.subdbid WHERE s.subname = " + Psql.literal(Subscription.NAME) + " AND NOT s.subenabled AND s.subslotname IS NULL")) {
+            Psql.run(side, port(), Psql.unhex(r.get(0)), Psql.WRITABLE + "SET pgplay.allow_ddl = on;\n" + Subscription.DETACH_SQL);
+            n++;
+        }
+        return n;
     }
 
     /** The databases that are replicated, as the side that takes writes lists them. */
@@ -146,6 +163,10 @@ final class BlueGreen {
     List<Task> endTasks(boolean rollback) {
         return List.of(
                 Task.of("where things stand", ctx -> endWhere(ctx, rollback)),
+                Task.of("subscriptions detached by a switch dropped (both sides)", ctx -> {
+                    int n = ctx.checkMode() ? 0 : dropDetached(on(ctx, Side.BLUE)) + dropDetached(on(ctx, Side.GREEN));
+                    return n == 0 ? TaskResult.ok("none") : TaskResult.changed(n + " dropped", List.of(Subscription.DETACH_SQL.strip()));
+                }).when(c -> !ended),
                 Task.of("the follower stops following", ctx -> Subscription.absent(port(), null).run(on(ctx, status.writable.other()))).when(c -> !ended),
                 Task.of("no subscription on the side that takes writes", ctx -> Subscription.absent(port(), null).run(on(ctx, status.writable))).when(c -> !ended),
                 Task.of("publications dropped (both sides)", ctx -> both(ctx, Publication.absent(port()))).when(c -> !ended),

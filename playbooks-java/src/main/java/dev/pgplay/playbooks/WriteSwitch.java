@@ -47,6 +47,18 @@ final class WriteSwitch {
     private boolean done;
     private SwitchSessions sessions;
     private Map<Side, Map<String, String>> exported;
+    /** Whether this run proved, with writes blocked, that to has everything from wrote (then sequences are set and both sides compared). */
+    private boolean proved;
+    /** How long each step inside the write window took, in order (for the report). */
+    private final java.util.LinkedHashMap<String, Long> window = new java.util.LinkedHashMap<>();
+
+    /** Runs a step of the window and keeps its duration. */
+    private TaskResult timed(String name, HostContext ctx, Action step) throws Exception {
+        long t0 = System.nanoTime();
+        TaskResult r = step.run(ctx);
+        window.merge(name, (System.nanoTime() - t0) / 1_000_000, Long::sum);
+        return r;
+    }
 
     WriteSwitch(BlueGreen bg, Side to) {
         this.bg = bg;
@@ -69,12 +81,13 @@ final class WriteSwitch {
                 Task.of("psql sessions on both sides (opened before writes are blocked)", guarded(this::open)).when(c -> !done),
                 Task.of("block writes on " + y(), guarded(this::block)).when(c -> !done),
                 Task.of(x() + " has applied everything " + from.text() + " wrote (LSN proof)",
-                        guarded(c -> caughtUp(c, bg.s.catchUp()))).when(c -> !done),
+                        guarded(c -> timed("proof", c, k -> caughtUp(k, bg.s.catchUp())))).when(c -> !done),
                 Task.of("sequences" + (bg.s.copyLargeObjects() ? " and large objects" : "") + " from " + from.text() + " to " + to.text(),
-                        guarded(this::sequences)).when(c -> !done),
-                Task.of(from.text() + " follows " + to.text() + " before " + to.text() + " takes a write", guarded(this::reverse)).when(c -> !done),
-                Task.of("VIP to " + x(), guarded(this::vip)).when(c -> !done),
+                        guarded(c -> timed("sequences", c, this::sequences))).when(c -> !done),
+                Task.of(from.text() + " follows " + to.text() + " before " + to.text() + " takes a write", guarded(c -> timed("reverse", c, this::reverse))).when(c -> !done),
+                Task.of("VIP to " + x(), guarded(c -> timed("VIP", c, this::vip))).when(c -> !done),
                 Task.of("open writes on " + x(), guarded(this::openWrites)).when(c -> !done),
+                Task.of(from.text() + "'s slots that " + to.text() + " no longer uses dropped", this::unusedSlots).when(c -> !done),
                 Task.of("compare " + to.text() + " with " + from.text() + " as they were at the switch", this::verify)
                         .when(c -> !done && bg.s.verify()),
                 Task.of("sessions closed", this::close));
@@ -102,6 +115,13 @@ final class WriteSwitch {
                 bg.saveStatus(ctx);
             }
             return TaskResult.ok("writes are on " + x() + " already and " + from.text() + " follows it");
+        }
+        String disabled = Psql.value(bg.on(ctx, to), bg.port(), "SELECT count(*) FROM pg_subscription WHERE subname = "
+                + Psql.literal(Subscription.NAME) + " AND NOT subenabled AND subslotname IS NOT NULL");
+        if (!"0".equals(disabled) && st.phase != Phase.SWITCHING) {
+            return TaskResult.failed(x() + " has " + disabled + " disabled subscription(s) to " + from.text() + ": it does not follow, so writes"
+                    + " cannot move to it. Enable them (ALTER SUBSCRIPTION " + Subscription.NAME + " ENABLE in each database), let it catch up,"
+                    + " and run again; nothing was changed");
         }
         return TaskResult.ok(st.summary() + (st.phase == Phase.SWITCHING ? ": the cut switch is taken up toward " + to.text() : ""));
     }
@@ -138,7 +158,7 @@ final class WriteSwitch {
     TaskResult all(HostContext ctx) throws Exception {
         try {
             for (Action step : List.<Action>of(this::open, this::block, c -> caughtUp(c, bg.s.catchUp()), this::sequences, this::reverse,
-                    this::vip, this::openWrites)) {
+                    this::vip, this::openWrites, this::unusedSlots)) {
                 TaskResult r = step.run(ctx);
                 if (r instanceof TaskResult.Failed) {
                     return r;
@@ -157,7 +177,40 @@ final class WriteSwitch {
         List<String> dbs = bg.databases(ctx, from);
         new BlueGreenPrep(bg).pgpass(bg.on(ctx, from), to); // the way back's password, before the window
         sessions = SwitchSessions.open(bg, ctx, dbs, bg.s.verify());
-        return TaskResult.ok(dbs.size() + " database(s) x 2 sides");
+        int fresh = freshSlots();
+        for (String db : sessions.databases) {
+            // what the way back needs on the side that opens, made before the window (that side is read-only still)
+            KeptPsql x = x(db);
+            if ("0".equals(x.value("SELECT count(*) FROM pg_event_trigger WHERE evtname = 'pgplay_ddl_guard' AND evtenabled <> 'D'"))) {
+                x.value(DdlGuard.installSql());
+            }
+            if ("0".equals(x.value("SELECT count(*) FROM pg_publication WHERE pubname = " + Psql.literal(Publication.NAME) + " AND puballtables"))) {
+                x.value("DROP PUBLICATION IF EXISTS " + Publication.NAME + "; CREATE PUBLICATION " + Publication.NAME + " FOR ALL TABLES;");
+            }
+        }
+        return TaskResult.ok(dbs.size() + " database(s) x 2 sides" + (fresh > 0 ? "; " + fresh + " slot(s) made on " + to.text()
+                + " for the way back (positioned in the window)" : ""));
+    }
+
+    /**
+     * The slots the way back will use, made on {@code to} before the window (making a logical slot
+     * waits for the transactions running on the server): in each database that {@code from} does
+     * not follow {@code to} in yet, any slot of that name is dropped (an earlier attempt's) and
+     * made again; the window then only moves it to the position where {@code to} opens.
+     */
+    private int freshSlots() {
+        int n = 0;
+        for (String db : sessions.databases) {
+            int back = subscription(y(db));
+            if (back != NONE && back != DETACHED) {
+                continue; // a slot someone's subscription holds, even a disabled one, is never dropped
+            }
+            String slot = Psql.literal(Subscription.slotFor(db));
+            x(db).value("SELECT count(pg_drop_replication_slot(slot_name)) FROM pg_replication_slots WHERE slot_name = " + slot + " AND NOT active;");
+            x(db).value("SELECT pg_create_logical_replication_slot(" + slot + ", 'pgoutput');");
+            n++;
+        }
+        return n;
     }
 
     private KeptPsql y(String db) {
@@ -199,6 +252,7 @@ final class WriteSwitch {
             if (writable) {
                 bg.status.blockedAt = t0;
             }
+            window.put("block", System.currentTimeMillis() - t0);
             return TaskResult.changed("writes blocked on " + y() + ", " + ended + " client session(s) ended", cmds);
         });
     }
@@ -213,11 +267,13 @@ final class WriteSwitch {
         if (ctx.checkMode()) {
             return TaskResult.skipped("check mode: nothing to wait for");
         }
-        if (!bg.subscribes(ctx, to)) {
+        KeptPsql y = sessions != null ? y("postgres") : null;
+        KeptPsql x = sessions != null ? x("postgres") : null;
+        String anySubscription = "SELECT count(*) FROM pg_subscription WHERE subname = " + Psql.literal(Subscription.NAME) + " AND subenabled";
+        if ("0".equals(x != null ? x.value(anySubscription) : Psql.value(bg.on(ctx, to), bg.port(), anySubscription))) {
             return TaskResult.ok(to.text() + " does not follow " + from.text() + ": proven and detached by an earlier run");
         }
-        List<String> slots = bg.databases(ctx, from).stream().map(Subscription::slotFor).toList();
-        KeptPsql y = sessions != null ? y("postgres") : null;
+        List<String> slots = (sessions != null ? sessions.databases : bg.databases(ctx, from)).stream().map(Subscription::slotFor).toList();
         HostContext yctx = bg.on(ctx, from);
         // a message in the WAL wakes every walsender, which then sends its subscriber the position to confirm
         String endText = y != null ? y.value("SELECT pg_logical_emit_message(false, 'pgplay', 'switch')")
@@ -239,6 +295,7 @@ final class WriteSwitch {
             }
             long ms = (System.nanoTime() - t0) / 1_000_000;
             if (behind.isEmpty()) {
+                proved = sessions != null;
                 return TaskResult.ok(slots.size() + " slot(s) confirm " + Psql.lsnText(end) + " (" + ms + " ms)");
             }
             if (ms > limit.toMillis()) {
@@ -253,6 +310,10 @@ final class WriteSwitch {
     TaskResult sequences(HostContext ctx) throws Exception {
         if (ctx.checkMode()) {
             return TaskResult.changed("would set the sequences of " + to.text() + " from " + from.text(), List.of("setval() per sequence"));
+        }
+        if (!proved) {
+            // to did not follow from: it has everything from has (an earlier run proved it and set them), maybe more
+            return TaskResult.ok("set by an earlier run, which proved " + to.text() + " complete; nothing to compare in this run");
         }
         int n = 0;
         int lo = 0;
@@ -287,39 +348,92 @@ final class WriteSwitch {
     }
 
     TaskResult reverse(HostContext ctx) throws Exception {
-        List<String> cmds = List.of("DROP SUBSCRIPTION on " + to.text(), "DDL guard and publication on " + to.text(),
-                "CREATE SUBSCRIPTION ... copy_data = false on " + from.text());
+        List<String> cmds = List.of("ALTER SUBSCRIPTION DISABLE on " + to.text() + " and its walsenders on " + from.text() + " ended",
+                "slot on " + to.text() + " moved to its current position", "CREATE SUBSCRIPTION ... copy_data = false, create_slot = false on " + from.text());
         return Imperative.of(from.text() + " follows " + to.text(), cmds).run(ctx, () -> {
             String publisher = bg.publisher(ctx, to);
-            int dropped = 0;
+            int detached = 0;
             int made = 0;
             for (String db : sessions.databases) {
+                String slot = Psql.literal(Subscription.slotFor(db));
                 KeptPsql x = x(db);
-                if (!"0".equals(x.value(subscribedSql()))) {
-                    x.value(Subscription.DROP_SQL);
-                    dropped++;
-                }
-                if ("0".equals(x.value("SELECT count(*) FROM pg_event_trigger WHERE evtname = 'pgplay_ddl_guard' AND evtenabled <> 'D'"))) {
-                    x.value(DdlGuard.installSql());
-                }
-                if ("0".equals(x.value("SELECT count(*) FROM pg_publication WHERE pubname = " + Psql.literal(Publication.NAME) + " AND puballtables"))) {
-                    x.value("DROP PUBLICATION IF EXISTS " + Publication.NAME + "; CREATE PUBLICATION " + Publication.NAME + " FOR ALL TABLES;");
-                }
                 KeptPsql y = y(db);
-                if ("0".equals(y.value(subscribedSql()))) {
-                    y.value(Subscription.createSql(db, publisher, false));
+                if (subscription(x) == ENABLED) {
+                    // detached, not dropped (dropping waits for the apply worker to exit): no more rows can reach to
+                    x.value("ALTER SUBSCRIPTION " + Subscription.NAME + " DISABLE;\nALTER SUBSCRIPTION " + Subscription.NAME + " SET (slot_name = NONE);");
+                    y.value("SELECT count(pg_terminate_backend(active_pid)) FROM pg_replication_slots WHERE slot_name = " + slot
+                            + " AND active_pid IS NOT NULL;");
+                    detached++;
+                }
+                int back = subscription(y);
+                if (back == DISABLED) {
+                    return TaskResult.failed(from.text() + "'s subscription in database " + Psql.ident(db) + " is disabled by someone: "
+                            + "enable it (ALTER SUBSCRIPTION " + Subscription.NAME + " ENABLE) or drop it, then run again");
+                }
+                if (back != ENABLED) {
+                    if (back == DETACHED) {
+                        y.value(Subscription.DETACH_SQL); // a detached one left by an earlier switch
+                    }
+                    // the slot made before the window, moved to where to opens: nothing before it is sent, everything after is
+                    if ("0".equals(x.value("SELECT count(*) FROM pg_replication_slots WHERE slot_name = " + slot))) {
+                        x.value("SELECT pg_create_logical_replication_slot(" + slot + ", 'pgoutput');");
+                    } else {
+                        x.value("SELECT pg_replication_slot_advance(" + slot + ", pg_current_wal_lsn());");
+                    }
+                    y.value(Subscription.createSql(db, publisher, false, false));
                     made++;
                 }
             }
-            return dropped + made == 0 ? TaskResult.ok(from.text() + " follows " + to.text() + " already")
-                    : TaskResult.changed(to.text() + " stopped following in " + dropped + " database(s); " + from.text() + " follows " + to.text()
+            return detached + made == 0 ? TaskResult.ok(from.text() + " follows " + to.text() + " already")
+                    : TaskResult.changed(to.text() + " stopped following in " + detached + " database(s); " + from.text() + " follows " + to.text()
                     + " in " + made + " (copy_data = false: nothing is written on " + to.text() + " yet)", cmds);
         });
     }
 
-    private static String subscribedSql() {
-        return "SELECT count(*) FROM pg_subscription WHERE subname = " + Psql.literal(Subscription.NAME)
-                + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    /**
+     * After the window: {@code from}'s slots, which {@code to} no longer uses (its subscriptions were
+     * detached in the window), dropped once their walsenders have gone (10 s at most; left to the
+     * next switch or the cleanup otherwise, which drop them).
+     */
+    TaskResult unusedSlots(HostContext ctx) throws Exception {
+        if (ctx.checkMode()) {
+            return TaskResult.skipped("check mode");
+        }
+        HostContext y = bg.on(ctx, from);
+        HostContext x = bg.on(ctx, to);
+        String stale = "SELECT count(*) FROM pg_replication_slots WHERE slot_type = 'logical' AND slot_name LIKE 'pgplay\\_bg\\_%'";
+        if (!"0".equals(Psql.value(x, bg.port(), "SELECT count(*) FROM pg_subscription WHERE subname = " + Psql.literal(Subscription.NAME)
+                + " AND subslotname IS NOT NULL"))) {
+            return TaskResult.ok(to.text() + " still holds a slot on " + from.text() + " somewhere: the slots stay");
+        }
+        bg.dropDetached(x);
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        int dropped = 0;
+        while (!"0".equals(Psql.value(y, bg.port(), stale)) && System.nanoTime() < deadline) {
+            dropped += Integer.parseInt(Psql.value(y, bg.port(), "SELECT count(pg_drop_replication_slot(slot_name)) FROM pg_replication_slots"
+                    + " WHERE slot_type = 'logical' AND slot_name LIKE 'pgplay\\_bg\\_%' AND NOT active"));
+            Thread.sleep(100);
+        }
+        String left = Psql.value(y, bg.port(), stale);
+        return "0".equals(left) ? (dropped > 0 ? TaskResult.changed(dropped + " slot(s) dropped on " + y(), List.of("pg_drop_replication_slot"))
+                : TaskResult.ok("none left on " + y()))
+                : TaskResult.ok(left + " slot(s) on " + y() + " still in use after 10 s: the next switch or the cleanup drops them");
+    }
+
+    /** No subscription in the database. */
+    static final int NONE = 0;
+    /** Detached by a switch: disabled, and its slot let go (slot_name NONE). */
+    static final int DETACHED = 1;
+    /** Following. */
+    static final int ENABLED = 2;
+    /** Disabled by someone, its slot kept: not pgplay's doing, never touched. */
+    static final int DISABLED = 3;
+
+    /** The state of the subscription of the database a session is in. */
+    private static int subscription(KeptPsql session) {
+        return Integer.parseInt(session.value("SELECT coalesce(max(CASE WHEN subenabled THEN " + ENABLED + " WHEN subslotname IS NULL THEN "
+                + DETACHED + " ELSE " + DISABLED + " END), " + NONE + ") FROM pg_subscription WHERE subname = " + Psql.literal(Subscription.NAME)
+                + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())"));
     }
 
     TaskResult vip(HostContext ctx) throws Exception {
@@ -340,12 +454,14 @@ final class WriteSwitch {
     TaskResult openWrites(HostContext ctx) throws Exception {
         List<String> cmds = List.of("ALTER SYSTEM RESET default_transaction_read_only", "pg_reload_conf()");
         return Imperative.of("open writes on " + x(), cmds).run(ctx, () -> {
+            long openStart = System.nanoTime();
             KeptPsql x = x("postgres");
             if (!blocked(x)) {
                 return TaskResult.ok("open already");
             }
             x.value("ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf();");
             bg.status.openedAt = System.currentTimeMillis();
+            window.put("open", (System.nanoTime() - openStart) / 1_000_000);
             bg.status.phase = Phase.READY;
             bg.status.writable = to;
             bg.status.target = null;
@@ -353,7 +469,9 @@ final class WriteSwitch {
             bg.saveStatus(ctx);
             sessions.closeWork();
             long refused = bg.status.blockedAt > 0 ? bg.status.openedAt - bg.status.blockedAt : -1;
-            return TaskResult.changed("writes on " + x() + (refused >= 0 ? "; writes were refused for " + refused + " ms" : ""), cmds);
+            List<String> parts = new ArrayList<>();
+            window.forEach((k, v) -> parts.add(k + " " + v));
+            return TaskResult.changed("writes on " + x() + (refused >= 0 ? "; writes were refused for " + refused + " ms (" + String.join(", ", parts) + ")" : ""), cmds);
         });
     }
 

@@ -100,6 +100,12 @@ class BlueGreenIT {
         PgLab.Run again = pg.playbook("bluegreen-prepare", "-e", "new-version=15", "-e", "copy-large-objects=true");
         assertEquals(0, again.code(), again.out());
         assertTrue(again.out().contains("copied earlier"), again.out());
+        PgLab.Run check = pg.playbook("bluegreen-switch", "-e", "new-version=15", "--check");
+        assertEquals(0, check.code(), check.out());
+        assertTrue(check.out().contains("would block writes on blue (db1)"), check.out());
+        assertTrue(check.out().contains("after the switch (writes on green, blue follows):  bluegreen-rollback switches writes back"), check.out());
+        assertEquals("off", PgLab.sql(blue, "postgres", "SHOW default_transaction_read_only"), "check mode blocks nothing");
+        assertEquals("on", PgLab.sql(green, "postgres", "SHOW default_transaction_read_only"));
     }
 
     @Test
@@ -135,24 +141,65 @@ class BlueGreenIT {
     @Test
     @Order(5)
     void aLaggingGreenIsRefusedAndBlueKeepsWrites() throws Exception {
+        // green cannot reach blue (a route dropped on green's side): it lags while blue takes writes. (A lock held on green
+        // does not do: the switch makes its slots before the window, which waits for green's open transactions to end.)
+        green.docker("ip", "route", "add", "blackhole", blue.address() + "/32");
+        int acked = writer.acknowledged().size();
+        waitFor("blue takes writes green does not get", () -> writer.acknowledged().size() > acked + 20);
+        PgLab.Run r = pg.playbook("bluegreen-switch", "-e", "new-version=15", "-e", "catch-up-timeout=2");
+        assertEquals(2, r.code(), r.out());
+        assertTrue(r.out().contains("is behind blue"), r.out());
+        assertTrue(r.out().contains("writes are back on blue"), r.out());
+        assertEquals("off", PgLab.sql(blue, "postgres", "SHOW default_transaction_read_only"));
+        assertTrue(PgLab.holdsVip(blue, pg.vip));
+        int before = writer.acknowledged().size();
+        waitFor("writes on blue go on", () -> writer.acknowledged().size() > before + 20);
+        green.docker("ip", "route", "del", "blackhole", blue.address() + "/32");
+        assertWritesOn(blue, green, "after a refused switch");
+        // a subscription someone disabled: refused before anything is blocked
         subscription(green, "DISABLE");
         try {
-            Thread.sleep(500);
-            PgLab.Run r = pg.playbook("bluegreen-switch", "-e", "new-version=15", "-e", "catch-up-timeout=2");
-            assertEquals(2, r.code(), r.out());
-            assertTrue(r.out().contains("is behind blue"), r.out());
-            assertTrue(r.out().contains("writes are back on blue"), r.out());
+            PgLab.Run d = pg.playbook("bluegreen-switch", "-e", "new-version=15");
+            assertEquals(2, d.code(), d.out());
+            assertTrue(d.out().contains("disabled subscription(s) to blue"), d.out());
             assertEquals("off", PgLab.sql(blue, "postgres", "SHOW default_transaction_read_only"));
-            assertTrue(PgLab.holdsVip(blue, pg.vip));
-            int before = writer.acknowledged().size();
-            waitFor("writes on blue go on", () -> writer.acknowledged().size() > before + 20);
         } finally {
             subscription(green, "ENABLE");
         }
     }
 
+    /** Starts a playbook in its own JVM and SIGKILLs it {@code delayMillis} after {@code task} started. */
+    static void killAt(String task, long delayMillis, String playbook) throws Exception {
+        try (Controller c = Controller.start(LAB.lab().dir().resolve("bluegreen-kills"), playbook, pg.inventory, "-e", "new-version=15")) {
+            assertTrue(c.awaitTaskStart(task, 120_000), "the run never reached " + task + ":\n" + c.output());
+            Thread.sleep(delayMillis);
+            c.kill();
+            System.out.println("---- killed " + delayMillis + " ms after '" + task + "' started:\n" + c.output());
+        }
+    }
+
     @Test
     @Order(6)
+    void aControllerLostMidSwitchIsFinishedOrUndoneByARun() throws Exception {
+        // cut right after the block: the rollback reopens blue
+        killAt("green (db3) has applied everything", 0, "bluegreen-switch");
+        PgLab.Run back = pg.playbook("bluegreen-rollback", "-e", "new-version=15");
+        assertEquals(0, back.code(), back.out());
+        assertWritesOn(blue, green, "a switch cut after the block, then rolled back");
+        // cut while green stops following and blue starts to: a plain re-run finishes the switch
+        killAt("blue follows green before green takes a write", 30, "bluegreen-switch");
+        PgLab.Run again = pg.playbook("bluegreen-switch", "-e", "new-version=15");
+        assertEquals(0, again.code(), again.out());
+        assertWritesOn(green, blue, "a switch cut in the reverse step, then run again");
+        // cut while the VIP moves back: the rollback run again ends on blue
+        killAt("VIP to blue", 0, "bluegreen-rollback");
+        PgLab.Run rollback = pg.playbook("bluegreen-rollback", "-e", "new-version=15");
+        assertEquals(0, rollback.code(), rollback.out());
+        assertWritesOn(blue, green, "a rollback cut while the VIP moved, then run again");
+    }
+
+    @Test
+    @Order(7)
     void switchAgainThenCleanup() throws Exception {
         PgLab.Run r = pg.playbook("bluegreen-switch", "-e", "new-version=15");
         assertEquals(0, r.code(), r.out());

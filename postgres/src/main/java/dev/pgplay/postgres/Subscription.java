@@ -113,11 +113,27 @@ public final class Subscription extends EachDatabase {
      * user; checked by {@link #present}); run in that database, outside a transaction block.
      */
     public static String createSql(String db, String publisher, boolean copyData) {
+        return createSql(db, publisher, copyData, true);
+    }
+
+    /**
+     * {@link #createSql(String, String, boolean)}; {@code createSlot} false: the slot ({@link #slotFor})
+     * is on the publisher already, made and positioned by the caller.
+     */
+    public static String createSql(String db, String publisher, boolean copyData, boolean createSlot) {
         // synchronous_commit: each applied transaction is flushed when applied, so the slot confirms it at once (a switch's proof waits for that)
         String conninfo = publisher + " " + Psql.conninfo(db);
         return "CREATE SUBSCRIPTION " + NAME + " CONNECTION " + Psql.literal(conninfo) + " PUBLICATION " + Publication.NAME
-                + " WITH (copy_data = " + copyData + ", slot_name = " + Psql.literal(slotFor(db)) + ", synchronous_commit = on);\n";
+                + " WITH (copy_data = " + copyData + ", slot_name = " + Psql.literal(slotFor(db)) + ", synchronous_commit = on"
+                + (createSlot ? "" : ", create_slot = false") + ");\n";
     }
+
+    /**
+     * The SQL that drops the subscription of the database it runs in without reaching the
+     * publisher: its slot there stays, for the caller to drop ({@link #DROP_SQL} reaches it).
+     */
+    public static final String DETACH_SQL = "ALTER SUBSCRIPTION " + NAME + " DISABLE;\nALTER SUBSCRIPTION " + NAME + " SET (slot_name = NONE);\n"
+            + "DROP SUBSCRIPTION " + NAME + ";\n";
 
     /** The SQL that drops the subscription of the database it runs in (its slot on the publisher with it). */
     public static final String DROP_SQL = "DROP SUBSCRIPTION IF EXISTS " + NAME + ";\n";

@@ -142,6 +142,9 @@ final class WriteSwitch {
             if (!bg.readOnly(ctx, to)) {
                 return r; // open already: nothing to put back
             }
+            if (!bg.readOnly(ctx, from)) {
+                return TaskResult.failed(f.message() + "; nothing was blocked: writes stayed on " + y(), f.data());
+            }
             String back;
             try {
                 TaskResult b = new WriteSwitch(bg, from).all(ctx);

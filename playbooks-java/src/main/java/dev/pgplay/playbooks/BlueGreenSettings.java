@@ -37,16 +37,8 @@ record BlueGreenSettings(PgSettings blue, String green, String nextVersion, bool
                     + blue.port() + " the standby serves on. Use a host without a cluster on that port, or remove it from roles.standby first");
         }
         var primary = inventory.host(blue.primary());
-        String next = text(extra, "new-version", primary.varString("new-version", null));
-        if (next == null) {
-            throw new IllegalArgumentException(where + ": new-version is not set (the major green runs, e.g. -e new-version=15)");
-        }
-        if (!next.matches("\\d+")) {
-            throw new IllegalArgumentException(where + ": new-version must be a major version like 15, got '" + next + "'");
-        }
-        if (Integer.parseInt(next) <= Integer.parseInt(blue.version())) {
-            throw new IllegalArgumentException(where + ": new-version " + next + " is not newer than pg-version " + blue.version());
-        }
+        String next = MajorSettings.newVersion(where, text(extra, "new-version", primary.varString("new-version", null)), blue.version(),
+                "the major green runs");
         String seconds = text(extra, "catch-up-timeout", primary.varString("catch-up-timeout", "30"));
         if (!seconds.matches("[1-9]\\d{0,4}")) {
             throw new IllegalArgumentException(where + ": catch-up-timeout must be seconds from 1 to 99999, got '" + seconds + "'");

@@ -16,16 +16,7 @@ record MajorSettings(PgSettings old, PgSettings next, String method, int jobs, b
         String where = inventory.file().getFileName().toString();
         PgSettings old = PgSettings.of(inventory, extra, false);
         var primary = inventory.host(old.primary());
-        String next = value(extra, primary.varString("new-version", null), "new-version");
-        if (next == null) {
-            throw new IllegalArgumentException(where + ": new-version is not set (the major to upgrade to, e.g. -e new-version=15)");
-        }
-        if (!next.matches("\\d+")) {
-            throw new IllegalArgumentException(where + ": new-version must be a major version like 15, got '" + next + "'");
-        }
-        if (Integer.parseInt(next) <= Integer.parseInt(old.version())) {
-            throw new IllegalArgumentException(where + ": new-version " + next + " is not newer than pg-version " + old.version());
-        }
+        String next = newVersion(where, value(extra, primary.varString("new-version", null), "new-version"), old.version(), "the major to upgrade to");
         String method = dump ? "dump" : value(extra, primary.varString("method", null), "method");
         if (method == null) {
             method = "copy";
@@ -47,6 +38,20 @@ record MajorSettings(PgSettings old, PgSettings next, String method, int jobs, b
         }
         boolean resume = Boolean.parseBoolean(String.valueOf(extra.getOrDefault("resume", "false")));
         return new MajorSettings(old, old.with(next, old.port()), method, jobs, parallel == null || Boolean.parseBoolean(parallel), resume);
+    }
+
+    /** new-version checked: set ({@code what} says what it is), a major number, newer than {@code oldVersion}. */
+    static String newVersion(String where, String next, String oldVersion, String what) {
+        if (next == null) {
+            throw new IllegalArgumentException(where + ": new-version is not set (" + what + ", e.g. -e new-version=15)");
+        }
+        if (!next.matches("\\d+")) {
+            throw new IllegalArgumentException(where + ": new-version must be a major version like 15, got '" + next + "'");
+        }
+        if (Integer.parseInt(next) <= Integer.parseInt(oldVersion)) {
+            throw new IllegalArgumentException(where + ": new-version " + next + " is not newer than pg-version " + oldVersion);
+        }
+        return next;
     }
 
     private static String value(Map<String, Object> extra, String inventoryValue, String key) {

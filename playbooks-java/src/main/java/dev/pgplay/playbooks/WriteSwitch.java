@@ -13,7 +13,6 @@ import dev.pgplay.postgres.KeptPsql;
 import dev.pgplay.postgres.LargeObjects;
 import dev.pgplay.postgres.Psql;
 import dev.pgplay.postgres.Publication;
-import dev.pgplay.postgres.SchemaCopy;
 import dev.pgplay.postgres.Sequences;
 import dev.pgplay.postgres.Snapshot;
 import dev.pgplay.postgres.Subscription;
@@ -180,8 +179,6 @@ final class WriteSwitch {
         }
         List<String> dbs = bg.databases(ctx, from);
         new BlueGreenPrep(bg).pgpass(bg.on(ctx, from), to); // the way back's password, before the window
-        // roles are not replicated and no DDL guard sees them: made or changed since the prepare, they are carried now
-        SchemaCopy.globals(bg.on(ctx, from), bg.port(), "/usr/lib/postgresql/" + bg.s.nextVersion() + "/bin", bg.on(ctx, to), bg.port());
         sessions = SwitchSessions.open(bg, ctx, dbs, bg.s.verify());
         int fresh = freshSlots();
         for (String db : sessions.databases) {

@@ -27,7 +27,6 @@ import dev.pgplay.postgres.Subscription;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -361,9 +360,5 @@ final class BlueGreenPrep {
             bg.saveStatus(green);
             return TaskResult.changed("green follows blue; writes stay on blue until bluegreen-switch", List.of("status: ready"));
         });
-    }
-
-    static Map<String, Object> none() {
-        return Map.of();
     }
 }

@@ -65,6 +65,8 @@ final class BlueGreenPrep {
                 .handler(Task.of("restart green", PgCluster.restarted(green.version(), green.cluster())))
                 .handler(Task.of("reload green", PgCluster.reloaded(green.version(), green.cluster())));
         Play blue = Play.of("blue: green may follow", blueHost).failFast()
+                // the new major's pg_dump and pg_dumpall read blue here (schemas, roles; at each switch too): the client package only
+                .task(Task.of("postgresql-client-" + s.nextVersion() + " installed", Apt.present("postgresql-client-" + s.nextVersion())))
                 .task(Task.of("pg_hba: green", ctx -> ManagedBlock.atTop(s.blue().confDir() + "/pg_hba.conf", "bluegreen",
                         hba(ctx, Side.GREEN)).run(ctx)).notify("reload blue"))
                 .task(Task.of("replication password for green (.pgpass)", ctx -> pgpass(ctx, Side.GREEN)))

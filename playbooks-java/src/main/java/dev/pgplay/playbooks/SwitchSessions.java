@@ -3,6 +3,7 @@ package dev.pgplay.playbooks;
 import dev.pgplay.core.run.HostContext;
 import dev.pgplay.playbooks.BlueGreenSettings.Side;
 import dev.pgplay.postgres.KeptPsql;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
@@ -79,6 +80,18 @@ final class SwitchSessions implements AutoCloseable {
         return k;
     }
 
+    /** The work session of one side, in whichever database it is (for the shared catalogs). */
+    KeptPsql current(Side side) {
+        return work.get(side);
+    }
+
+    /** Runs parts in their databases on one side's work session, in one round trip ({@link KeptPsql#script}): what each printed. */
+    List<List<List<String>>> script(Side side, List<KeptPsql.Part> parts, Duration limit) {
+        KeptPsql.Script s = work.get(side).script(parts, PRELUDE, limit);
+        work.put(side, s.session());
+        return s.rows();
+    }
+
     /** The server processes of pgplay's sessions on one side (spared when client sessions are ended). */
     String pids(Side side) {
         List<String> pids = new ArrayList<>();
@@ -89,11 +102,25 @@ final class SwitchSessions implements AutoCloseable {
 
     /** Exports a snapshot in every database of both sides (each exporting transaction stays open): side -> database -> id. */
     Map<Side, Map<String, String>> export() {
-        Map<Side, Map<String, String>> out = new EnumMap<>(Side.class);
+        Map<Side, Map<String, CompletableFuture<String>>> pending = new EnumMap<>(Side.class);
         exporters.forEach((side, sessions) -> {
-            Map<String, String> ids = new LinkedHashMap<>();
-            sessions.forEach((db, k) -> ids.put(db, k.value("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SELECT pg_export_snapshot();")));
-            out.put(side, ids);
+            Map<String, CompletableFuture<String>> ids = new LinkedHashMap<>();
+            // in parallel: one round trip for all
+            sessions.forEach((db, k) -> ids.put(db, CompletableFuture.supplyAsync(
+                    () -> k.value("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SELECT pg_export_snapshot();"))));
+            pending.put(side, ids);
+        });
+        Map<Side, Map<String, String>> out = new EnumMap<>(Side.class);
+        pending.forEach((side, ids) -> {
+            Map<String, String> done = new LinkedHashMap<>();
+            ids.forEach((db, f) -> {
+                try {
+                    done.put(db, f.join());
+                } catch (java.util.concurrent.CompletionException e) {
+                    throw e.getCause() instanceof RuntimeException r ? r : e;
+                }
+            });
+            out.put(side, done);
         });
         return out;
     }

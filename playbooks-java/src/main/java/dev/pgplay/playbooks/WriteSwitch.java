@@ -13,6 +13,7 @@ import dev.pgplay.postgres.KeptPsql;
 import dev.pgplay.postgres.LargeObjects;
 import dev.pgplay.postgres.Psql;
 import dev.pgplay.postgres.Publication;
+import dev.pgplay.postgres.SchemaCopy;
 import dev.pgplay.postgres.Sequences;
 import dev.pgplay.postgres.Snapshot;
 import dev.pgplay.postgres.Subscription;
@@ -179,6 +180,8 @@ final class WriteSwitch {
         }
         List<String> dbs = bg.databases(ctx, from);
         new BlueGreenPrep(bg).pgpass(bg.on(ctx, from), to); // the way back's password, before the window
+        // roles are not replicated and no DDL guard sees them: made or changed since the prepare (or the last switch), they are carried now
+        SchemaCopy.globals(bg.on(ctx, from), bg.port(), "/usr/lib/postgresql/" + bg.s.nextVersion() + "/bin", bg.on(ctx, to), bg.port());
         sessions = SwitchSessions.open(bg, ctx, dbs, bg.s.verify());
         int fresh = freshSlots();
         for (String db : sessions.databases) {
@@ -318,21 +321,33 @@ final class WriteSwitch {
             // to did not follow from: it has everything from has (an earlier run proved it and set them), maybe more
             return TaskResult.ok("set by an earlier run, which proved " + to.text() + " complete; nothing to compare in this run");
         }
-        int n = 0;
-        int lo = 0;
+        // one round trip per side: everything read on from, then everything set, read back (and replaced) on to
+        boolean lo = bg.s.copyLargeObjects();
+        List<KeptPsql.Part> reads = new ArrayList<>();
         for (String db : sessions.databases) {
-            List<Sequences.Position> positions = Sequences.parse(y(db).rows(Sequences.READ, Duration.ofMinutes(1)));
-            if (!positions.isEmpty()) {
-                x(db).rows(Sequences.setSql(positions), Duration.ofMinutes(1));
-                List<Sequences.Position> now = Sequences.parse(x(db).rows(Sequences.READ, Duration.ofMinutes(1)));
-                if (!now.equals(positions)) {
-                    return TaskResult.failed("database " + Psql.ident(db) + ": the sequences of " + to.text() + " do not match " + from.text()
-                            + "'s after setting them (" + now.size() + " against " + positions.size() + ")");
-                }
-            }
+            reads.add(new KeptPsql.Part(db, Sequences.READ));
+            reads.add(new KeptPsql.Part(db, lo ? LargeObjects.READ : ""));
+        }
+        List<List<List<String>>> read = sessions.script(from, reads, Duration.ofMinutes(10));
+        List<KeptPsql.Part> writes = new ArrayList<>();
+        int n = 0;
+        int objects = 0;
+        for (int i = 0; i < sessions.databases.size(); i++) {
+            String db = sessions.databases.get(i);
+            List<Sequences.Position> positions = Sequences.parse(read.get(2 * i));
+            writes.add(new KeptPsql.Part(db, positions.isEmpty() ? "" : Sequences.setSql(positions)));
+            writes.add(new KeptPsql.Part(db, Sequences.READ));
+            writes.add(new KeptPsql.Part(db, lo ? LargeObjects.replaceSql(read.get(2 * i + 1)) : ""));
             n += positions.size();
-            if (bg.s.copyLargeObjects()) {
-                lo += LargeObjects.copy(y(db), x(db));
+            objects += read.get(2 * i + 1).size();
+        }
+        List<List<List<String>>> written = sessions.script(to, writes, Duration.ofMinutes(10));
+        for (int i = 0; i < sessions.databases.size(); i++) {
+            List<Sequences.Position> wanted = Sequences.parse(read.get(2 * i));
+            List<Sequences.Position> now = Sequences.parse(written.get(3 * i + 1));
+            if (!wanted.isEmpty() && !now.equals(wanted)) {
+                return TaskResult.failed("database " + Psql.ident(sessions.databases.get(i)) + ": the sequences of " + to.text() + " do not match "
+                        + from.text() + "'s after setting them (" + now.size() + " against " + wanted.size() + ")");
             }
         }
         String compared = "";
@@ -346,7 +361,7 @@ final class WriteSwitch {
             }
             compared = "; " + v.message();
         }
-        return TaskResult.changed(n + " sequence(s) set exactly and read back" + (bg.s.copyLargeObjects() ? ", " + lo + " large object(s) copied" : "")
+        return TaskResult.changed(n + " sequence(s) set exactly and read back" + (lo ? ", " + objects + " large object(s) copied" : "")
                 + (exported != null ? "; snapshots exported for the comparison" : compared), List.of("setval() x " + n));
     }
 
@@ -355,42 +370,74 @@ final class WriteSwitch {
                 "slot on " + to.text() + " moved to its current position", "CREATE SUBSCRIPTION ... copy_data = false, create_slot = false on " + from.text());
         return Imperative.of(from.text() + " follows " + to.text(), cmds).run(ctx, () -> {
             String publisher = bg.publisher(ctx, to);
-            int detached = 0;
-            int made = 0;
+            // where each database stands, from the shared catalogs: one query per side, both at once
+            CompletableFuture<Catalog> onFrom = CompletableFuture.supplyAsync(() -> Catalog.read(sessions.current(from)));
+            Catalog x = Catalog.read(sessions.current(to));
+            Catalog y = onFrom.join();
             for (String db : sessions.databases) {
-                String slot = Psql.literal(Subscription.slotFor(db));
-                KeptPsql x = x(db);
-                KeptPsql y = y(db);
-                if (subscription(x) == ENABLED) {
-                    // detached, not dropped (dropping waits for the apply worker to exit): no more rows can reach to
-                    x.value("ALTER SUBSCRIPTION " + Subscription.NAME + " DISABLE;\nALTER SUBSCRIPTION " + Subscription.NAME + " SET (slot_name = NONE);");
-                    y.value("SELECT count(pg_terminate_backend(active_pid)) FROM pg_replication_slots WHERE slot_name = " + slot
-                            + " AND active_pid IS NOT NULL;");
-                    detached++;
-                }
-                int back = subscription(y);
-                if (back == DISABLED) {
+                if (y.subscription(db) == DISABLED) {
                     return TaskResult.failed(from.text() + "'s subscription in database " + Psql.ident(db) + " is disabled by someone: "
-                            + "enable it (ALTER SUBSCRIPTION " + Subscription.NAME + " ENABLE) or drop it, then run again");
-                }
-                if (back != ENABLED) {
-                    if (back == DETACHED) {
-                        y.value(Subscription.DETACH_SQL); // a detached one left by an earlier switch
-                    }
-                    // the slot made before the window, moved to where to opens: nothing before it is sent, everything after is
-                    if ("0".equals(x.value("SELECT count(*) FROM pg_replication_slots WHERE slot_name = " + slot))) {
-                        x.value("SELECT pg_create_logical_replication_slot(" + slot + ", 'pgoutput');");
-                    } else {
-                        x.value("SELECT pg_replication_slot_advance(" + slot + ", pg_current_wal_lsn());");
-                    }
-                    y.value(Subscription.createSql(db, publisher, false, false));
-                    made++;
+                            + "enable it (ALTER SUBSCRIPTION " + Subscription.NAME + " ENABLE) or drop it, then run again; nothing was changed in this step");
                 }
             }
-            return detached + made == 0 ? TaskResult.ok(from.text() + " follows " + to.text() + " already")
-                    : TaskResult.changed(to.text() + " stopped following in " + detached + " database(s); " + from.text() + " follows " + to.text()
-                    + " in " + made + " (copy_data = false: nothing is written on " + to.text() + " yet)", cmds);
+            List<KeptPsql.Part> toParts = new ArrayList<>();
+            List<KeptPsql.Part> fromParts = new ArrayList<>();
+            List<String> ended = new ArrayList<>();
+            for (String db : sessions.databases) {
+                String slot = Subscription.slotFor(db);
+                if (x.subscription(db) == ENABLED) {
+                    // detached, not dropped (dropping waits for the apply worker to exit): no more rows can reach to
+                    toParts.add(new KeptPsql.Part(db, "ALTER SUBSCRIPTION " + Subscription.NAME + " DISABLE;\nALTER SUBSCRIPTION " + Subscription.NAME
+                            + " SET (slot_name = NONE);"));
+                    ended.add(Psql.literal(slot));
+                }
+                int back = y.subscription(db);
+                if (back != ENABLED) {
+                    // the slot made before the window, moved to where to opens: nothing before it is sent, everything after is
+                    toParts.add(new KeptPsql.Part(db, x.slots.contains(slot) ? "SELECT pg_replication_slot_advance(" + Psql.literal(slot) + ", pg_current_wal_lsn());"
+                            : "SELECT pg_create_logical_replication_slot(" + Psql.literal(slot) + ", 'pgoutput');"));
+                    // a detached one left by an earlier switch goes first
+                    fromParts.add(new KeptPsql.Part(db, (back == DETACHED ? Subscription.DETACH_SQL : "") + Subscription.createSql(db, publisher, false, false)));
+                }
+            }
+            if (toParts.isEmpty() && fromParts.isEmpty()) {
+                return TaskResult.ok(from.text() + " follows " + to.text() + " already");
+            }
+            sessions.script(to, toParts, Duration.ofMinutes(1));
+            if (!ended.isEmpty()) {
+                String db = fromParts.isEmpty() ? sessions.current(from).database() : fromParts.get(0).database();
+                fromParts.add(0, new KeptPsql.Part(db, "SELECT count(pg_terminate_backend(active_pid)) FROM pg_replication_slots WHERE slot_name IN ("
+                        + String.join(", ", ended) + ") AND active_pid IS NOT NULL;"));
+            }
+            sessions.script(from, fromParts, Duration.ofMinutes(1));
+            return TaskResult.changed(to.text() + " stopped following in " + ended.size() + " database(s); " + from.text() + " follows " + to.text()
+                    + " in " + (fromParts.size() - (ended.isEmpty() ? 0 : 1)) + " (copy_data = false: nothing is written on " + to.text() + " yet)", cmds);
         });
+    }
+
+    /** pgplay's subscriptions by database and the logical slots of one side, read from the shared catalogs in any database. */
+    private record Catalog(Map<String, Integer> subscriptions, java.util.Set<String> slots) {
+        static Catalog read(KeptPsql session) {
+            List<List<String>> rows = session.rows("SELECT 'sub', " + Psql.hex("d.datname") + ", CASE WHEN subenabled THEN " + ENABLED
+                    + " WHEN subslotname IS NULL THEN " + DETACHED + " ELSE " + DISABLED + " END FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid"
+                    + " WHERE subname = " + Psql.literal(Subscription.NAME)
+                    + " UNION ALL SELECT 'slot', " + Psql.hex("slot_name::text") + ", 0 FROM pg_replication_slots WHERE slot_type = 'logical';",
+                    Duration.ofSeconds(30));
+            Map<String, Integer> subs = new java.util.HashMap<>();
+            java.util.Set<String> slots = new java.util.HashSet<>();
+            for (List<String> r : rows) {
+                if (r.get(0).equals("sub")) {
+                    subs.put(Psql.unhex(r.get(1)), Integer.parseInt(r.get(2)));
+                } else {
+                    slots.add(Psql.unhex(r.get(1)));
+                }
+            }
+            return new Catalog(subs, slots);
+        }
+
+        int subscription(String db) {
+            return subscriptions.getOrDefault(db, NONE);
+        }
     }
 
     /**

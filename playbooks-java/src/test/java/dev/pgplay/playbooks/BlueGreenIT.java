@@ -115,11 +115,14 @@ class BlueGreenIT {
         orders = new OrderWriter(pg.jdbc(pg.vip, "shop")).start();
         monitor = new WritableMonitor(pg.jdbc(blue.address(), "app"), pg.jdbc(green.address(), "app"), WritableMonitor.ACCEPTS_WRITES).start();
         waitFor("the writers commit through the VIP", () -> writer.acknowledged().size() > 20 && orders.acknowledged().size() > 10);
+        PgLab.sql(blue, "postgres", "SET password_encryption = 'scram-sha-256'; CREATE ROLE late LOGIN PASSWORD 'late-pw'");
         PgLab.Run r = pg.playbook("bluegreen-switch", "-e", "new-version=15", "-e", "copy-large-objects=true");
         assertEquals(0, r.code(), r.out());
         assertTrue(r.out().contains("items identical"), r.out());
         assertTrue(r.out().contains("writes were refused for"), r.out());
         assertWritesOn(green, blue, "after the switch");
+        assertEquals("1", PgLab.sql(green, "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = 'late' AND rolcanlogin"),
+                "a role made on blue after the prepare is on green");
         assertEquals(PgLab.sql(blue, "shop", "SELECT count(*) FROM pg_largeobject_metadata"),
                 PgLab.sql(green, "shop", "SELECT count(*) FROM pg_largeobject_metadata"), "large objects copied");
         int before = writer.acknowledged().size();

@@ -17,6 +17,7 @@ import java.util.List;
 public final class KeptPsql implements AutoCloseable {
     private static final String SEP = "\u001f";
     private static final String MARK = "__pgplay_done__";
+    private static final String PART = "__pgplay_part__";
 
     private final String where;
     private final String database;
@@ -63,6 +64,48 @@ public final class KeptPsql implements AutoCloseable {
         List<List<String>> r = request(psql, "\\connect " + metaQuote(Psql.conninfo(database)) + "\n" + Psql.SESSION + prelude
                 + "SELECT pg_backend_pid();", Duration.ofSeconds(15));
         return new KeptPsql(where, database, psql, r.get(r.size() - 1).get(0));
+    }
+
+    /** SQL to run in one database, as part of a {@link #script}. */
+    public record Part(String database, String sql) {
+    }
+
+    /** What a {@link #script} printed, part by part, and the session to go on with (in the last part's database). */
+    public record Script(KeptPsql session, List<List<List<String>>> rows) {
+    }
+
+    /**
+     * Runs the parts in order in one request, so many databases cost one round trip: psql's
+     * {@code \connect} where the database changes, {@code prelude} first in each new connection.
+     * Stops at the first error. The server process changes with each connection: go on with the
+     * returned session (its {@link #pid} is the last one).
+     */
+    public Script script(List<Part> parts, String prelude, Duration limit) {
+        StringBuilder sql = new StringBuilder();
+        String at = database;
+        for (Part p : parts) {
+            if (!p.database().equals(at)) {
+                sql.append("\\connect ").append(metaQuote(Psql.conninfo(p.database()))).append('\n').append(Psql.SESSION).append(prelude);
+                at = p.database();
+            }
+            String statement = p.sql().strip();
+            sql.append(statement.isEmpty() || statement.endsWith(";") ? statement : statement + ";").append("\n\\echo ").append(PART).append('\n');
+        }
+        sql.append("SELECT pg_backend_pid();");
+        List<List<List<String>>> out = new ArrayList<>();
+        List<List<String>> current = new ArrayList<>();
+        for (List<String> row : request(psql, sql.toString(), limit)) {
+            if (row.size() == 1 && row.get(0).equals(PART)) {
+                out.add(current);
+                current = new ArrayList<>();
+            } else {
+                current.add(row);
+            }
+        }
+        if (out.size() != parts.size() || current.size() != 1) {
+            throw new IllegalStateException(where + Psql.ident(database) + ": a script of " + parts.size() + " part(s) printed " + out.size());
+        }
+        return new Script(new KeptPsql(where, at, psql, current.get(0).get(0)), List.copyOf(out));
     }
 
     /** A psql meta-command argument in single quotes: backslashes and quotes doubled, a newline as an escape. */

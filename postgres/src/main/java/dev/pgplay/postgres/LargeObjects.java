@@ -13,17 +13,11 @@ public final class LargeObjects {
     }
 
     /** OID, owner (hex) and content (hex) of every large object. */
-    static final String READ = "SELECT oid::text, " + Psql.hex("pg_get_userbyid(lomowner)") + ", encode(lo_get(oid), 'hex')"
+    public static final String READ = "SELECT oid::text, " + Psql.hex("pg_get_userbyid(lomowner)") + ", encode(lo_get(oid), 'hex')"
             + " FROM pg_largeobject_metadata ORDER BY oid;\n";
 
-    /** Copies the large objects of one database between two sessions in it; returns how many there are. */
-    public static int copy(KeptPsql source, KeptPsql target) {
-        List<List<String>> rows = source.rows(READ, java.time.Duration.ofMinutes(10));
-        target.rows(replaceSql(rows), java.time.Duration.ofMinutes(10));
-        return rows.size();
-    }
-
-    static String replaceSql(List<List<String>> rows) {
+    /** SQL, run in the target database, that replaces its large objects by those {@link #READ} printed on the source. */
+    public static String replaceSql(List<List<String>> rows) {
         StringBuilder sql = new StringBuilder("BEGIN;\nSELECT count(lo_unlink(oid)) FROM pg_largeobject_metadata;\n");
         for (List<String> r : rows) {
             long oid = Long.parseLong(r.get(0));

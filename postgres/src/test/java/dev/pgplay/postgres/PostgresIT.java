@@ -134,6 +134,49 @@ class PostgresIT {
         }
     }
 
+    @Test
+    void aKeptSessionRunsOneScriptAcrossDatabasesInOneRequest() {
+        String one = "kept'one";
+        String two = "kept \\two";
+        for (String db : List.of(one, two)) {
+            assertEquals(0, sql("postgres", "CREATE DATABASE " + Psql.ident(db)).getExitCode());
+        }
+        try {
+            AtomicReference<KeptPsql.Script> script = new AtomicReference<>();
+            AtomicReference<String> after = new AtomicReference<>();
+            AtomicReference<String> pid = new AtomicReference<>();
+            assertEquals(0, changed(false, Play.of("script", "h1").task(Task.of("script", ctx -> {
+                try (KeptPsql k = KeptPsql.open(ctx, 5432, "postgres", "SET application_name = 'kept';\n")) {
+                    pid.set(k.pid());
+                    KeptPsql.Script s = k.script(List.of(new KeptPsql.Part(one, "SELECT current_database()"),
+                            new KeptPsql.Part(one, "SELECT 1 UNION ALL SELECT 2"), new KeptPsql.Part(two, ""),
+                            new KeptPsql.Part(two, "SELECT current_database(), current_setting('application_name')")), "SET application_name = 'kept';\n",
+                            java.time.Duration.ofSeconds(30));
+                    script.set(s);
+                    after.set(s.session().value("SELECT current_database()"));
+                }
+                return TaskResult.ok("ran");
+            }))));
+            KeptPsql.Script s = script.get();
+            assertEquals(List.of(List.of(List.of(one)), List.of(List.of("1"), List.of("2")), List.of(), List.of(List.of(two, "kept"))), s.rows(),
+                    "the rows of each part, in order, the prelude run in each new database");
+            assertEquals(two, s.session().database());
+            assertEquals(two, after.get(), "the session goes on in the last part's database");
+            assertNotEquals(pid.get(), s.session().pid(), "a new server process after \\connect");
+            RunResult failed = run(false, Play.of("script", "h1").task(Task.of("script", ctx -> {
+                try (KeptPsql k = KeptPsql.open(ctx, 5432, "postgres", "")) {
+                    k.script(List.of(new KeptPsql.Part(one, "SELECT 1/0")), "", java.time.Duration.ofSeconds(30));
+                }
+                return TaskResult.ok("no error?");
+            })));
+            assertEquals(1, failed.stats().get("h1").failed(), "an error in a part stops the script and is reported");
+        } finally {
+            for (String db : List.of(one, two)) {
+                sql("postgres", "DROP DATABASE IF EXISTS " + Psql.ident(db));
+            }
+        }
+    }
+
     private static org.testcontainers.containers.Container.ExecResult sql13(String db, String sql) {
         return LAB.host("h1").dockerResult("runuser", "-u", "postgres", "--", "psql", "-X", "-p", "5433", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql);
     }

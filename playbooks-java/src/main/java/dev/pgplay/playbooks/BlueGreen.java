@@ -83,14 +83,17 @@ final class BlueGreen {
     }
 
     /**
-     * Drops the subscriptions a switch detached (disabled, slot let go) on this side, without reaching the
-     * other side (their slots there are dropped on their own); returns how many.
+     * Drops the subscriptions a switch detached (disabled, slot let go) or made ahead and did not
+     * use ({@link Subscription#PENDING}) on this side, without reaching the other side (their slots
+     * there are dropped on their own); returns how many.
      */
     int dropDetached(HostContext side) {
         int n = 0;
-        for (List<String> r : Psql.rows(side, port(), "postgres", "SELECT " + Psql.hex("d.datname") + " FROM pg_subscription s JOIN pg_database d"
-                + " ON d.oid = s.subdbid WHERE s.subname = " + Psql.literal(Subscription.NAME) + " AND NOT s.subenabled AND s.subslotname IS NULL")) {
-            Psql.run(side, port(), Psql.unhex(r.get(0)), Psql.WRITABLE + "SET pgplay.allow_ddl = on;\n" + Subscription.DETACH_SQL);
+        for (List<String> r : Psql.rows(side, port(), "postgres", "SELECT " + Psql.hex("d.datname") + ", (s.subname = "
+                + Psql.literal(Subscription.PENDING) + ")::text FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE (s.subname = "
+                + Psql.literal(Subscription.NAME) + " AND NOT s.subenabled AND s.subslotname IS NULL) OR s.subname = " + Psql.literal(Subscription.PENDING))) {
+            Psql.run(side, port(), Psql.unhex(r.get(0)), Psql.WRITABLE + "SET pgplay.allow_ddl = on;\n"
+                    + ("true".equals(r.get(1)) ? Subscription.PENDING_DROP_SQL : Subscription.DETACH_SQL));
             n++;
         }
         return n;
@@ -101,10 +104,13 @@ final class BlueGreen {
         return Psql.databases(on(any, side), port(), "datallowconn AND NOT datistemplate");
     }
 
-    /** The libpq connection (no dbname, no password: .pgpass) with which one side subscribes to the other. */
+    /**
+     * The libpq connection (no dbname, no password: .pgpass) with which one side subscribes to the
+     * other; an unreachable side fails a subscription's creation in 10 s, not the system's TCP timeout.
+     */
     String publisher(HostContext any, Side side) {
         return "host=" + any.inventory().host(s.host(side)).address() + " port=" + port() + " user=" + s.blue().replicationUser()
-                + " application_name=pgplay_bluegreen";
+                + " application_name=pgplay_bluegreen connect_timeout=10";
     }
 
     /** The rollback matrix, corrected from seed 004 (there is no physical replication from a new major back to an old one). */

@@ -19,6 +19,7 @@ import dev.pgplay.postgres.Snapshot;
 import dev.pgplay.postgres.Subscription;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -31,9 +32,10 @@ import java.util.concurrent.CompletableFuture;
  * <ol>
  * <li>block writes on the side that has them (read-only for new transactions, client sessions ended);
  * <li>wait until {@code to} has applied everything that side wrote: every slot confirms its current WAL position;
- * <li>sequences set exactly (and large objects copied), as they are final now; a snapshot exported on both sides;
- * <li>{@code to} stops following; the other side follows {@code to} ({@code copy_data = false})
- *     <em>before</em> {@code to} takes a write, so no commit can miss the way back;
+ * <li>sequences set exactly (and large objects copied), as they are final now;
+ * <li>{@code to} stops following; the other side follows {@code to} (a subscription made ahead,
+ *     disabled, is enabled; its slot moved to where {@code to} stands) <em>before</em> {@code to}
+ *     takes a write, so no commit can miss the way back; a snapshot exported on both sides;
  * <li>the VIP moves, then {@code to} is opened;
  * <li>both sides compared (catalog, rows, checksums) as of the exported snapshots, with writes open again.
  * </ol>
@@ -86,6 +88,7 @@ final class WriteSwitch {
                 Task.of("sequences" + (bg.s.copyLargeObjects() ? " and large objects" : "") + " from " + from.text() + " to " + to.text(),
                         guarded(c -> timed("sequences", c, this::sequences))).when(c -> !done),
                 Task.of(from.text() + " follows " + to.text() + " before " + to.text() + " takes a write", guarded(c -> timed("reverse", c, this::reverse))).when(c -> !done),
+                Task.of("snapshots of both sides for the comparison", guarded(c -> timed("snapshots", c, this::snapshots))).when(c -> !done && bg.s.verify()),
                 Task.of("VIP to " + x(), guarded(c -> timed("VIP", c, this::vip))).when(c -> !done),
                 Task.of("open writes on " + x(), guarded(this::openWrites)).when(c -> !done),
                 Task.of(from.text() + "'s slots that " + to.text() + " no longer uses dropped", this::unusedSlots).when(c -> !done),
@@ -182,7 +185,7 @@ final class WriteSwitch {
         new BlueGreenPrep(bg).pgpass(bg.on(ctx, from), to); // the way back's password, before the window
         // roles are not replicated and no DDL guard sees them: made or changed since the prepare (or the last switch), they are carried now
         SchemaCopy.globals(bg.on(ctx, from), bg.port(), "/usr/lib/postgresql/" + bg.s.nextVersion() + "/bin", bg.on(ctx, to), bg.port());
-        sessions = SwitchSessions.open(bg, ctx, dbs, bg.s.verify());
+        sessions = SwitchSessions.open(bg, ctx, dbs);
         int fresh = freshSlots();
         for (String db : sessions.databases) {
             // what the way back needs on the side that opens, made before the window (that side is read-only still)
@@ -194,8 +197,40 @@ final class WriteSwitch {
                 x.value("DROP PUBLICATION IF EXISTS " + Publication.NAME + "; CREATE PUBLICATION " + Publication.NAME + " FOR ALL TABLES;");
             }
         }
+        Catalog y = Catalog.read(sessions.current(from));
+        for (String db : sessions.databases) {
+            if (y.subscription(db) == DISABLED) {
+                return TaskResult.failed(disabledBySomeone(db) + "; nothing was changed");
+            }
+        }
+        int pending = pendingWayBack(y, bg.publisher(ctx, to));
         return TaskResult.ok(dbs.size() + " database(s) x 2 sides" + (fresh > 0 ? "; " + fresh + " slot(s) made on " + to.text()
-                + " for the way back (positioned in the window)" : ""));
+                + " for the way back (positioned in the window)" : "") + (pending > 0 ? "; " + pending + " subscription(s) to " + to.text()
+                + " made on " + from.text() + ", disabled (enabled in the window)" : ""));
+    }
+
+    private String disabledBySomeone(String db) {
+        return from.text() + "'s subscription in database " + Psql.ident(db) + " is disabled by someone: enable it (ALTER SUBSCRIPTION "
+                + Subscription.NAME + " ENABLE) or drop it, then run again";
+    }
+
+    /**
+     * The way back's subscriptions, made on {@code from} before the window, disabled, on the
+     * slots just made: creating one reaches {@code to} (a login and a query for its tables, 0.1 to
+     * 0.3 s each on the lab), which the window then does not wait for; there each is only renamed
+     * and enabled. One left by an earlier attempt is made again; a detached one is dropped.
+     */
+    private int pendingWayBack(Catalog y, String publisher) {
+        Map<String, List<String>> parts = new LinkedHashMap<>();
+        for (String db : sessions.databases) {
+            int back = y.subscription(db);
+            if (back == NONE || back == DETACHED) {
+                parts.put(db, List.of((back == DETACHED ? Subscription.DETACH_SQL : "") + (y.pending.contains(db) ? Subscription.PENDING_DROP_SQL : "")
+                        + Subscription.pendingSql(db, publisher)));
+            }
+        }
+        sessions.inEach(from, parts, Duration.ofMinutes(5));
+        return parts.size();
     }
 
     /**
@@ -235,7 +270,7 @@ final class WriteSwitch {
     TaskResult block(HostContext ctx) throws Exception {
         List<String> cmds = List.of("ALTER SYSTEM SET default_transaction_read_only = on", "pg_reload_conf()", "pg_terminate_backend(client backends)");
         return Imperative.of("block writes on " + y(), cmds).run(ctx, () -> {
-            KeptPsql y = y("postgres");
+            KeptPsql y = sessions.current(from);
             boolean writable = !blocked(y);
             if (!writable && bg.status.phase == Phase.SWITCHING && bg.status.target == to) {
                 return TaskResult.ok("blocked earlier in this switch");
@@ -253,13 +288,21 @@ final class WriteSwitch {
                 }
                 Thread.sleep(2);
             }
-            String ended = y.value("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'client backend'"
-                    + " AND pid NOT IN (" + sessions.pids(from) + ")");
+            // ended in the target list: only rows that passed the WHERE (the planner may reorder its conditions)
+            String ended = y.value("SELECT coalesce(string_agg(pid::text, ',') FILTER (WHERE ended), '') FROM (SELECT pid, pg_terminate_backend(pid) AS ended"
+                    + " FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid NOT IN (" + sessions.pids(from) + ")) c");
+            // a session ended in its commit still writes it: gone, it wrote all it will (the proof's position is taken after)
+            while (!ended.isEmpty() && !"0".equals(y.value("SELECT count(*) FROM pg_stat_activity WHERE pid IN (" + ended + ")"))) {
+                if (System.nanoTime() > deadline) {
+                    return TaskResult.failed(y() + ": client sessions still running 5 s after they were ended: " + ended);
+                }
+                Thread.sleep(2);
+            }
             if (writable) {
                 bg.status.blockedAt = t0;
             }
             window.put("block", System.currentTimeMillis() - t0);
-            return TaskResult.changed("writes blocked on " + y() + ", " + ended + " client session(s) ended", cmds);
+            return TaskResult.changed("writes blocked on " + y() + ", " + (ended.isEmpty() ? 0 : ended.split(",").length) + " client session(s) ended", cmds);
         });
     }
 
@@ -273,8 +316,8 @@ final class WriteSwitch {
         if (ctx.checkMode()) {
             return TaskResult.skipped("check mode: nothing to wait for");
         }
-        KeptPsql y = sessions != null ? y("postgres") : null;
-        KeptPsql x = sessions != null ? x("postgres") : null;
+        KeptPsql y = sessions != null ? sessions.current(from) : null;
+        KeptPsql x = sessions != null ? sessions.current(to) : null;
         String anySubscription = "SELECT count(*) FROM pg_subscription WHERE subname = " + Psql.literal(Subscription.NAME) + " AND subenabled";
         if ("0".equals(x != null ? x.value(anySubscription) : Psql.value(bg.on(ctx, to), bg.port(), anySubscription))) {
             return TaskResult.ok(to.text() + " does not follow " + from.text() + ": proven and detached by an earlier run");
@@ -321,48 +364,48 @@ final class WriteSwitch {
             // to did not follow from: it has everything from has (an earlier run proved it and set them), maybe more
             return TaskResult.ok("set by an earlier run, which proved " + to.text() + " complete; nothing to compare in this run");
         }
-        // one round trip per side: everything read on from, then everything set, read back (and replaced) on to
+        // one round trip per side (in parallel by database): everything read on from, then set, read back (and replaced) on to
         boolean lo = bg.s.copyLargeObjects();
-        List<KeptPsql.Part> reads = new ArrayList<>();
-        for (String db : sessions.databases) {
-            reads.add(new KeptPsql.Part(db, Sequences.READ));
-            reads.add(new KeptPsql.Part(db, lo ? LargeObjects.READ : ""));
-        }
-        List<List<List<String>>> read = sessions.script(from, reads, Duration.ofMinutes(10));
-        List<KeptPsql.Part> writes = new ArrayList<>();
+        Map<String, List<String>> reads = new LinkedHashMap<>();
+        sessions.databases.forEach(db -> reads.put(db, List.of(Sequences.READ, lo ? LargeObjects.READ : "")));
+        Map<String, List<List<List<String>>>> read = sessions.inEach(from, reads, Duration.ofMinutes(10));
+        Map<String, List<String>> writes = new LinkedHashMap<>();
         int n = 0;
         int objects = 0;
-        for (int i = 0; i < sessions.databases.size(); i++) {
-            String db = sessions.databases.get(i);
-            List<Sequences.Position> positions = Sequences.parse(read.get(2 * i));
-            writes.add(new KeptPsql.Part(db, positions.isEmpty() ? "" : Sequences.setSql(positions)));
-            writes.add(new KeptPsql.Part(db, Sequences.READ));
-            writes.add(new KeptPsql.Part(db, lo ? LargeObjects.replaceSql(read.get(2 * i + 1)) : ""));
+        for (String db : sessions.databases) {
+            List<Sequences.Position> positions = Sequences.parse(read.get(db).get(0));
+            writes.put(db, List.of(positions.isEmpty() ? "" : Sequences.setSql(positions), Sequences.READ,
+                    lo ? LargeObjects.replaceSql(read.get(db).get(1)) : ""));
             n += positions.size();
-            objects += read.get(2 * i + 1).size();
+            objects += read.get(db).get(1).size();
         }
-        List<List<List<String>>> written = sessions.script(to, writes, Duration.ofMinutes(10));
-        for (int i = 0; i < sessions.databases.size(); i++) {
-            List<Sequences.Position> wanted = Sequences.parse(read.get(2 * i));
-            List<Sequences.Position> now = Sequences.parse(written.get(3 * i + 1));
+        Map<String, List<List<List<String>>>> written = sessions.inEach(to, writes, Duration.ofMinutes(10));
+        for (String db : sessions.databases) {
+            List<Sequences.Position> wanted = Sequences.parse(read.get(db).get(0));
+            List<Sequences.Position> now = Sequences.parse(written.get(db).get(1));
             if (!wanted.isEmpty() && !now.equals(wanted)) {
-                return TaskResult.failed("database " + Psql.ident(sessions.databases.get(i)) + ": the sequences of " + to.text() + " do not match "
+                return TaskResult.failed("database " + Psql.ident(db) + ": the sequences of " + to.text() + " do not match "
                         + from.text() + "'s after setting them (" + now.size() + " against " + wanted.size() + ")");
             }
         }
-        String compared = "";
-        if (bg.s.verify() && sessions.exporting()) {
-            exported = sessions.export();
-        } else if (bg.s.verify()) {
-            // too many databases to keep a snapshot of each: compared now, while nothing moves (the window grows)
-            TaskResult v = compare(Map.of(), Map.of(), bg.on(ctx, Side.BLUE), bg.on(ctx, Side.GREEN));
-            if (v instanceof TaskResult.Failed) {
-                return v;
-            }
-            compared = "; " + v.message();
+        return TaskResult.changed(n + " sequence(s) set exactly and read back" + (lo ? ", " + objects + " large object(s) copied" : ""),
+                List.of("setval() x " + n));
+    }
+
+    /**
+     * In the window, once nothing is left to change: a snapshot exported in every database of
+     * both sides, which the comparison reads after writes reopen; with too many databases to keep
+     * a session in each, the comparison itself (the window grows).
+     */
+    TaskResult snapshots(HostContext ctx) {
+        if (ctx.checkMode() || !proved || !bg.s.verify()) {
+            return TaskResult.skipped(ctx.checkMode() ? "check mode" : !proved ? "nothing proved in this run: nothing to compare" : "-e verify=false");
         }
-        return TaskResult.changed(n + " sequence(s) set exactly and read back" + (lo ? ", " + objects + " large object(s) copied" : "")
-                + (exported != null ? "; snapshots exported for the comparison" : compared), List.of("setval() x " + n));
+        if (sessions.perDatabase()) {
+            exported = sessions.export();
+            return TaskResult.ok("exported in " + sessions.databases.size() + " database(s) x 2 sides");
+        }
+        return compare(Map.of(), Map.of(), bg.on(ctx, Side.BLUE), bg.on(ctx, Side.GREEN));
     }
 
     TaskResult reverse(HostContext ctx) throws Exception {
@@ -371,68 +414,71 @@ final class WriteSwitch {
         return Imperative.of(from.text() + " follows " + to.text(), cmds).run(ctx, () -> {
             String publisher = bg.publisher(ctx, to);
             // where each database stands, from the shared catalogs: one query per side, both at once
-            CompletableFuture<Catalog> onFrom = CompletableFuture.supplyAsync(() -> Catalog.read(sessions.current(from)));
+            CompletableFuture<Catalog> fromCatalog = CompletableFuture.supplyAsync(() -> Catalog.read(sessions.current(from)));
             Catalog x = Catalog.read(sessions.current(to));
-            Catalog y = onFrom.join();
+            Catalog y = fromCatalog.join();
             for (String db : sessions.databases) {
                 if (y.subscription(db) == DISABLED) {
-                    return TaskResult.failed(from.text() + "'s subscription in database " + Psql.ident(db) + " is disabled by someone: "
-                            + "enable it (ALTER SUBSCRIPTION " + Subscription.NAME + " ENABLE) or drop it, then run again; nothing was changed in this step");
+                    return TaskResult.failed(disabledBySomeone(db) + "; nothing was changed in this step");
                 }
             }
-            List<KeptPsql.Part> toParts = new ArrayList<>();
-            List<KeptPsql.Part> fromParts = new ArrayList<>();
-            List<String> ended = new ArrayList<>();
+            Map<String, List<String>> toParts = new LinkedHashMap<>();
+            Map<String, List<String>> fromParts = new LinkedHashMap<>();
+            int detached = 0;
+            int made = 0;
             for (String db : sessions.databases) {
-                String slot = Subscription.slotFor(db);
+                String slot = Psql.literal(Subscription.slotFor(db));
+                List<String> onTo = new ArrayList<>();
+                List<String> onFrom = new ArrayList<>();
                 if (x.subscription(db) == ENABLED) {
-                    // detached, not dropped (dropping waits for the apply worker to exit): no more rows can reach to
-                    toParts.add(new KeptPsql.Part(db, "ALTER SUBSCRIPTION " + Subscription.NAME + " DISABLE;\nALTER SUBSCRIPTION " + Subscription.NAME
-                            + " SET (slot_name = NONE);"));
-                    ended.add(Psql.literal(slot));
+                    // detached, not dropped (dropping waits for the apply worker to exit): no more rows can reach to; its walsender ended
+                    onTo.add("ALTER SUBSCRIPTION " + Subscription.NAME + " DISABLE;\nALTER SUBSCRIPTION " + Subscription.NAME + " SET (slot_name = NONE);");
+                    onFrom.add("SELECT count(pg_terminate_backend(active_pid)) FROM pg_replication_slots WHERE slot_name = " + slot + " AND active_pid IS NOT NULL;");
+                    detached++;
                 }
                 int back = y.subscription(db);
                 if (back != ENABLED) {
                     // the slot made before the window, moved to where to opens: nothing before it is sent, everything after is
-                    toParts.add(new KeptPsql.Part(db, x.slots.contains(slot) ? "SELECT pg_replication_slot_advance(" + Psql.literal(slot) + ", pg_current_wal_lsn());"
-                            : "SELECT pg_create_logical_replication_slot(" + Psql.literal(slot) + ", 'pgoutput');"));
-                    // a detached one left by an earlier switch goes first
-                    fromParts.add(new KeptPsql.Part(db, (back == DETACHED ? Subscription.DETACH_SQL : "") + Subscription.createSql(db, publisher, false, false)));
+                    onTo.add(x.slots.contains(Subscription.slotFor(db)) ? "SELECT pg_replication_slot_advance(" + slot + ", pg_current_wal_lsn());"
+                            : "SELECT pg_create_logical_replication_slot(" + slot + ", 'pgoutput');");
+                    // a detached one left by an earlier switch goes first; the one made ahead is enabled, or one is made now
+                    onFrom.add((back == DETACHED ? Subscription.DETACH_SQL : "")
+                            + (y.pending.contains(db) ? Subscription.PENDING_ENABLE_SQL : Subscription.createSql(db, publisher, false, false)));
+                    made++;
                 }
+                toParts.put(db, onTo);
+                fromParts.put(db, onFrom);
             }
-            if (toParts.isEmpty() && fromParts.isEmpty()) {
+            if (detached + made == 0) {
                 return TaskResult.ok(from.text() + " follows " + to.text() + " already");
             }
-            sessions.script(to, toParts, Duration.ofMinutes(1));
-            if (!ended.isEmpty()) {
-                String db = fromParts.isEmpty() ? sessions.current(from).database() : fromParts.get(0).database();
-                fromParts.add(0, new KeptPsql.Part(db, "SELECT count(pg_terminate_backend(active_pid)) FROM pg_replication_slots WHERE slot_name IN ("
-                        + String.join(", ", ended) + ") AND active_pid IS NOT NULL;"));
-            }
-            sessions.script(from, fromParts, Duration.ofMinutes(1));
-            return TaskResult.changed(to.text() + " stopped following in " + ended.size() + " database(s); " + from.text() + " follows " + to.text()
-                    + " in " + (fromParts.size() - (ended.isEmpty() ? 0 : 1)) + " (copy_data = false: nothing is written on " + to.text() + " yet)", cmds);
+            sessions.inEach(to, toParts, Duration.ofMinutes(1));
+            sessions.inEach(from, fromParts, Duration.ofMinutes(1));
+            return TaskResult.changed(to.text() + " stopped following in " + detached + " database(s); " + from.text() + " follows " + to.text()
+                    + " in " + made + " (copy_data = false: nothing is written on " + to.text() + " yet)", cmds);
         });
     }
 
     /** pgplay's subscriptions by database and the logical slots of one side, read from the shared catalogs in any database. */
-    private record Catalog(Map<String, Integer> subscriptions, java.util.Set<String> slots) {
+    private record Catalog(Map<String, Integer> subscriptions, java.util.Set<String> pending, java.util.Set<String> slots) {
         static Catalog read(KeptPsql session) {
-            List<List<String>> rows = session.rows("SELECT 'sub', " + Psql.hex("d.datname") + ", CASE WHEN subenabled THEN " + ENABLED
+            List<List<String>> rows = session.rows("SELECT CASE WHEN subname = " + Psql.literal(Subscription.NAME) + " THEN 'sub' ELSE 'pending' END, "
+                    + Psql.hex("d.datname") + ", CASE WHEN subenabled THEN " + ENABLED
                     + " WHEN subslotname IS NULL THEN " + DETACHED + " ELSE " + DISABLED + " END FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid"
-                    + " WHERE subname = " + Psql.literal(Subscription.NAME)
+                    + " WHERE subname IN (" + Psql.literal(Subscription.NAME) + ", " + Psql.literal(Subscription.PENDING) + ")"
                     + " UNION ALL SELECT 'slot', " + Psql.hex("slot_name::text") + ", 0 FROM pg_replication_slots WHERE slot_type = 'logical';",
                     Duration.ofSeconds(30));
             Map<String, Integer> subs = new java.util.HashMap<>();
+            java.util.Set<String> pending = new java.util.HashSet<>();
             java.util.Set<String> slots = new java.util.HashSet<>();
             for (List<String> r : rows) {
-                if (r.get(0).equals("sub")) {
-                    subs.put(Psql.unhex(r.get(1)), Integer.parseInt(r.get(2)));
-                } else {
-                    slots.add(Psql.unhex(r.get(1)));
+                switch (r.get(0)) {
+                    case "sub" -> subs.put(Psql.unhex(r.get(1)), Integer.parseInt(r.get(2)));
+                    case "pending" -> pending.add(Psql.unhex(r.get(1)));
+                    default -> slots.add(Psql.unhex(r.get(1)));
                 }
             }
-            return new Catalog(subs, slots);
+            return new Catalog(subs, pending, slots);
         }
 
         int subscription(String db) {
@@ -505,7 +551,7 @@ final class WriteSwitch {
         List<String> cmds = List.of("ALTER SYSTEM RESET default_transaction_read_only", "pg_reload_conf()");
         return Imperative.of("open writes on " + x(), cmds).run(ctx, () -> {
             long openStart = System.nanoTime();
-            KeptPsql x = x("postgres");
+            KeptPsql x = sessions.current(to);
             if (!blocked(x)) {
                 return TaskResult.ok("open already");
             }

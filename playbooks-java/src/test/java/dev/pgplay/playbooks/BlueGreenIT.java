@@ -144,9 +144,11 @@ class BlueGreenIT {
     @Test
     @Order(5)
     void aLaggingGreenIsRefusedAndBlueKeepsWrites() throws Exception {
-        // green cannot reach blue (a route dropped on green's side): it lags while blue takes writes. (A lock held on green
-        // does not do: the switch makes its slots before the window, which waits for green's open transactions to end.)
-        green.docker("ip", "route", "add", "blackhole", blue.address() + "/32");
+        // green's connections to blue's port are dropped on green's side (blue still reaches green, as the way back needs):
+        // green lags while blue takes writes. (A lock held on green does not do: the switch makes its slots before the window,
+        // which waits for green's open transactions to end.)
+        List<String> cut = List.of("to", blue.address() + "/32", "ipproto", "tcp", "dport", "5432", "blackhole");
+        green.docker(java.util.stream.Stream.concat(java.util.stream.Stream.of("ip", "rule", "add"), cut.stream()).toArray(String[]::new));
         int acked = writer.acknowledged().size();
         waitFor("blue takes writes green does not get", () -> writer.acknowledged().size() > acked + 20);
         PgLab.Run r = pg.playbook("bluegreen-switch", "-e", "new-version=15", "-e", "catch-up-timeout=2");
@@ -157,7 +159,7 @@ class BlueGreenIT {
         assertTrue(PgLab.holdsVip(blue, pg.vip));
         int before = writer.acknowledged().size();
         waitFor("writes on blue go on", () -> writer.acknowledged().size() > before + 20);
-        green.docker("ip", "route", "del", "blackhole", blue.address() + "/32");
+        green.docker(java.util.stream.Stream.concat(java.util.stream.Stream.of("ip", "rule", "del"), cut.stream()).toArray(String[]::new));
         assertWritesOn(blue, green, "after a refused switch");
         // a subscription someone disabled: refused before anything is blocked
         subscription(green, "DISABLE");

@@ -135,6 +135,28 @@ public final class Subscription extends EachDatabase {
     public static final String DETACH_SQL = "ALTER SUBSCRIPTION " + NAME + " DISABLE;\nALTER SUBSCRIPTION " + NAME + " SET (slot_name = NONE);\n"
             + "DROP SUBSCRIPTION " + NAME + ";\n";
 
+    /**
+     * A subscription made ahead of a switch, disabled, on the side that will follow: creating one
+     * reaches the publisher (a login and a query for its tables), which {@link #PENDING_ENABLE_SQL}
+     * in the switch's window does not. Its slot ({@link #slotFor}) is the caller's, made and
+     * positioned on the publisher; {@link #PENDING_DROP_SQL} leaves that slot alone.
+     */
+    public static final String PENDING = "pgplay_bluegreen_pending";
+
+    /** The SQL that makes the {@link #PENDING} subscription of {@code db} to {@code publisher}, disabled, with no copy and no slot made. */
+    public static String pendingSql(String db, String publisher) {
+        return "CREATE SUBSCRIPTION " + PENDING + " CONNECTION " + Psql.literal(publisher + " " + Psql.conninfo(db)) + " PUBLICATION "
+                + Publication.NAME + " WITH (enabled = false, copy_data = false, create_slot = false, slot_name = " + Psql.literal(slotFor(db))
+                + ", synchronous_commit = on);\n";
+    }
+
+    /** The SQL that turns the {@link #PENDING} subscription into pgplay's, following (one transaction: either or neither). */
+    public static final String PENDING_ENABLE_SQL = "BEGIN;\nALTER SUBSCRIPTION " + PENDING + " RENAME TO " + NAME + ";\nALTER SUBSCRIPTION " + NAME
+            + " ENABLE;\nCOMMIT;\n";
+
+    /** The SQL that drops the {@link #PENDING} subscription without reaching its publisher (the slot there stays). */
+    public static final String PENDING_DROP_SQL = "ALTER SUBSCRIPTION " + PENDING + " SET (slot_name = NONE);\nDROP SUBSCRIPTION " + PENDING + ";\n";
+
     /** The SQL that drops the subscription of the database it runs in (its slot on the publisher with it). */
     public static final String DROP_SQL = "DROP SUBSCRIPTION IF EXISTS " + NAME + ";\n";
 }

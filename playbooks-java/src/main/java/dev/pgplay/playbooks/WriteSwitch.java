@@ -186,7 +186,13 @@ final class WriteSwitch {
         // roles are not replicated and no DDL guard sees them: made or changed since the prepare (or the last switch), they are carried now
         SchemaCopy.globals(bg.on(ctx, from), bg.port(), "/usr/lib/postgresql/" + bg.s.nextVersion() + "/bin", bg.on(ctx, to), bg.port());
         sessions = SwitchSessions.open(bg, ctx, dbs);
-        int fresh = freshSlots();
+        Catalog y = Catalog.read(sessions.current(from));
+        for (String db : sessions.databases) {
+            if (y.subscription(db) == DISABLED) {
+                return TaskResult.failed(disabledBySomeone(db) + "; nothing was changed");
+            }
+        }
+        int fresh = freshSlots(y);
         for (String db : sessions.databases) {
             // what the way back needs on the side that opens, made before the window (that side is read-only still)
             KeptPsql x = x(db);
@@ -195,12 +201,6 @@ final class WriteSwitch {
             }
             if ("0".equals(x.value("SELECT count(*) FROM pg_publication WHERE pubname = " + Psql.literal(Publication.NAME) + " AND puballtables"))) {
                 x.value("DROP PUBLICATION IF EXISTS " + Publication.NAME + "; CREATE PUBLICATION " + Publication.NAME + " FOR ALL TABLES;");
-            }
-        }
-        Catalog y = Catalog.read(sessions.current(from));
-        for (String db : sessions.databases) {
-            if (y.subscription(db) == DISABLED) {
-                return TaskResult.failed(disabledBySomeone(db) + "; nothing was changed");
             }
         }
         int pending = pendingWayBack(y, bg.publisher(ctx, to));
@@ -239,10 +239,10 @@ final class WriteSwitch {
      * not follow {@code to} in yet, any slot of that name is dropped (an earlier attempt's) and
      * made again; the window then only moves it to the position where {@code to} opens.
      */
-    private int freshSlots() {
+    private int freshSlots(Catalog y) {
         int n = 0;
         for (String db : sessions.databases) {
-            int back = subscription(y(db));
+            int back = y.subscription(db);
             if (back != NONE && back != DETACHED) {
                 continue; // a slot someone's subscription holds, even a disabled one, is never dropped
             }
@@ -410,7 +410,7 @@ final class WriteSwitch {
 
     TaskResult reverse(HostContext ctx) throws Exception {
         List<String> cmds = List.of("ALTER SUBSCRIPTION DISABLE on " + to.text() + " and its walsenders on " + from.text() + " ended",
-                "slot on " + to.text() + " moved to its current position", "CREATE SUBSCRIPTION ... copy_data = false, create_slot = false on " + from.text());
+                "slot on " + to.text() + " moved to its current position", "the subscription made ahead on " + from.text() + " enabled (else CREATE SUBSCRIPTION ... copy_data = false, create_slot = false)");
         return Imperative.of(from.text() + " follows " + to.text(), cmds).run(ctx, () -> {
             String publisher = bg.publisher(ctx, to);
             // where each database stands, from the shared catalogs: one query per side, both at once
@@ -432,7 +432,7 @@ final class WriteSwitch {
                 List<String> onFrom = new ArrayList<>();
                 if (x.subscription(db) == ENABLED) {
                     // detached, not dropped (dropping waits for the apply worker to exit): no more rows can reach to; its walsender ended
-                    onTo.add("ALTER SUBSCRIPTION " + Subscription.NAME + " DISABLE;\nALTER SUBSCRIPTION " + Subscription.NAME + " SET (slot_name = NONE);");
+                    onTo.add(Subscription.LET_GO_SQL);
                     onFrom.add("SELECT count(pg_terminate_backend(active_pid)) FROM pg_replication_slots WHERE slot_name = " + slot + " AND active_pid IS NOT NULL;");
                     detached++;
                 }
@@ -524,13 +524,6 @@ final class WriteSwitch {
     static final int ENABLED = 2;
     /** Disabled by someone, its slot kept: not pgplay's doing, never touched. */
     static final int DISABLED = 3;
-
-    /** The state of the subscription of the database a session is in. */
-    private static int subscription(KeptPsql session) {
-        return Integer.parseInt(session.value("SELECT coalesce(max(CASE WHEN subenabled THEN " + ENABLED + " WHEN subslotname IS NULL THEN "
-                + DETACHED + " ELSE " + DISABLED + " END), " + NONE + ") FROM pg_subscription WHERE subname = " + Psql.literal(Subscription.NAME)
-                + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())"));
-    }
 
     TaskResult vip(HostContext ctx) throws Exception {
         if (bg.s.blue().vip().isEmpty()) {

@@ -132,8 +132,14 @@ public final class Subscription extends EachDatabase {
      * The SQL that drops the subscription of the database it runs in without reaching the
      * publisher: its slot there stays, for the caller to drop ({@link #DROP_SQL} reaches it).
      */
-    public static final String DETACH_SQL = "ALTER SUBSCRIPTION " + NAME + " DISABLE;\nALTER SUBSCRIPTION " + NAME + " SET (slot_name = NONE);\n"
-            + "DROP SUBSCRIPTION " + NAME + ";\n";
+    public static final String DETACH_SQL = letGo(NAME) + "DROP SUBSCRIPTION " + NAME + ";\n";
+
+    /** The SQL that stops pgplay's subscription and lets its slot go, keeping the subscription (detached: nothing more can reach it). */
+    public static final String LET_GO_SQL = letGo(NAME);
+
+    private static String letGo(String name) {
+        return "ALTER SUBSCRIPTION " + name + " DISABLE;\nALTER SUBSCRIPTION " + name + " SET (slot_name = NONE);\n";
+    }
 
     /**
      * A subscription made ahead of a switch, disabled, on the side that will follow: creating one

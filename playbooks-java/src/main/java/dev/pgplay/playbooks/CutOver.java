@@ -60,11 +60,13 @@ final class CutOver {
         }
         run.pgUpgradeMove.resolveJobs(ctx);
         long t0 = System.nanoTime();
-        run.before = Snapshot.read(ctx, run.port(), run.jobs);
+        Snapshot.Depth depth = run.m.depth();
+        run.before = Snapshot.read(ctx, run.port(), run.jobs, java.util.Map.of(), depth);
         ctx.connection().upload(run.before.text().getBytes(StandardCharsets.UTF_8), snapshotFile(), "0600", "root:root");
-        run.status.done(Step.SNAPSHOT, ctx);
+        run.status.put(Key.VERIFY, run.m.fullVerify() ? "full" : "catalog").done(Step.SNAPSHOT, ctx);
         long dbs = run.before.items().keySet().stream().filter(k -> k.endsWith(": database")).count();
-        return TaskResult.ok(run.before.items().size() + " items from " + dbs + " database(s) in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+        return TaskResult.ok(run.before.items().size() + " items (" + depth.text() + ") from " + dbs + " database(s) in "
+                + (System.nanoTime() - t0) / 1_000_000 + " ms");
     }
 
     TaskResult swap(HostContext ctx) throws Exception {

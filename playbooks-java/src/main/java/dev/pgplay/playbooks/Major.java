@@ -141,7 +141,9 @@ final class Major {
                         "SELECT status || ' ' || sender_host FROM pg_stat_wal_receiver",
                         "streaming " + ctx.inventory().host(m.old().primary()).address()).timeout(Duration.ofSeconds(90)).run(ctx))
                         .when(ctx -> !ctx.checkMode() && UpgradeStatus.read(ctx.on(m.old().primary()), cluster()).state() == State.UPGRADED));
-        Play report = Play.of("report", m.old().primary()).task(Task.of("report", this::report));
+        Play report = Play.of("report", m.old().primary())
+                .task(Task.of("audit after opening: every row of " + m.next().version() + " read", verification::audit))
+                .task(Task.of("report", this::report));
         return m.old().standbys().isEmpty() ? List.of(packages, primary, report) : List.of(packages, primary, standbys, report);
     }
 
@@ -203,7 +205,11 @@ final class Major {
             lines.add(String.format("writes refused (blocked until verified and opened): %d ms", opened - blocked));
         }
         if (st.get(Key.VERIFIED_ITEMS) != null) {
-            lines.add("verification: " + st.get(Key.VERIFIED_ITEMS) + " items identical (table above)");
+            lines.add("verification while writes were blocked: " + st.get(Key.VERIFIED_ITEMS) + " items identical (table above; "
+                    + st.get(Key.VERIFIED_IN, "?") + ")" + ("full".equals(st.get(Key.VERIFY)) ? "" : "; -e verify=full compares every row instead"));
+        }
+        if (st.get(Key.AUDIT) != null) {
+            lines.add("audit after opening: " + st.get(Key.AUDIT));
         }
         String removed = st.get(Key.REMOVED_PARAMETERS, "");
         if (!removed.isEmpty()) {

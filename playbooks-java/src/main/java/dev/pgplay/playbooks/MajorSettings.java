@@ -1,6 +1,7 @@
 package dev.pgplay.playbooks;
 
 import dev.pgplay.postgres.PgSettings;
+import dev.pgplay.postgres.Snapshot;
 import dev.pgplay.inventory.Inventory;
 import java.util.Map;
 
@@ -8,9 +9,13 @@ import java.util.Map;
  * What a major upgrade reads from the inventory and -e, validated before anything runs: the old
  * cluster ({@code pg-version}, {@code pg-cluster}, {@code pg-port}), {@code new-version}, the
  * method ({@code link}, {@code copy}, {@code clone} for pg_upgrade; {@code dump} for dump and
- * restore, {@code parallel=false} for the single-stream pipe), {@code jobs} and {@code resume}.
+ * restore, {@code parallel=false} for the single-stream pipe), {@code jobs}, {@code resume} and
+ * {@code verify}: {@code full} reads every row of both clusters while writes are blocked (the
+ * default for dump and restore), {@code catalog} only the catalog, with pg_upgrade the relations'
+ * file numbers and data files too, and with copy or clone a sample of rows (the default for
+ * pg_upgrade: the window does not grow with the data).
  */
-record MajorSettings(PgSettings old, PgSettings next, String method, int jobs, boolean parallel, boolean resume) {
+record MajorSettings(PgSettings old, PgSettings next, String method, int jobs, boolean parallel, boolean resume, boolean fullVerify) {
 
     static MajorSettings of(Inventory inventory, Map<String, Object> extra, boolean dump) {
         String where = inventory.file().getFileName().toString();
@@ -37,7 +42,12 @@ record MajorSettings(PgSettings old, PgSettings next, String method, int jobs, b
             throw new IllegalArgumentException(where + ": parallel must be true or false, got '" + parallel + "'");
         }
         boolean resume = Boolean.parseBoolean(String.valueOf(extra.getOrDefault("resume", "false")));
-        return new MajorSettings(old, old.with(next, old.port()), method, jobs, parallel == null || Boolean.parseBoolean(parallel), resume);
+        String verify = value(extra, primary.varString("verify", null), "verify");
+        if (verify != null && !verify.matches("full|catalog")) {
+            throw new IllegalArgumentException(where + ": verify must be full or catalog, got '" + verify + "'");
+        }
+        return new MajorSettings(old, old.with(next, old.port()), method, jobs, parallel == null || Boolean.parseBoolean(parallel), resume,
+                verify == null ? dump : verify.equals("full"));
     }
 
     /** new-version checked: set ({@code what} says what it is), a major number, newer than {@code oldVersion}. */
@@ -61,6 +71,24 @@ record MajorSettings(PgSettings old, PgSettings next, String method, int jobs, b
 
     boolean dump() {
         return method.equals("dump");
+    }
+
+    /**
+     * What the verification reads: file numbers where pg_upgrade keeps them (a new major from 15
+     * on), a sample of rows where pg_upgrade made copies, every row when asked.
+     */
+    Snapshot.Depth depth() {
+        return depth(fullVerify);
+    }
+
+    /** {@link #depth()} for a run that verifies every row ({@code full}) or not. */
+    Snapshot.Depth depth(boolean full) {
+        return new Snapshot.Depth(fileNumbers(), !full && !dump() && !method.equals("link"), full);
+    }
+
+    /** pg_upgrade keeps database OIDs and file numbers when the new major is 15 or later. */
+    boolean fileNumbers() {
+        return !dump() && Integer.parseInt(next.version()) >= 15;
     }
 
     /** "13/main -> 15/main" */

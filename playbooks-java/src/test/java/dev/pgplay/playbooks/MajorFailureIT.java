@@ -23,7 +23,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Failures of the major upgrades on real hosts. pg_upgrade blackout: a library the database needs
+ * Failures of the major upgrades on real hosts. A table's file cut short by the copy: the
+ * verification inside the window (catalog, file lengths, a sample of rows) refuses and the old
+ * cluster serves again. pg_upgrade blackout: a library the database needs
  * disappears from the new installation after the old cluster was stopped; pg_upgrade fails and
  * the old cluster serves again on its port with its data. Dump and restore interrupted between
  * databases: writes stay blocked, a plain re-run refuses, major-rollback reopens the old cluster;
@@ -51,6 +53,32 @@ class MajorFailureIT {
             m.put(kv[i], kv[i + 1]);
         }
         return m;
+    }
+
+    @Test
+    @Order(0)
+    void aTableFileCutShortByTheCopyIsCaughtAndTheOldClusterServesAgain() {
+        LabHost db1 = pg.host("db1");
+        String before = PgLab.fingerprint(db1);
+        String file = PgLab.sql(db1, "shop", "SELECT pg_relation_filepath('sales.orders')");
+        RunListener fault = new RunListener() {
+            @Override
+            public void hostResult(Host host, Task task, TaskResult result) {
+                if (task.name().equals("pg_upgrade --copy") && result instanceof TaskResult.Changed) {
+                    db1.docker("truncate", "-s", "8192", "/var/lib/postgresql/15/main/" + file); // the copy came out short
+                }
+            }
+        };
+        PgLab.InProcess r = run(new MajorUpgrade(), vars(), fault, null);
+        assertEquals(2, r.code(), r.out());
+        assertTrue(r.out().matches("(?s).*data file shop: sales\\.orders: " + java.util.regex.Pattern.quote(file) + " is 8192 bytes, the old one \\d+.*"), r.out());
+        assertTrue(r.out().matches("(?s).*shop: sample sales\\.orders\\s+5000 rows, checksum \\w+\\s+\\d+ rows, checksum \\w+\\s+DIFFERENT.*"), r.out());
+        assertTrue(r.out().contains("runs again on port 5432 and takes writes"), r.out());
+        assertEquals("13", PgLab.serverMajor(db1));
+        assertEquals("off", PgLab.sql(db1, "postgres", "SHOW default_transaction_read_only"));
+        assertEquals(before, PgLab.fingerprint(db1), "the old cluster's data is unchanged");
+        assertEquals(0, run(new MajorRollback(), vars(), new RunListener() { }, null).code(), "the failed upgrade's traces cleared");
+        MajorUpgradeIT.waitFor(() -> ("streaming " + db1.address()).equals(PgLab.receiver(pg.host("db2"))));
     }
 
     @Test

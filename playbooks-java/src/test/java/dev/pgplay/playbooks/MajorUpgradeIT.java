@@ -55,7 +55,12 @@ class MajorUpgradeIT {
         assertTrue(r.out().contains("Clusters are compatible"), r.out());
         assertTrue(r.out().contains("not a parameter of 15, commented out: stats_temp_directory"), r.out());
         assertTrue(r.out().contains("items identical"), r.out());
-        assertTrue(r.out().matches("(?s).*shop: table sales\\.orders\\s+5000 rows, checksum \\w+\\s+5000 rows, checksum \\w+\\s+same.*"), r.out());
+        assertTrue(r.out().matches("(?s).*shop: sample sales\\.orders\\s+5000 rows, checksum \\w+\\s+5000 rows, checksum \\w+\\s+same.*"), r.out());
+        assertTrue(r.out().matches("(?s).*shop: columns sales\\.orders\\s+id bigint not null, customer text not null.*same.*"), r.out());
+        assertTrue(r.out().matches("(?s).*shop: file sales\\.orders\\s+(\\d+) toast (\\d+)\\s+\\1 toast \\2\\s+same.*"), r.out());
+        assertTrue(r.out().matches("(?s).*verification while writes were blocked: \\d+ items identical \\(table above; catalog, file numbers and a sample "
+                + "of rows, \\d+ relations' files as long as the old ones, \\d+ ms\\).*"), r.out());
+        assertTrue(r.out().matches("(?s).*audit after opening: \\d+ tables, \\d+ rows read in full in \\d+ ms with writes open.*"), r.out());
         assertTrue(r.out().matches("(?s).*shop: extension hstore\\s+1\\.7\\s+1\\.7\\s+same.*"), r.out());
         assertTrue(r.out().contains("downtime (no server on port 5432)"), r.out());
         assertEquals("15", PgLab.serverMajor(db1));
@@ -142,6 +147,9 @@ class MajorUpgradeIT {
         PgLab.Run r = pg.playbook("major-upgrade", "-e", "new-version=15", "-e", "method=link");
         assertEquals(0, r.code(), r.out());
         assertTrue(r.out().contains("way back: none (link mode"), r.out());
+        assertTrue(r.out().matches("(?s).*verification while writes were blocked: \\d+ items identical \\(table above; catalog and file numbers, "
+                + "\\d+ relations' files linked to the old ones.*"), r.out());
+        assertFalse(r.out().matches("(?s).*shop: (table|sample) sales\\.orders.*"), "no row is read while writes are blocked: " + r.out());
         assertEquals(before, PgLab.fingerprint(db1));
         assertEquals("streaming " + db1.address(), PgLab.receiver(pg.host("db2")));
 

@@ -85,6 +85,10 @@ public final class Snapshot {
 
     /** What one psql session reads per database; \gexec runs the generated per-sequence queries. */
     public static String perDatabase() {
+        return perDatabase(Depth.FULL);
+    }
+
+    static String perDatabase(Depth depth) {
         return "SELECT 'database', " + safe("quote_ident(pg_get_userbyid(datdba)) || ' ' || pg_encoding_to_char(encoding) || ' ' || datcollate "
                 + "|| ' ' || datctype || ' ' || " + acl("datacl")) + " FROM pg_database WHERE datname = current_database();\n"
                 + "SELECT 'schemas', " + safe("coalesce(string_agg(quote_ident(nspname), ',' ORDER BY nspname), '')") + " FROM pg_namespace "
@@ -96,16 +100,69 @@ public final class Snapshot {
                 + "n.nspname, c.relname) " + USER_RELATIONS + "AND c.relkind = 'S' ORDER BY n.nspname, c.relname \\gexec\n"
                 + "SELECT 'extension ' || e.extname, e.extversion || ' ' || coalesce(a.default_version, '?') FROM pg_extension e "
                 + "LEFT JOIN pg_available_extensions a ON a.name = e.extname ORDER BY 1;\n"
-                + "SELECT 'large objects', count(*) || ' objects, checksum ' || " + BYTES_HASH.formatted("lo_get(oid)")
-                + " FROM pg_largeobject_metadata;\n";
+                + (depth.rows() ? "SELECT 'large objects', count(*) || ' objects, checksum ' || " + BYTES_HASH.formatted("lo_get(oid)")
+                + " FROM pg_largeobject_metadata;\n" : "SELECT 'large objects', count(*) || ' objects' FROM pg_largeobject_metadata;\n")
+                + structure(depth.fileNumbers());
     }
 
     /** The per-table query (rows and content hash) for every user table, largest first. */
     public static String tableQueries() {
+        return tableQueries("table ", "");
+    }
+
+    /**
+     * A sample of every user table: the whole table under 10 MB, else 1% of its pages
+     * ({@code TABLESAMPLE SYSTEM}, a fixed seed: the same pages of identical files).
+     */
+    public static String sampleQueries() {
+        return tableQueries("sample ", " TABLESAMPLE SYSTEM (' || CASE WHEN pg_relation_size(c.oid) < 10485760 THEN 100 ELSE 1 END || ') REPEATABLE (7)");
+    }
+
+    private static String tableQueries(String item, String sampling) {
         // as hex: a query names its table, and a name may hold a newline that would split psql's rows
         return "SELECT " + Psql.hex("format('SELECT %L, count(*) || '' rows, checksum '' || " + ROW_HASH.formatted("t::text").replace("'", "''")
-                + " FROM ONLY %I.%I t', " + safe("'table ' || " + QUALIFIED) + ", n.nspname, c.relname)") + " "
+                + " FROM ONLY %I.%I t" + sampling + "', " + safe("'" + item + "' || " + QUALIFIED) + ", n.nspname, c.relname)") + " "
                 + USER_RELATIONS + "AND c.relkind = 'r' ORDER BY pg_relation_size(c.oid) DESC, n.nspname, c.relname";
+    }
+
+    /**
+     * The structure of every user relation, read from the catalog alone (no table is read):
+     * columns with types and NOT NULL, index and constraint definitions, and with
+     * {@code fileNumbers} each relation's file number (relfilenode, its TOAST table's too), which
+     * pg_upgrade keeps from PostgreSQL 15 on.
+     */
+    public static String structure(boolean fileNumbers) {
+        String out = "SELECT " + safe("'columns ' || " + QUALIFIED) + ", " + safe("string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod) "
+                + "|| CASE WHEN a.attnotnull THEN ' not null' ELSE '' END, ', ' ORDER BY a.attnum)") + " "
+                + USER_RELATIONS.replace("WHERE ", "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped WHERE ")
+                + "AND c.relkind IN ('r', 'p', 'v', 'm', 'f') GROUP BY n.nspname, c.relname ORDER BY 1;\n"
+                + "SELECT " + safe("'index ' || " + QUALIFIED) + ", " + safe("pg_get_indexdef(c.oid)") + " " + USER_RELATIONS
+                + "AND c.relkind IN ('i', 'I') ORDER BY 1;\n"
+                + "SELECT " + safe("'constraint ' || " + QUALIFIED + " || ' ' || quote_ident(o.conname)") + ", " + safe("pg_get_constraintdef(o.oid)") + " "
+                + USER_RELATIONS.replace("WHERE ", "JOIN pg_constraint o ON o.conrelid = c.oid WHERE ") + "ORDER BY 1;\n";
+        if (fileNumbers) {
+            out += "SELECT " + safe("'file ' || " + QUALIFIED) + ", c.relfilenode || coalesce(' toast ' || t.relfilenode, '') "
+                    + USER_RELATIONS.replace("WHERE ", "LEFT JOIN pg_class t ON t.oid = c.reltoastrelid WHERE ")
+                    + "AND c.relkind IN ('r', 'm', 'i', 'S') AND c.relpersistence <> 'u' ORDER BY 1;\n";
+        }
+        return out;
+    }
+
+    /**
+     * How much of a cluster is read: the catalog (always: roles, databases, schemas, owners and
+     * privileges, sequences, extensions, large objects counted, and the {@link #structure}), with
+     * {@code fileNumbers} the relations' file numbers, with {@code sample} a sample of each table's
+     * rows, with {@code rows} every row of every table (and every large object's bytes).
+     */
+    public record Depth(boolean fileNumbers, boolean sample, boolean rows) {
+        /** Every row: the default, and what a dump and restore is verified with. */
+        public static final Depth FULL = new Depth(false, false, true);
+        /** The catalog alone. */
+        public static final Depth CATALOG = new Depth(false, false, false);
+
+        public String text() {
+            return rows ? "every row" : sample ? "catalog, file numbers and a sample of rows" : fileNumbers ? "catalog and file numbers" : "catalog";
+        }
     }
 
     /**
@@ -126,6 +183,11 @@ public final class Snapshot {
      * positions are what they are now.
      */
     public static Snapshot read(HostContext ctx, int port, int jobs, Map<String, String> snapshots) throws InterruptedException {
+        return read(ctx, port, jobs, snapshots, Depth.FULL);
+    }
+
+    /** {@link #read(HostContext, int, int, Map)} to the given {@code depth}. */
+    public static Snapshot read(HostContext ctx, int port, int jobs, Map<String, String> snapshots, Depth depth) throws InterruptedException {
         Map<String, String> items = new LinkedHashMap<>();
         for (List<String> row : Psql.rows(ctx, port, "postgres", in(snapshots, "postgres", ROLES))) {
             items.put(row.get(0), row.get(1));
@@ -134,10 +196,13 @@ public final class Snapshot {
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, jobs));
         try {
             for (String name : dbs) {
-                for (List<String> row : Psql.rows(ctx, port, name, in(snapshots, name, perDatabase()))) {
+                for (List<String> row : Psql.rows(ctx, port, name, in(snapshots, name, perDatabase(depth)))) {
                     items.put(name + ": " + row.get(0), row.size() > 1 ? row.get(1) : "");
                 }
-                List<String> queries = Psql.rows(ctx, port, name, tableQueries()).stream().map(r -> Psql.unhex(r.get(0))).toList();
+                if (!depth.rows() && !depth.sample()) {
+                    continue;
+                }
+                List<String> queries = Psql.rows(ctx, port, name, depth.rows() ? tableQueries() : sampleQueries()).stream().map(r -> Psql.unhex(r.get(0))).toList();
                 List<StringBuilder> sessions = new ArrayList<>();
                 for (int i = 0; i < Math.min(Math.max(1, jobs), queries.size()); i++) {
                     sessions.add(new StringBuilder());

@@ -66,7 +66,7 @@ class RunnerTest {
         Play play = Play.of("forks", "six").task(echo("a"));
         assertEquals(0, run(runner().forks(2), play).exitCode());
         assertEquals(2, fake.mostAtOnce(), "forks=2");
-        ScriptedTransport wide = new ScriptedTransport().slow("echo", Duration.ofMillis(40));
+        ScriptedTransport wide = new ScriptedTransport().slow("echo", Duration.ofMillis(500)); // long enough to overlap on a loaded machine
         Runner.builder(inventory).transport(wide).forks(6).build().run("test", List.of(play));
         assertEquals(6, wide.mostAtOnce(), "forks=6: every host at once");
     }

@@ -43,6 +43,19 @@ class MajorSettingsTest {
         assertEquals("hosts.conf: method must be link, copy or clone, got 'move'", error("", extra("new-version", "15", "method", "move"), false));
         assertEquals("hosts.conf: jobs must be a number from 1 to 999 or auto, got '0'", error("", extra("new-version", "15", "jobs", "0"), false));
         assertEquals("hosts.conf: parallel must be true or false, got 'yes'", error(", parallel = yes", extra("new-version", "15"), true));
+        assertEquals("hosts.conf: verify must be full or catalog, got 'some'", error("", extra("new-version", "15", "verify", "some"), false));
+    }
+
+    @Test
+    void theWindowReadsTheCatalogForPgUpgradeAndEveryRowForADump() {
+        assertEquals("catalog and file numbers", MajorSettings.of(inventory(""), extra("new-version", "15", "method", "link"), false).depth().text());
+        assertEquals("catalog, file numbers and a sample of rows", MajorSettings.of(inventory(""), extra("new-version", "15"), false).depth().text());
+        assertEquals("catalog", MajorSettings.of(inventory(""), extra("new-version", "14", "method", "link"), false).depth().text(),
+                "before 15 pg_upgrade does not keep file numbers");
+        assertEquals("every row", MajorSettings.of(inventory(""), extra("new-version", "15"), true).depth().text());
+        assertEquals("catalog", MajorSettings.of(inventory(""), extra("new-version", "15", "verify", "catalog"), true).depth().text());
+        MajorSettings full = MajorSettings.of(inventory(", verify = full"), extra("new-version", "15", "method", "link"), false);
+        assertTrue(full.depth().rows() && full.depth().fileNumbers());
     }
 
     @Test

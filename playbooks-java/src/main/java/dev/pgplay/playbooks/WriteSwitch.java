@@ -530,13 +530,19 @@ final class WriteSwitch {
             bg.notes.add("no VIP in the inventory: point the clients at " + x() + " yourself");
             return TaskResult.skipped("no VIP in the inventory");
         }
+        // raised and announced on the side that opens next before it leaves the other: a client
+        // connecting meanwhile reaches one of them (both refuse writes yet) and retries at once;
+        // with the address nowhere for a moment its SYN would be dropped and retried a second later
+        TaskResult on = VirtualIp.present(bg.s.blue().vip().get()).run(bg.on(ctx, to));
+        if (on instanceof TaskResult.Failed) {
+            return on;
+        }
         TaskResult off = VirtualIp.absent(bg.s.blue().vip().get()).run(bg.on(ctx, from));
         if (off instanceof TaskResult.Failed) {
             return off;
         }
-        TaskResult on = VirtualIp.present(bg.s.blue().vip().get()).run(bg.on(ctx, to));
         return on instanceof TaskResult.Changed || off instanceof TaskResult.Changed
-                ? TaskResult.changed("VIP on " + x() + " (gratuitous ARP)", List.of("ip addr del on " + from.text(), "ip addr add + arping on " + to.text()))
+                ? TaskResult.changed("VIP on " + x() + " (gratuitous ARP)", List.of("ip addr add + arping on " + to.text(), "ip addr del on " + from.text()))
                 : on;
     }
 

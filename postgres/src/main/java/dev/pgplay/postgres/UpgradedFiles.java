@@ -21,9 +21,13 @@ public final class UpgradedFiles {
     private UpgradedFiles() {
     }
 
-    /** Every user relation with storage of a database: its file's path under the data directory, and its name. */
+    /**
+     * Every user relation whose files pg_upgrade carries over (tables, TOAST tables, indexes,
+     * materialized views; not sequences, which it restores by setval into new files, nor unlogged
+     * relations) of a database: its file's path under the data directory, and its name.
+     */
     static final String RELATIONS = "SELECT pg_relation_filepath(c.oid), " + Snapshot.safe("c.oid::regclass::text") + " FROM pg_class c "
-            + "WHERE c.oid >= 16384 AND c.relfilenode <> 0 AND c.relpersistence <> 'u' AND c.relkind IN ('r', 'i', 't', 'm', 'S') ORDER BY 1";
+            + "WHERE c.oid >= 16384 AND c.relfilenode <> 0 AND c.relpersistence <> 'u' AND c.relkind IN ('r', 'i', 't', 'm') ORDER BY 1";
 
     /** A path as the server names it: base/DB/FILE or pg_tblspc/TS/PG_VERSION_CATVER/DB/FILE, nothing else. */
     static final Pattern PATH = Pattern.compile("base/\\d+/\\d+|pg_tblspc/\\d+/PG_\\d+_\\d+/\\d+/\\d+");

@@ -48,6 +48,7 @@ final class Major {
     final MajorVerify verification = new MajorVerify(this);
     final MajorRecovery recovery = new MajorRecovery(this);
     final StandbyRebuild standbyRebuild = new StandbyRebuild(this);
+    final StandbyRsync standbyRsync = new StandbyRsync(this);
 
     Major(MajorSettings settings) {
         this.m = settings;
@@ -127,6 +128,10 @@ final class Major {
             primary = primary.task(Task.of("stop " + m.old().version() + " (CHECKPOINT, fast shutdown)", guarded(pgUpgradeMove::stopOld)).when(c -> !finished))
                     .task(Task.of("pg_upgrade --" + m.method(), guarded(pgUpgradeMove::pgUpgrade)).when(c -> !finished)
                             .irreversible(Duration.ofMinutes(m.method().equals("copy") ? 30 : 2)));
+            if (m.method().equals("link") && !m.old().standbys().isEmpty()) {
+                primary = primary.task(Task.of("standbys: caught up and stopped, then " + StandbyRsync.RSYNC + " (before " + m.next().version() + " starts)",
+                        guarded(standbyRsync::sync)).when(c -> !finished).irreversible(Duration.ofMinutes(30)));
+            }
         }
         primary = primary.task(Task.of(m.next().version() + " takes port " + port() + " and starts at boot; " + m.old().version()
                         + " is kept on a side port, not started automatically", guarded(cutOver::swap)).when(c -> !finished))
@@ -136,7 +141,8 @@ final class Major {
                 .task(Task.of("replication slots for the standbys", ClusterSetup.slotsFor(m.next().port(), m.old().standbys()))
                         .when(c -> !finished && !m.old().standbys().isEmpty()));
         Play standbys = Play.of("standbys: rebuild for " + m.next().version(), String.join(",", m.old().standbys())).serial("1")
-                .task(Task.of("rebuilt from the upgraded primary (pg_basebackup)", standbyRebuild::rebuildStandby).irreversible(Duration.ofMinutes(30)))
+                .task(Task.of(m.method().equals("link") ? "rebuilt from the upgraded primary (made by rsync, or pg_basebackup)"
+                        : "rebuilt from the upgraded primary (pg_basebackup)", standbyRebuild::rebuildStandby).irreversible(Duration.ofMinutes(30)))
                 .task(Task.of("streaming from the primary on " + m.next().version(), ctx -> WaitFor.sql(port(),
                         "SELECT status || ' ' || sender_host FROM pg_stat_wal_receiver",
                         "streaming " + ctx.inventory().host(m.old().primary()).address()).timeout(Duration.ofSeconds(90)).run(ctx))
@@ -207,6 +213,9 @@ final class Major {
         if (st.get(Key.VERIFIED_ITEMS) != null) {
             lines.add("verification while writes were blocked: " + st.get(Key.VERIFIED_ITEMS) + " items identical (table above; "
                     + st.get(Key.VERIFIED_IN, "?") + ")" + ("full".equals(st.get(Key.VERIFY)) ? "" : "; -e verify=full compares every row instead"));
+        }
+        if (st.get(Key.STANDBY_METHODS) != null) {
+            lines.add("standbys: " + st.get(Key.STANDBY_METHODS));
         }
         if (st.get(Key.AUDIT) != null) {
             lines.add("audit after opening: " + st.get(Key.AUDIT));

@@ -69,5 +69,6 @@ final class MajorRecovery {
             o.start();
         }
         o.sql("ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf()");
+        run.standbyRsync.putBack(ctx);
     }
 }

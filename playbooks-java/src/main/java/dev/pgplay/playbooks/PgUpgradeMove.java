@@ -77,7 +77,7 @@ final class PgUpgradeMove {
             if (unclean != null) {
                 return TaskResult.failed(unclean);
             }
-            run.status.done(Step.OLD_STOPPED, ctx);
+            run.status.put(Key.SHUTDOWN_CHECKPOINT, control.get("Latest checkpoint location")).done(Step.OLD_STOPPED, ctx);
             return TaskResult.changed("stopped; shutdown checkpoint at " + control.get("Latest checkpoint location"), List.of("CHECKPOINT", "pg_ctl stop -m fast"));
         });
     }

@@ -318,11 +318,15 @@ final class WriteSwitch {
         }
         KeptPsql y = sessions != null ? sessions.current(from) : null;
         KeptPsql x = sessions != null ? sessions.current(to) : null;
-        String anySubscription = "SELECT count(*) FROM pg_subscription WHERE subname = " + Psql.literal(Subscription.NAME) + " AND subenabled";
-        if ("0".equals(x != null ? x.value(anySubscription) : Psql.value(bg.on(ctx, to), bg.port(), anySubscription))) {
+        // only the databases where to still follows from: a switch detaches a subscription only after its proof,
+        // and a run cut in the middle of the reverse step leaves some detached and some not
+        String following = "SELECT " + Psql.hex("d.datname") + " FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE subname = "
+                + Psql.literal(Subscription.NAME) + " AND subenabled";
+        List<List<String>> enabled = x != null ? x.rows(following, Duration.ofSeconds(30)) : Psql.rows(bg.on(ctx, to), bg.port(), "postgres", following);
+        if (enabled.isEmpty()) {
             return TaskResult.ok(to.text() + " does not follow " + from.text() + ": proven and detached by an earlier run");
         }
-        List<String> slots = (sessions != null ? sessions.databases : bg.databases(ctx, from)).stream().map(Subscription::slotFor).toList();
+        List<String> slots = enabled.stream().map(r -> Subscription.slotFor(Psql.unhex(r.get(0)))).toList();
         HostContext yctx = bg.on(ctx, from);
         // a message in the WAL wakes every walsender, which then sends its subscriber the position to confirm
         String endText = y != null ? y.value("SELECT pg_logical_emit_message(false, 'pgplay', 'switch')")

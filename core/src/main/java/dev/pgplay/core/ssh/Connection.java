@@ -50,4 +50,13 @@ public interface Connection {
 
     /** Forwards a free local port to {@code remoteHost:remotePort} as seen from this host (e.g. 127.0.0.1:5432). */
     Tunnel forward(String remoteHost, int remotePort);
+
+    /**
+     * A port on the host's loopback, chosen by its sshd, forwarded back to {@code localPort} on the
+     * controller's loopback (remote forwarding: the host's sshd must allow TCP forwarding); the
+     * tunnel's {@link Tunnel#localPort()} is that port on the host.
+     */
+    default Tunnel back(int localPort) {
+        throw new UnsupportedOperationException(host().name() + ": this connection cannot forward a port back");
+    }
 }

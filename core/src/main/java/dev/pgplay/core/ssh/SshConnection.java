@@ -285,7 +285,7 @@ final class SshConnection implements Connection {
             SshdSocketAddress bound = session.startLocalPortForwarding(new SshdSocketAddress("127.0.0.1", 0),
                     new SshdSocketAddress(remoteHost, remotePort));
             Tunnel t = new Tunnel(bound);
-            t.onClose(() -> stopForwarding(t));
+            t.onClose(() -> stopForwarding(t, false));
             tunnels.add(t);
             return t;
         } catch (IOException e) {
@@ -293,17 +293,35 @@ final class SshConnection implements Connection {
         }
     }
 
-    void stopForwarding(Tunnel t) {
+    @Override
+    public Tunnel back(int localPort) {
+        try {
+            SshdSocketAddress bound = session.startRemotePortForwarding(new SshdSocketAddress("127.0.0.1", 0), new SshdSocketAddress("127.0.0.1", localPort));
+            Tunnel t = new Tunnel(bound);
+            t.onClose(() -> stopForwarding(t, true));
+            tunnels.add(t);
+            return t;
+        } catch (IOException e) {
+            throw new IllegalStateException(host.name() + ": cannot forward a port back to the controller (does its sshd allow TCP forwarding?): "
+                    + e.getMessage(), e);
+        }
+    }
+
+    void stopForwarding(Tunnel t, boolean back) {
         tunnels.remove(t);
         try {
-            session.stopLocalPortForwarding(t.local());
+            if (back) {
+                session.stopRemotePortForwarding(t.local());
+            } else {
+                session.stopLocalPortForwarding(t.local());
+            }
         } catch (IOException e) {
             LOG.debug("{}: closing tunnel {}: {}", host.name(), t.local(), e.getMessage());
         }
     }
 
     void close() {
-        tunnels.forEach(this::stopForwarding);
+        tunnels.forEach(Tunnel::close);
         shells.values().forEach(q -> q.forEach(Shell::close));
         session.close(false);
     }

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.sshd.client.SshClient;
+import org.apache.sshd.common.util.net.SshdSocketAddress;
 import org.apache.sshd.client.config.hosts.HostConfigEntry;
 import org.apache.sshd.client.session.ClientSession;
 import org.apache.sshd.common.AttributeRepository;
@@ -58,6 +59,20 @@ public final class SshTransport implements Transport {
         CoreModuleProperties.HEARTBEAT_INTERVAL.set(client, Duration.ofSeconds(15));
         CoreModuleProperties.HEARTBEAT_NO_REPLY_MAX.set(client, 4);
         client.setServerKeyVerifier(hostKeys);
+        // a port forwarded back (Connection.back) may only reach the controller's loopback
+        client.setForwardingFilter(org.apache.sshd.server.forward.ForwardingFilter.asForwardingFilter(
+                org.apache.sshd.server.forward.RejectAllForwardingFilter.INSTANCE, org.apache.sshd.server.forward.RejectAllForwardingFilter.INSTANCE,
+                new org.apache.sshd.server.forward.TcpForwardingFilter() {
+                    @Override
+                    public boolean canListen(SshdSocketAddress address, org.apache.sshd.common.session.Session session) {
+                        return SshdSocketAddress.isLoopback(address.getHostName());
+                    }
+
+                    @Override
+                    public boolean canConnect(Type type, SshdSocketAddress address, org.apache.sshd.common.session.Session session) {
+                        return type == Type.Forwarded && SshdSocketAddress.isLoopback(address.getHostName());
+                    }
+                }));
         // identities by the host being connected to; a ProxyJump session carries the same host
         client.setKeyIdentityProvider(session -> {
             Host host = HostKeys.hostOf((ClientSession) session);

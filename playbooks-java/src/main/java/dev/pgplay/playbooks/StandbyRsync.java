@@ -1,0 +1,225 @@
+package dev.pgplay.playbooks;
+
+import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.run.Imperative;
+import dev.pgplay.core.run.TaskResult;
+import dev.pgplay.core.ssh.Cmd;
+import dev.pgplay.core.ssh.ExecOptions;
+import dev.pgplay.core.ssh.ExecResult;
+import dev.pgplay.core.ssh.Tunnel;
+import dev.pgplay.postgres.Pg;
+import dev.pgplay.postgres.PgFacts;
+import dev.pgplay.postgres.PgSettings;
+import dev.pgplay.postgres.UpgradeStatus;
+import dev.pgplay.postgres.UpgradeStatus.Key;
+import dev.pgplay.postgres.UpgradeStatus.State;
+import dev.pgplay.postgres.UpgradeStatus.Step;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Standbys brought to the new major with the primary's pg_upgrade --link, the way the PostgreSQL
+ * documentation describes (seed 000): with the primary stopped and upgraded but the new cluster
+ * not started yet, each standby, caught up to the primary's shutdown checkpoint and stopped, gets
+ * {@code rsync --archive --delete --hard-links --size-only --no-inc-recursive OLD NEW} from the
+ * primary: the catalog files and the new cluster's hard links, not the data. rsync talks to an
+ * rsync daemon on the standby's loopback through two SSH forwards and the controller (no SSH
+ * trust between the hosts, a one-time secret in 0600 files). A standby where that is not safe
+ * or possible is left to {@link StandbyRebuild}'s pg_basebackup, and the report says why.
+ * A step of {@link Major}.
+ */
+final class StandbyRsync {
+    static final String RSYNC = "rsync --archive --delete --hard-links --size-only --no-inc-recursive";
+    private final Major run;
+
+    StandbyRsync(Major run) {
+        this.run = run;
+    }
+
+    /** On the primary, between pg_upgrade --link and the start of the new cluster. */
+    TaskResult sync(HostContext ctx) throws Exception {
+        if (run.status.done(Step.SWAPPED)) {
+            return TaskResult.ok("the new cluster has started: standbys are rebuilt after it");
+        }
+        List<String> plan = List.of("each standby caught up to the shutdown checkpoint " + run.status.get(Key.SHUTDOWN_CHECKPOINT, "C") + ", stopped",
+                "its new cluster made, its data directory left to rsync", RSYNC + " OLD NEW (through an rsync daemon on its loopback)");
+        return Imperative.of("rsync the upgraded cluster to the standbys", plan).run(ctx, () -> {
+            List<String> methods = new ArrayList<>();
+            List<String> report = new ArrayList<>();
+            boolean changed = false;
+            for (String standby : run.m.old().standbys()) {
+                HostContext s = ctx.on(standby);
+                UpgradeStatus ss = UpgradeStatus.read(s, run.cluster());
+                if ("rsync".equals(ss.get(Key.METHOD)) && ss.state() == State.REBUILDING && ss.done(Step.COPIED)) {
+                    methods.add(standby + "=rsync");
+                    continue;
+                }
+                String why = oneStandby(ctx, s, report);
+                changed = true;
+                methods.add(standby + "=" + (why == null ? "rsync" : "pg_basebackup (" + why.replace(';', ',') + ")"));
+            }
+            run.status.put(Key.STANDBY_METHODS, String.join("; ", methods)).save(ctx);
+            String text = String.join("; ", methods);
+            return changed ? Major.changed(text, plan, report) : TaskResult.ok(text);
+        });
+    }
+
+    /** Brings one standby over; null when done, else why it is left to pg_basebackup. */
+    private String oneStandby(HostContext primary, HostContext s, List<String> report) throws Exception {
+        String oldData = run.status.get(Key.OLD_DATA);
+        String newData = run.status.get(Key.NEW_DATA);
+        Optional<PgFacts.Cluster> old = run.find(s, run.m.old().version());
+        if (old.isEmpty() || !old.get().dataDir().equals(oldData)) {
+            return "its " + run.m.old().version() + " data directory is not " + oldData + " as on the primary";
+        }
+        if (!newData.equals("/var/lib/postgresql/" + run.m.next().version() + "/" + run.cluster())) {
+            return "the primary's new data directory " + newData + " is not where the standby's would be made";
+        }
+        for (HostContext h : List.of(primary, s)) {
+            if (!h.connection().exec(Cmd.of("sh", "-c", "command -v rsync"), ExecOptions.DEFAULT).ok()) {
+                return "rsync is not installed on " + h.host().name();
+            }
+        }
+        if (!Pg.root(primary, Cmd.of("sh", "-c", "[ -z \"$(ls -A \"$1\")\" ] && echo none", "sh", oldData + "/pg_tblspc")).out().equals("none")) {
+            return "the cluster has tablespaces (each needs an rsync of its own)";
+        }
+        String checkpoint = run.status.get(Key.SHUTDOWN_CHECKPOINT);
+        if (checkpoint == null || !checkpoint.matches("[0-9A-F]+/[0-9A-F]+")) {
+            return "the primary's shutdown checkpoint was not recorded";
+        }
+        // from here the standby's old cluster is stopped: a failure before the new cluster starts puts it back (putBack)
+        UpgradeStatus ps = run.status;
+        PgSettings oldSettings = run.m.old();
+        Pg oldPg = new Pg(s, oldSettings);
+        UpgradeStatus mark = UpgradeStatus.fresh(run.cluster()).state(State.REBUILDING).put(Key.METHOD, "rsync").put(Key.OLD_VERSION, oldSettings.version())
+                .put(Key.NEW_VERSION, run.m.next().version()).put(Key.OLD_DATA, oldData).put(Key.SIDE_PORT, ps.number(Key.SIDE_PORT)).put(Key.PORT, run.port());
+        mark.save(s);
+        if (old.get().online()) {
+            if (!caughtUp(oldPg, checkpoint)) {
+                return "it had not replayed the primary's shutdown checkpoint " + checkpoint + " within 30 s";
+            }
+        }
+        oldPg.startConf("manual", false);
+        Map<String, String> control = old.get().online() ? oldPg.stopAndReadControl() : oldPg.controlData();
+        String at = control.getOrDefault("Latest checkpoint location", "?");
+        if (!at.equals(checkpoint)) {
+            return "its last restartpoint " + at + " is not the primary's shutdown checkpoint " + checkpoint;
+        }
+        UpgradeStatus mine = run.standbyRebuild.newClusterOn(s, ps, "rsync");
+        Pg.root(s, Cmd.of("rm", "-rf", "--", newData)); // rsync makes it; a file left there of the same size would be kept
+        long t0 = System.nanoTime();
+        String stats = rsync(primary, s, oldData, newData);
+        new Pg(s, run.m.next()).writeStandbyConfig(primary.inventory().host(run.m.old().primary()).address(), PgSettings.slotFor(s.host().name()));
+        mine.put(Key.MESSAGE, stats + ", " + (System.nanoTime() - t0) / 1_000_000 + " ms").done(Step.COPIED, s);
+        report.add(s.host().name() + ": " + RSYNC + ": " + stats + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+        return null;
+    }
+
+    private static boolean caughtUp(Pg pg, String checkpoint) throws InterruptedException {
+        long end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < end) {
+            if ("t".equals(pg.sql("SELECT pg_last_wal_replay_lsn() > '" + checkpoint + "'::pg_lsn"))) {
+                return true;
+            }
+            Thread.sleep(200);
+        }
+        return false;
+    }
+
+    /** The daemon's configuration on the standby: one module, the data directories' common parent, loopback only. */
+    static String daemonConfig(String base, String secrets, String pid) {
+        return "pid file = " + pid + "\nuse chroot = no\n[pgplay]\n  path = " + base + "\n  read only = no\n  uid = root\n  gid = root\n"
+                + "  auth users = pgplay\n  secrets file = " + secrets + "\n  strict modes = yes\n  hosts allow = 127.0.0.1\n";
+    }
+
+    /** The directory both data directories are under, and each one's path relative to it. */
+    static List<String> layout(String oldData, String newData) {
+        Path o = Path.of(oldData);
+        Path n = Path.of(newData);
+        Path base = o.getParent();
+        while (base != null && !n.startsWith(base)) {
+            base = base.getParent();
+        }
+        if (base == null) {
+            throw new IllegalArgumentException("no common directory above " + oldData + " and " + newData);
+        }
+        return List.of(base.toString(), base.relativize(o).toString(), base.relativize(n).toString());
+    }
+
+    /** rsync from the primary to the standby's daemon through the controller; its statistics. */
+    private String rsync(HostContext primary, HostContext s, String oldData, String newData) {
+        List<String> l = layout(oldData, newData);
+        String secret = HexFormat.of().formatHex(randomBytes(24));
+        int port = 20000 + new SecureRandom().nextInt(40000);
+        String dir = "/run/pgplay-rsync-" + port;
+        Pg.root(s, Cmd.of("sh", "-c", "for f in /run/pgplay-rsync-*/pid; do [ -e \"$f\" ] && kill \"$(cat \"$f\")\" 2>/dev/null; done; "
+                + "rm -rf /run/pgplay-rsync-*; install -d -m 0700 \"$1\"", "sh", dir));
+        s.connection().upload(("pgplay:" + secret + "\n").getBytes(StandardCharsets.UTF_8), dir + "/secrets", "0600", "root:root");
+        s.connection().upload(daemonConfig(l.get(0), dir + "/secrets", dir + "/pid").getBytes(StandardCharsets.UTF_8), dir + "/rsyncd.conf", "0600", "root:root");
+        Pg.root(primary, Cmd.of("sh", "-c", "rm -rf /run/pgplay-rsync-*; install -d -m 0700 \"$1\"", "sh", dir));
+        primary.connection().upload((secret + "\n").getBytes(StandardCharsets.UTF_8), dir + "/password", "0600", "root:root");
+        try {
+            // ends by itself within the hour if nothing stops it (a lost controller)
+            Pg.root(s, Cmd.of("sh", "-c", "setsid timeout 3600 rsync --daemon --no-detach --config=\"$1/rsyncd.conf\" --address=127.0.0.1 --port=\"$2\" "
+                    + "</dev/null >\"$1/log\" 2>&1 & i=0; while ! ss -ltnH \"sport = :$2\" | grep -q .; do i=$((i+1)); "
+                    + "[ $i -lt 50 ] || { cat \"$1/log\" >&2; exit 1; }; sleep 0.1; done", "sh", dir, String.valueOf(port)));
+            try (Tunnel toStandby = s.connection().forward("127.0.0.1", port); Tunnel onPrimary = primary.connection().back(toStandby.localPort())) {
+                ExecResult r = primary.connection().exec(Cmd.of("sh", "-c", "cd \"$1\" && exec " + RSYNC + " --relative --stats --password-file=\"$2\" "
+                        + "\"$3\" \"$4\" \"rsync://pgplay@127.0.0.1:$5/pgplay/\"", "sh", l.get(0), dir + "/password", l.get(1), l.get(2),
+                        String.valueOf(onPrimary.localPort())), ExecOptions.as("root").timeout(Duration.ofMinutes(30))).check(primary.host().name());
+                String files = stat(r.stdout(), "Number of files");
+                String sent = stat(r.stdout(), "Total bytes sent");
+                return files + " files, " + sent + " bytes sent";
+            }
+        } finally {
+            Pg.root(s, Cmd.of("sh", "-c", "[ ! -e \"$1/pid\" ] || kill \"$(cat \"$1/pid\")\" 2>/dev/null; rm -rf \"$1\"", "sh", dir));
+            Pg.root(primary, Cmd.of("rm", "-rf", dir));
+        }
+    }
+
+    private static byte[] randomBytes(int n) {
+        byte[] b = new byte[n];
+        new SecureRandom().nextBytes(b);
+        return b;
+    }
+
+    private static String stat(String out, String name) {
+        return out.lines().filter(x -> x.startsWith(name + ":")).map(x -> x.substring(name.length() + 1).trim().split(" ")[0]).findFirst().orElse("?");
+    }
+
+    /**
+     * The upgrade goes back before the new cluster started: each standby this step stopped (and
+     * perhaps synced: rsync removed its pg_control and standby.signal like the primary's) is a
+     * standby of the old cluster again, started, its new cluster dropped.
+     */
+    void putBack(HostContext primary) {
+        for (String standby : run.m.old().standbys()) {
+            HostContext s = primary.on(standby);
+            UpgradeStatus ss = UpgradeStatus.read(s, run.cluster());
+            if (!"rsync".equals(ss.get(Key.METHOD)) || ss.state() != State.REBUILDING) {
+                continue;
+            }
+            if (run.find(s, run.m.next().version()).isPresent()) {
+                Pg.root(s, Cmd.of("pg_dropcluster", "--stop", run.m.next().version(), run.cluster()));
+            }
+            Pg old = new Pg(s, run.m.old());
+            String data = ss.get(Key.OLD_DATA);
+            Pg.root(s, Cmd.of("sh", "-c", "[ -e \"$1/global/pg_control\" ] || mv \"$1/global/pg_control.old\" \"$1/global/pg_control\"", "sh", data));
+            Pg.root(s, Cmd.of("install", "-o", "postgres", "-g", "postgres", "-m", "0600", "/dev/null", data + "/standby.signal"));
+            Pg.root(s, Cmd.of("pg_conftool", run.m.old().version(), run.cluster(), "set", "port", String.valueOf(run.port())));
+            s.forget(PgFacts.CLUSTERS);
+            old.startConf("auto", false);
+            if (!old.online()) {
+                old.start();
+            }
+            ss.state(State.ROLLED_BACK).put(Key.MESSAGE, "put back as a standby of " + run.m.old().version()).save(s);
+        }
+    }
+}

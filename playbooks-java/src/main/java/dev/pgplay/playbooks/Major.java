@@ -128,7 +128,7 @@ final class Major {
             primary = primary.task(Task.of("stop " + m.old().version() + " (CHECKPOINT, fast shutdown)", guarded(pgUpgradeMove::stopOld)).when(c -> !finished))
                     .task(Task.of("pg_upgrade --" + m.method(), guarded(pgUpgradeMove::pgUpgrade)).when(c -> !finished)
                             .irreversible(Duration.ofMinutes(m.method().equals("copy") ? 30 : 2)));
-            if (m.method().equals("link") && !m.old().standbys().isEmpty()) {
+            if (m.rsync() && !m.old().standbys().isEmpty()) {
                 primary = primary.task(Task.of("standbys: caught up and stopped, then " + StandbyRsync.RSYNC + " (before " + m.next().version() + " starts)",
                         guarded(standbyRsync::sync)).when(c -> !finished).irreversible(Duration.ofMinutes(30)));
             }
@@ -141,7 +141,7 @@ final class Major {
                 .task(Task.of("replication slots for the standbys", ClusterSetup.slotsFor(m.next().port(), m.old().standbys()))
                         .when(c -> !finished && !m.old().standbys().isEmpty()));
         Play standbys = Play.of("standbys: rebuild for " + m.next().version(), String.join(",", m.old().standbys())).serial("1")
-                .task(Task.of(m.method().equals("link") ? "rebuilt from the upgraded primary (made by rsync, or pg_basebackup)"
+                .task(Task.of(m.rsync() ? "rebuilt from the upgraded primary (made by rsync, or pg_basebackup)"
                         : "rebuilt from the upgraded primary (pg_basebackup)", standbyRebuild::rebuildStandby).irreversible(Duration.ofMinutes(30)))
                 .task(Task.of("streaming from the primary on " + m.next().version(), ctx -> WaitFor.sql(port(),
                         "SELECT status || ' ' || sender_host FROM pg_stat_wal_receiver",

@@ -130,7 +130,7 @@ public final class MajorRollback implements Playbook {
     static Major of(PgSettings base, UpgradeStatus st) {
         PgSettings old = base.with(st.get(Key.OLD_VERSION), base.port());
         PgSettings next = base.with(st.get(Key.NEW_VERSION), base.port());
-        Major mj = new Major(new MajorSettings(old, next, st.get(Key.METHOD, "copy"), 0, true, false, false));
+        Major mj = new Major(new MajorSettings(old, next, st.get(Key.METHOD, "copy"), 0, true, false, false, false));
         mj.status = st;
         return mj;
     }

@@ -13,9 +13,10 @@ import java.util.Map;
  * {@code verify}: {@code full} reads every row of both clusters while writes are blocked (the
  * default for dump and restore), {@code catalog} only the catalog, with pg_upgrade the relations'
  * file numbers and data files too, and with copy or clone a sample of rows (the default for
- * pg_upgrade: the window does not grow with the data).
+ * pg_upgrade: the window does not grow with the data); {@code standby-rebuild}: {@code auto} (with
+ * --link, rsync --hard-links where it is safe, else pg_basebackup) or {@code pg_basebackup}.
  */
-record MajorSettings(PgSettings old, PgSettings next, String method, int jobs, boolean parallel, boolean resume, boolean fullVerify) {
+record MajorSettings(PgSettings old, PgSettings next, String method, int jobs, boolean parallel, boolean resume, boolean fullVerify, boolean rsync) {
 
     static MajorSettings of(Inventory inventory, Map<String, Object> extra, boolean dump) {
         String where = inventory.file().getFileName().toString();
@@ -46,8 +47,12 @@ record MajorSettings(PgSettings old, PgSettings next, String method, int jobs, b
         if (verify != null && !verify.matches("full|catalog")) {
             throw new IllegalArgumentException(where + ": verify must be full or catalog, got '" + verify + "'");
         }
+        String rebuild = value(extra, primary.varString("standby-rebuild", null), "standby-rebuild");
+        if (rebuild != null && !rebuild.matches("auto|pg_basebackup")) {
+            throw new IllegalArgumentException(where + ": standby-rebuild must be auto or pg_basebackup, got '" + rebuild + "'");
+        }
         return new MajorSettings(old, old.with(next, old.port()), method, jobs, parallel == null || Boolean.parseBoolean(parallel), resume,
-                verify == null ? dump : verify.equals("full"));
+                verify == null ? dump : verify.equals("full"), method.equals("link") && !"pg_basebackup".equals(rebuild));
     }
 
     /** new-version checked: set ({@code what} says what it is), a major number, newer than {@code oldVersion}. */

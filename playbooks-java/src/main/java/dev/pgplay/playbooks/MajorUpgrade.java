@@ -20,7 +20,9 @@ public final class MajorUpgrade implements Playbook {
     @Override
     public List<dev.pgplay.core.run.PlaybookOption> options() {
         return PgOptions.major(
-                dev.pgplay.core.run.PlaybookOption.choice("method", "copy", "pg_upgrade's transfer mode", "copy", "link", "clone"));
+                dev.pgplay.core.run.PlaybookOption.choice("method", "copy", "pg_upgrade's transfer mode", "copy", "link", "clone"),
+                dev.pgplay.core.run.PlaybookOption.choice("standby-rebuild", "auto", "how standbys get the new major: auto (with link, rsync "
+                        + "--hard-links where it is safe, else pg_basebackup) or pg_basebackup", "auto", "pg_basebackup"));
     }
 
     @Override

@@ -18,7 +18,10 @@ final class PgOptions {
     private static final List<PlaybookOption> MAJOR = List.of(
             PlaybookOption.string("new-version", null, "the major version to upgrade to (required), e.g. 15"),
             PlaybookOption.string("jobs", "auto", "parallel jobs for pg_upgrade, pg_dump/pg_restore and verification: 1..999, or auto (the host's cores)"),
-            PlaybookOption.bool("resume", false, "continue an upgrade that stopped or failed (same as --resume)"));
+            PlaybookOption.bool("resume", false, "continue an upgrade that stopped or failed (same as --resume)"),
+            PlaybookOption.choice("verify", null, "what is compared while writes are blocked: full (every row; dump's default) or catalog "
+                    + "(the catalog, with pg_upgrade file numbers, data files on disk and for copy/clone a sample of rows; pg_upgrade's default)",
+                    "full", "catalog"));
 
     /** The cluster's options, then the playbook's own. */
     static List<PlaybookOption> of(PlaybookOption... own) {

@@ -99,7 +99,8 @@ final class StandbyRsync {
         PgSettings oldSettings = run.m.old();
         Pg oldPg = new Pg(s, oldSettings);
         UpgradeStatus mark = UpgradeStatus.fresh(run.cluster()).state(State.REBUILDING).put(Key.METHOD, "rsync").put(Key.OLD_VERSION, oldSettings.version())
-                .put(Key.NEW_VERSION, run.m.next().version()).put(Key.OLD_DATA, oldData).put(Key.SIDE_PORT, ps.number(Key.SIDE_PORT)).put(Key.PORT, run.port());
+                .put(Key.NEW_VERSION, run.m.next().version()).put(Key.OLD_DATA, oldData).put(Key.SIDE_PORT, ps.number(Key.SIDE_PORT)).put(Key.PORT, run.port())
+                .put(Key.NEW_CREATED, UpgradeStatus.read(s, run.cluster()).flag(Key.NEW_CREATED) ? true : null); // a new cluster of an earlier run stays ours
         mark.save(s);
         if (old.get().online()) {
             if (!caughtUp(oldPg, checkpoint)) {
@@ -167,9 +168,14 @@ final class StandbyRsync {
         primary.connection().upload((secret + "\n").getBytes(StandardCharsets.UTF_8), dir + "/password", "0600", "root:root");
         try {
             // ends by itself within the hour if nothing stops it (a lost controller)
-            Pg.root(s, Cmd.of("sh", "-c", "setsid timeout 3600 rsync --daemon --no-detach --config=\"$1/rsyncd.conf\" --address=127.0.0.1 --port=\"$2\" "
-                    + "</dev/null >\"$1/log\" 2>&1 & i=0; while ! ss -ltnH \"sport = :$2\" | grep -q .; do i=$((i+1)); "
-                    + "[ $i -lt 50 ] || { cat \"$1/log\" >&2; exit 1; }; sleep 0.1; done", "sh", dir, String.valueOf(port)));
+            ExecResult daemon = s.connection().exec(Cmd.of("sh", "-c", "setsid timeout 3600 rsync --daemon --no-detach --config=\"$1/rsyncd.conf\" "
+                    + "--address=127.0.0.1 --port=\"$2\" </dev/null >\"$1/log\" 2>&1 & i=0; while ! ss -ltnH \"sport = :$2\" 2>/dev/null | grep -q .; do i=$((i+1)); "
+                    + "[ $i -lt 50 ] || { cat \"$1/log\"; command -v ss >/dev/null || echo 'ss (iproute2) is missing'; exit 1; }; sleep 0.1; done", "sh", dir, String.valueOf(port)),
+                    ExecOptions.as("root"));
+            if (!daemon.ok()) {
+                throw new IllegalStateException(s.host().name() + ": the rsync daemon was not listening on 127.0.0.1:" + port + " after 5 s: "
+                        + dev.pgplay.core.ssh.RemoteCommandException.lastLines(daemon.stdout() + "\n" + daemon.stderr(), 3));
+            }
             try (Tunnel toStandby = s.connection().forward("127.0.0.1", port); Tunnel onPrimary = primary.connection().back(toStandby.localPort())) {
                 ExecResult r = primary.connection().exec(Cmd.of("sh", "-c", "cd \"$1\" && exec " + RSYNC + " --relative --stats --password-file=\"$2\" "
                         + "\"$3\" \"$4\" \"rsync://pgplay@127.0.0.1:$5/pgplay/\"", "sh", l.get(0), dir + "/password", l.get(1), l.get(2),

@@ -83,6 +83,37 @@ class MajorFailureIT {
 
     @Test
     @Order(1)
+    void aLinkUpgradeFailingWhileTheStandbyIsSyncedPutsBothBackOn13() {
+        LabHost db1 = pg.host("db1");
+        LabHost db2 = pg.host("db2");
+        String before = PgLab.fingerprint(db1);
+        RunListener fault = new RunListener() {
+            @Override
+            public void hostResult(Host host, Task task, TaskResult result) {
+                if (task.name().equals("pg_upgrade --link") && result instanceof TaskResult.Changed) {
+                    db2.docker("mv", "/usr/bin/ss", "/usr/bin/ss.away"); // the standby's rsync daemon is never seen listening
+                }
+            }
+        };
+        try {
+            PgLab.InProcess r = run(new MajorUpgrade(), vars("method", "link"), fault, null);
+            assertEquals(2, r.code(), r.out());
+            assertTrue(r.out().contains("runs again on port 5432 and takes writes"), r.out());
+        } finally {
+            db2.docker("mv", "/usr/bin/ss.away", "/usr/bin/ss");
+        }
+        assertEquals("13", PgLab.serverMajor(db1));
+        assertEquals(before, PgLab.fingerprint(db1), "the old cluster's data is unchanged");
+        MajorUpgradeIT.waitFor(() -> ("streaming " + db1.address()).equals(PgLab.receiver(db2)));
+        assertEquals("13", PgLab.serverMajor(db2), "the standby is a standby of 13 again");
+        assertTrue(PgLab.inRecovery(db2));
+        assertTrue(db2.docker("pg_lsclusters", "--no-header").matches("(?s)13\\s+main\\s+5432\\s+online,recovery.*"), db2.docker("pg_lsclusters"));
+        assertEquals("auto", db2.docker("cat", "/etc/postgresql/13/main/start.conf").strip());
+        assertEquals(0, run(new MajorRollback(), vars(), new RunListener() { }, null).code(), "the failed upgrade's traces cleared");
+    }
+
+    @Test
+    @Order(2)
     void pgUpgradeFailingAfterTheStopLeavesTheOldClusterServing() {
         LabHost db1 = pg.host("db1");
         String before = PgLab.fingerprint(db1);
@@ -136,7 +167,7 @@ class MajorFailureIT {
     }
 
     @Test
-    @Order(2)
+    @Order(3)
     void dumpInterruptedThenRolledBackThenInterruptedAgainAndResumed() {
         LabHost db1 = pg.host("db1");
         LabHost db2 = pg.host("db2");

@@ -1,6 +1,7 @@
 package dev.pgplay.playbooks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -44,6 +45,8 @@ class MajorSettingsTest {
         assertEquals("hosts.conf: jobs must be a number from 1 to 999 or auto, got '0'", error("", extra("new-version", "15", "jobs", "0"), false));
         assertEquals("hosts.conf: parallel must be true or false, got 'yes'", error(", parallel = yes", extra("new-version", "15"), true));
         assertEquals("hosts.conf: verify must be full or catalog, got 'some'", error("", extra("new-version", "15", "verify", "some"), false));
+        assertEquals("hosts.conf: standby-rebuild must be auto or pg_basebackup, got 'rsync'",
+                error("", extra("new-version", "15", "standby-rebuild", "rsync"), false));
     }
 
     @Test
@@ -56,6 +59,9 @@ class MajorSettingsTest {
         assertEquals("catalog", MajorSettings.of(inventory(""), extra("new-version", "15", "verify", "catalog"), true).depth().text());
         MajorSettings full = MajorSettings.of(inventory(", verify = full"), extra("new-version", "15", "method", "link"), false);
         assertTrue(full.depth().rows() && full.depth().fileNumbers());
+        assertTrue(full.rsync(), "link mode rebuilds standbys by rsync where it is safe");
+        assertFalse(MajorSettings.of(inventory(""), extra("new-version", "15"), false).rsync(), "only link mode");
+        assertFalse(MajorSettings.of(inventory(""), extra("new-version", "15", "method", "link", "standby-rebuild", "pg_basebackup"), false).rsync());
     }
 
     @Test

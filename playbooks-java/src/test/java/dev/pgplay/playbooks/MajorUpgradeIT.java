@@ -147,6 +147,13 @@ class MajorUpgradeIT {
         PgLab.Run r = pg.playbook("major-upgrade", "-e", "new-version=15", "-e", "method=link");
         assertEquals(0, r.code(), r.out());
         assertTrue(r.out().contains("way back: none (link mode"), r.out());
+        assertTrue(r.out().contains("standbys: db2=rsync"), r.out());
+        assertTrue(r.out().contains("made by rsync --hard-links from db1"), r.out());
+        LabHost db2 = pg.host("db2");
+        String file = PgLab.sql(db1, "shop", "SELECT pg_relation_filepath('sales.orders')");
+        assertEquals("2", db2.docker("stat", "-c", "%h", "/var/lib/postgresql/15/main/" + file).strip(),
+                "the standby's table file is its old one, hard-linked, not a copy");
+        assertEquals(before, PgLab.fingerprint(db2), "the standby holds the same data");
         assertTrue(r.out().matches("(?s).*verification while writes were blocked: \\d+ items identical \\(table above; catalog and file numbers, "
                 + "\\d+ relations' files linked to the old ones.*"), r.out());
         assertFalse(r.out().matches("(?s).*shop: (table|sample) sales\\.orders.*"), "no row is read while writes are blocked: " + r.out());

@@ -99,6 +99,10 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--log-dir", paramLabel = "DIR", description = "where the run's log file goes (default: ~/.local/state/pgplay/logs)")
     Path logDir;
 
+    @Option(names = "--report", paramLabel = "FILE.html", description = "write the run as a self-contained HTML page to FILE.html "
+            + "(one is always written beside the log file)")
+    Path report;
+
     @Option(names = "-v", description = "more output: -v shows commands, -vv their output")
     boolean[] verbose = new boolean[0];
 
@@ -294,6 +298,16 @@ public final class Main implements Callable<Integer> {
         if (json != null) {
             builder.listener(json);
         }
+        List<Path> reports = new java.util.ArrayList<>();
+        if (logFile != null) {
+            reports.add(logFile.resolveSibling(logFile.getFileName().toString().replaceAll("\\.log$", "") + ".html"));
+        }
+        if (report != null) {
+            reports.add(report);
+        }
+        if (!reports.isEmpty()) {
+            builder.listener(new dev.pgplay.core.output.HtmlReport(reports.toArray(Path[]::new)));
+        }
         Runner runner = builder.build();
         java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
         Thread hook = new Thread(() -> {
@@ -310,6 +324,9 @@ public final class Main implements Callable<Integer> {
             RunResult result = runner.run(playbook.name(), plays);
             if (logFile != null) {
                 out.println("log: " + logFile);
+            }
+            if (!reports.isEmpty()) {
+                out.println("report: " + reports.get(reports.size() - 1));
             }
             return result.exitCode();
         } catch (IllegalStateException e) {

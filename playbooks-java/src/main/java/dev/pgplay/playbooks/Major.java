@@ -233,6 +233,10 @@ final class Major {
             lines.add("next: set pg-version = " + m.next().version() + " in the inventory; check the applications; when satisfied, "
                     + "delete the old cluster with: playbook major-cleanup");
         }
-        return TaskResult.ok(st.state().text(), Map.of("report", lines));
+        Map<String, Object> data = new java.util.HashMap<>(Map.of("report", lines));
+        if (blocked > 0 && opened >= blocked) {
+            data.put(dev.pgplay.core.run.WritesRefused.KEY, new dev.pgplay.core.run.WritesRefused(blocked, opened));
+        }
+        return TaskResult.ok(st.state().text(), data);
     }
 }

@@ -11,6 +11,7 @@ import dev.pgplay.core.run.Imperative;
 import dev.pgplay.core.run.Operation;
 import dev.pgplay.core.run.Step;
 import dev.pgplay.core.run.TaskResult;
+import dev.pgplay.core.run.WritesRefused;
 import dev.pgplay.core.ssh.ExecOptions;
 import dev.pgplay.core.ssh.CommandTimeoutException;
 import dev.pgplay.core.ssh.UnreachableException;
@@ -64,7 +65,9 @@ final class Switchover {
         if (s.vip().isEmpty()) {
             if (up && st.writesBlockedAt > 0) {
                 st.gapsMillis.add((System.nanoTime() - st.writesBlockedAt) / 1_000_000);
+                WritesRefused w = WritesRefused.untilNow(st.writesBlockedAt);
                 st.writesBlockedAt = 0;
+                return new TaskResult.Skipped("no VIP in the inventory", Map.of(WritesRefused.KEY, w));
             }
             return TaskResult.skipped("no VIP in the inventory");
         }
@@ -84,9 +87,13 @@ final class Switchover {
         }
         op.changes().forEach(ctx::forget);
         if (up && st.writesBlockedAt > 0) {
-            st.gapsMillis.add((st.vipUpAt - st.writesBlockedAt) / 1_000_000);
+            long gap = (st.vipUpAt - st.writesBlockedAt) / 1_000_000;
+            st.gapsMillis.add(gap);
+            WritesRefused w = WritesRefused.untilNow(st.writesBlockedAt);
             st.writesBlockedAt = 0;
             st.vipUpAt = 0;
+            return new TaskResult.Changed(plan.message(), done, java.util.Optional.empty(),
+                    Map.of(WritesRefused.KEY, new WritesRefused(w.fromMillis(), w.fromMillis() + gap)));
         }
         return TaskResult.changed(plan.message(), done);
     }

@@ -570,7 +570,10 @@ final class WriteSwitch {
             long refused = bg.status.blockedAt > 0 ? bg.status.openedAt - bg.status.blockedAt : -1;
             List<String> parts = new ArrayList<>();
             window.forEach((k, v) -> parts.add(k + " " + v));
-            return TaskResult.changed("writes on " + x() + (refused >= 0 ? "; writes were refused for " + refused + " ms (" + String.join(", ", parts) + ")" : ""), cmds);
+            String text = "writes on " + x() + (refused >= 0 ? "; writes were refused for " + refused + " ms (" + String.join(", ", parts) + ")" : "");
+            return refused >= 0 ? new TaskResult.Changed(text, cmds, java.util.Optional.empty(),
+                    Map.of(dev.pgplay.core.run.WritesRefused.KEY, new dev.pgplay.core.run.WritesRefused(bg.status.blockedAt, bg.status.openedAt)))
+                    : TaskResult.changed(text, cmds);
         });
     }
 

@@ -234,6 +234,12 @@ final class Major {
                     + "delete the old cluster with: playbook major-cleanup");
         }
         Map<String, Object> data = new java.util.HashMap<>(Map.of("report", lines));
+        if (st.state() == State.UPGRADED) {
+            Map<String, String> versions = new java.util.LinkedHashMap<>();
+            versions.put(m.old().primary(), m.old().version() + "/" + cluster() + " -> " + m.next().version() + "/" + cluster() + " (primary)");
+            m.old().standbys().forEach(h -> versions.put(h, m.old().version() + " -> " + m.next().version() + " (standby)"));
+            data.put(dev.pgplay.core.output.HtmlReport.VERSIONS, versions);
+        }
         if (blocked > 0 && opened >= blocked) {
             data.put(dev.pgplay.core.run.WritesRefused.KEY, new dev.pgplay.core.run.WritesRefused(blocked, opened));
         }

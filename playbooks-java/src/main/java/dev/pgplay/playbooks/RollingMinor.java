@@ -135,9 +135,11 @@ public final class RollingMinor implements Playbook {
 
     static TaskResult report(HostContext ctx, PgSettings s, RollingState st) {
         List<String> lines = new ArrayList<>();
+        Map<String, String> versions = new java.util.LinkedHashMap<>();
         for (String h : List.of(s.primary(), s.standbys().get(0))) {
             Pg pg = new Pg(ctx.on(h), s);
             String now = pg.installed("postgresql-" + s.version());
+            versions.put(h, st.versionsBefore.getOrDefault(h, "?") + " -> " + now + (h.equals(st.primary) ? " (primary)" : " (standby)"));
             lines.add(String.format("%-10s %s -> %s%s", h, st.versionsBefore.getOrDefault(h, "?"), now,
                     h.equals(st.primary) ? "  (primary)" : "  (standby)"));
         }
@@ -149,6 +151,6 @@ public final class RollingMinor implements Playbook {
         lines.add("next: applications reconnect through the VIP by themselves; check their pools and logs. "
                 + (st.primary.equals(s.primary()) ? "" : "The inventory's roles.primary is " + s.primary() + ", the primary is now "
                 + st.primary + ": update hosts.conf or run again with -e switchback=true."));
-        return TaskResult.ok("primary " + st.primary + ", standby " + st.standby, Map.of("report", lines));
+        return TaskResult.ok("primary " + st.primary + ", standby " + st.standby, Map.of("report", lines, dev.pgplay.core.output.HtmlReport.VERSIONS, versions));
     }
 }

@@ -36,9 +36,17 @@ class CliIT {
     void pingAllHostsExitsZeroAndWritesEvents() throws Exception {
         Path inv = LAB.lab().writeInventory("hosts.conf", "");
         Path events = LAB.lab().dir().resolve("events.jsonl");
-        CliRun r = cli("ping", inv.toString(), "--events", events.toString(), "--log-dir", logDir());
+        Path report = LAB.lab().dir().resolve("ping-report.html");
+        String logs = logDir();
+        CliRun r = cli("ping", inv.toString(), "--events", events.toString(), "--log-dir", logs, "--report", report.toString());
         assertEquals(0, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("ok: [db1] => pong (become root)"), r.out());
+        assertTrue(r.out().contains("report: " + report), r.out());
+        String html = Files.readString(report);
+        assertTrue(html.contains("data-host=\"db1\"") && html.contains("data-host=\"db2\""), html);
+        try (var files = Files.list(Path.of(logs))) {
+            assertTrue(files.anyMatch(f -> f.getFileName().toString().matches("ping-.*\\.html")), "a report beside the log");
+        }
         assertTrue(r.out().contains("PLAY RECAP"));
         List<String> lines = Files.readAllLines(events);
         ObjectMapper json = new ObjectMapper();

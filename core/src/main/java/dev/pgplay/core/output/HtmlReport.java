@@ -34,6 +34,8 @@ import java.util.Map;
  * nothing fetched, so it opens offline. Like the events file, no command line is included.
  */
 public final class HtmlReport implements RunListener {
+    /** A task's data key: host -> "before -> after" (versions), shown as a table. */
+    public static final String VERSIONS = "versions";
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(HtmlReport.class);
     private static final Mustache TEMPLATE = new DefaultMustacheFactory().compile("dev/pgplay/core/output/report.mustache");
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSS").withZone(ZoneId.systemDefault());
@@ -47,6 +49,7 @@ public final class HtmlReport implements RunListener {
     private final List<WritesRefused> windows = new ArrayList<>();
     private final List<Section> reports = new ArrayList<>();
     private final List<Section> failures = new ArrayList<>();
+    private final Map<String, String> versions = new LinkedHashMap<>();
 
     record Bar(String task, String play, String status, long from, long to, String message) {
     }
@@ -89,6 +92,9 @@ public final class HtmlReport implements RunListener {
         bars.computeIfAbsent(host.name(), k -> new ArrayList<>()).add(new Bar(task.name(), play, status, from, now, result.message()));
         if (result.data().get(WritesRefused.KEY) instanceof WritesRefused w) {
             windows.add(w);
+        }
+        if (result.data().get(VERSIONS) instanceof Map<?, ?> m) {
+            m.forEach((k, v) -> versions.put(String.valueOf(k), String.valueOf(v)));
         }
         if (result.data().get("report") instanceof List<?> lines && !lines.isEmpty()) {
             reports.add(new Section(host.name(), task.name(), lines.stream().map(String::valueOf).toList()));
@@ -158,6 +164,10 @@ public final class HtmlReport implements RunListener {
         reports.forEach(r -> r.lines().stream().filter(l -> l.startsWith("next:") || l.startsWith("way back:")).forEach(next::add));
         page.put("next", next);
         page.put("hasNext", !next.isEmpty());
+        List<Map<String, Object>> v = new ArrayList<>();
+        versions.forEach((host, text) -> v.add(Map.of("host", host, "text", text)));
+        page.put("versions", v);
+        page.put("hasVersions", !v.isEmpty());
         StringWriter out = new StringWriter();
         TEMPLATE.execute(out, page);
         return out.toString();

@@ -51,7 +51,8 @@ class HtmlReportTest {
                 .task(Task.of("open writes", ctx -> new TaskResult.Changed("opened", List.of(), java.util.Optional.empty(),
                         Map.of(WritesRefused.KEY, new WritesRefused(blocked[0], System.currentTimeMillis())))).when(ctx -> ctx.host().name().equals("db1")))
                 .task(Task.of("check <b>", ctx -> ctx.host().name().equals("db2") ? TaskResult.failed("db2 said <script>alert(1)</script>") : TaskResult.ok("fine")))
-                .task(Task.of("report", ctx -> TaskResult.ok("done", Map.of("report", List.of("db1 15.18 -> 15.20", "next: check the applications")))));
+                .task(Task.of("report", ctx -> TaskResult.ok("done", Map.of("report", List.of("db1 15.18 -> 15.20", "next: check the applications"),
+                        HtmlReport.VERSIONS, Map.of(ctx.host().name(), "15.18 -> 15.20")))));
         RunResult r = Runner.builder(inventory).transport(new ScriptedTransport()).listener(new HtmlReport(file)).build().run("rolling-minor", List.of(play));
         assertEquals(2, r.exitCode());
         String html = Files.readString(file, StandardCharsets.UTF_8);
@@ -79,6 +80,7 @@ class HtmlReportTest {
         assertEquals("failed", doc.selectFirst("#outcome").text());
         assertTrue(doc.select(".failure").text().contains("db2 said <script>alert(1)</script>"), "the failure, shown as text");
         assertEquals(List.of("next: check the applications"), doc.select("ul.next li").eachText());
+        assertEquals(List.of("db1 15.18 -> 15.20", "db3 15.18 -> 15.20"), doc.select("table.versions tr").eachText());
         assertEquals("db1 15.18 -> 15.20\nnext: check the applications", doc.selectFirst("pre.report").wholeText(), "report lines kept as lines");
     }
 

@@ -207,25 +207,34 @@ final class StandbyRsync {
      */
     void putBack(HostContext primary) {
         for (String standby : run.m.old().standbys()) {
-            HostContext s = primary.on(standby);
-            UpgradeStatus ss = UpgradeStatus.read(s, run.cluster());
-            if (!"rsync".equals(ss.get(Key.METHOD)) || ss.state() != State.REBUILDING) {
-                continue;
+            try {
+                putBack(primary.on(standby));
+            } catch (RuntimeException e) {
+                // the primary is back and takes writes; this standby needs a clone
+                run.notes.add(standby + ": could not be put back as a standby of " + run.m.old().version() + " (" + e.getMessage()
+                        + "); clone it again with: playbook cluster-setup -e force-reclone=true --limit " + standby);
             }
-            if (run.find(s, run.m.next().version()).isPresent()) {
-                Pg.root(s, Cmd.of("pg_dropcluster", "--stop", run.m.next().version(), run.cluster()));
-            }
-            Pg old = new Pg(s, run.m.old());
-            String data = ss.get(Key.OLD_DATA);
-            Pg.root(s, Cmd.of("sh", "-c", "[ -e \"$1/global/pg_control\" ] || mv \"$1/global/pg_control.old\" \"$1/global/pg_control\"", "sh", data));
-            Pg.root(s, Cmd.of("install", "-o", "postgres", "-g", "postgres", "-m", "0600", "/dev/null", data + "/standby.signal"));
-            Pg.root(s, Cmd.of("pg_conftool", run.m.old().version(), run.cluster(), "set", "port", String.valueOf(run.port())));
-            s.forget(PgFacts.CLUSTERS);
-            old.startConf("auto", false);
-            if (!old.online()) {
-                old.start();
-            }
-            ss.state(State.ROLLED_BACK).put(Key.MESSAGE, "put back as a standby of " + run.m.old().version()).save(s);
         }
+    }
+
+    private void putBack(HostContext s) {
+        UpgradeStatus ss = UpgradeStatus.read(s, run.cluster());
+        if (!"rsync".equals(ss.get(Key.METHOD)) || ss.state() != State.REBUILDING) {
+            return;
+        }
+        if (run.find(s, run.m.next().version()).isPresent()) {
+            Pg.root(s, Cmd.of("pg_dropcluster", "--stop", run.m.next().version(), run.cluster()));
+        }
+        Pg old = new Pg(s, run.m.old());
+        String data = ss.get(Key.OLD_DATA);
+        Pg.root(s, Cmd.of("sh", "-c", "[ -e \"$1/global/pg_control\" ] || mv \"$1/global/pg_control.old\" \"$1/global/pg_control\"", "sh", data));
+        Pg.root(s, Cmd.of("install", "-o", "postgres", "-g", "postgres", "-m", "0600", "/dev/null", data + "/standby.signal"));
+        Pg.root(s, Cmd.of("pg_conftool", run.m.old().version(), run.cluster(), "set", "port", String.valueOf(run.port())));
+        s.forget(PgFacts.CLUSTERS);
+        old.startConf("auto", false);
+        if (!old.online()) {
+            old.start();
+        }
+        ss.state(State.ROLLED_BACK).put(Key.MESSAGE, "put back as a standby of " + run.m.old().version()).save(s);
     }
 }

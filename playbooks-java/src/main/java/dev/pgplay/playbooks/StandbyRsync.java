@@ -208,7 +208,7 @@ final class StandbyRsync {
     void putBack(HostContext primary) {
         for (String standby : run.m.old().standbys()) {
             try {
-                putBack(primary.on(standby));
+                putBackStandby(primary.on(standby));
             } catch (RuntimeException e) {
                 // the primary is back and takes writes; this standby needs a clone
                 run.notes.add(standby + ": could not be put back as a standby of " + run.m.old().version() + " (" + e.getMessage()
@@ -217,7 +217,7 @@ final class StandbyRsync {
         }
     }
 
-    private void putBack(HostContext s) {
+    private void putBackStandby(HostContext s) {
         UpgradeStatus ss = UpgradeStatus.read(s, run.cluster());
         if (!"rsync".equals(ss.get(Key.METHOD)) || ss.state() != State.REBUILDING) {
             return;

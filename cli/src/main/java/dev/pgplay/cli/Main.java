@@ -263,7 +263,7 @@ public final class Main implements Callable<Integer> {
     private Runner.Builder builder(Playbook playbook, Inventory inventory, Map<String, Object> vars) {
         Runner.Builder builder = Runner.builder(inventory).checkMode(check).diffMode(diff).forks(forks)
                 .tags(new HashSet<>(tags)).skipTags(new HashSet<>(skipTags)).extraVars(vars)
-                .listener(new ConsoleListener(out, verbose.length, diff))
+                .listener(new ConsoleListener(out, verbose.length, diff, System.console() != null, System::currentTimeMillis))
                 .runLock(new RunLock(playbook.name(), owner(), UUID.randomUUID().toString(), breakLock));
         if (limit != null) {
             builder.limit(limit);

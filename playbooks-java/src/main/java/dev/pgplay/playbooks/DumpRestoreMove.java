@@ -123,13 +123,15 @@ final class DumpRestoreMove {
         } else {
             Psql.run(ctx, run.sidePort(), "postgres", "DROP DATABASE IF EXISTS " + Psql.ident(db));
         }
-        ctx.progress("database " + db + ": pg_dump -Fd -j " + run.jobs);
+        String shown = db.replaceAll("\\p{Cntrl}", "?"); // a name read from the server: no control character reaches a terminal
+        String size = Psql.value(ctx, run.port(), "SELECT pg_size_pretty(pg_database_size(" + Psql.literal(db) + "))");
+        ctx.progress("database " + shown + ": pg_dump -Fd -j " + run.jobs + " (" + size + ")");
         ExecResult d = Major.postgres(ctx, Cmd.of("sh", "-c", "rm -rf \"$2\" && exec \"$1/pg_dump\" -p \"$3\" -Fd -Z0 -j \"$4\" -f \"$2\" \"$5\"",
                 "sh", run.m.newBinDir(), dir, String.valueOf(run.port()), String.valueOf(run.jobs), Psql.conninfo(db)));
         if (!d.ok()) {
             return "pg_dump of database " + db + " failed: " + RemoteCommandException.lastLines(d.stderr(), 4);
         }
-        ctx.progress("database " + db + ": pg_restore -j " + run.jobs);
+        ctx.progress("database " + shown + ": pg_restore -j " + run.jobs + " (" + size + ")");
         List<String> restore = new ArrayList<>(List.of(run.m.newBin("pg_restore"), "-p", String.valueOf(run.sidePort()), "-j", String.valueOf(run.jobs),
                 "--exit-on-error", "-d", "postgres"));
         if (!db.equals("postgres")) {

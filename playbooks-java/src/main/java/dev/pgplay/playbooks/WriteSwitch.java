@@ -333,6 +333,7 @@ final class WriteSwitch {
                 : Psql.value(yctx, bg.port(), "SELECT pg_logical_emit_message(false, 'pgplay', 'caught up?')");
         long end = Psql.lsn(endText);
         long t0 = System.nanoTime();
+        long lastProgress = 0;
         String query = "SELECT slot_name, coalesce(confirmed_flush_lsn::text, '') FROM pg_replication_slots"
                 + " WHERE slot_type = 'logical' AND slot_name LIKE 'pgplay\\_bg\\_%'";
         while (true) {
@@ -347,6 +348,12 @@ final class WriteSwitch {
                 }
             }
             long ms = (System.nanoTime() - t0) / 1_000_000;
+            if (!behind.isEmpty() && ms / 1000 > lastProgress) {
+                lastProgress = ms / 1000;
+                long lag = slots.stream().mapToLong(sl -> end - confirmed.getOrDefault(sl, end)).max().orElse(0);
+                ctx.progress("waiting for " + x() + " to apply what " + from.text() + " wrote: " + behind.size() + " slot(s) behind, up to "
+                        + Math.max(0, lag / 1024) + " kB (" + ms / 1000 + " s)");
+            }
             if (behind.isEmpty()) {
                 proved = sessions != null;
                 return TaskResult.ok(slots.size() + " slot(s) confirm " + Psql.lsnText(end) + " (" + ms + " ms)");

@@ -289,7 +289,7 @@ public final class Pg {
         try {
             root(Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0700", data));
             Detached.run(ctx, basebackupUnit(), Cmd.of(bin("pg_basebackup"), "-h", primaryAddress, "-p", String.valueOf(s.port()),
-                    "-U", s.replicationUser(), "-D", data, "-X", "stream", "-S", slot, "-c", "fast", "--no-password"),
+                    "-U", s.replicationUser(), "-D", data, "-X", "stream", "-S", slot, "-c", "fast", "--no-password", "--progress"),
                     "postgres", Duration.ofHours(12)).check(name());
         } catch (UnreachableException e) {
             throw e; // the clone may still run: the next run ends it before it puts anything back

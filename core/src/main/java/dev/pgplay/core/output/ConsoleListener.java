@@ -20,11 +20,62 @@ public final class ConsoleListener implements RunListener {
     private final PrintStream out;
     private final int verbosity;
     private final boolean diff;
+    private final boolean terminal;
+    private final java.util.function.LongSupplier clock;
+    /** On a terminal: a progress line is showing, to be cleared before anything else is printed. */
+    private boolean inPlace;
+    private final Map<String, Long> lastShown = new java.util.HashMap<>();
+    private final Map<String, String> lastShape = new java.util.HashMap<>();
+
+    /** Between two plain progress lines of one host and task when the output is not a terminal. */
+    static final long PLAIN_EVERY_MILLIS = 10_000;
+    /** Between two different plain progress lines of one host and task. */
+    static final long PLAIN_OTHER_MILLIS = 2_000;
 
     public ConsoleListener(PrintStream out, int verbosity, boolean diff) {
-        this.out = out;
+        this(out, verbosity, diff, false, System::currentTimeMillis);
+    }
+
+    /**
+     * {@code terminal}: progress of long waits (pg_basebackup's percent, pg_upgrade's phases,
+     * apt, replication lag) is one line updated in place; otherwise plain lines, per host and task
+     * an update of the same thing (other numbers only) at most every {@link #PLAIN_EVERY_MILLIS},
+     * another line at most every {@link #PLAIN_OTHER_MILLIS} (all of them with -v).
+     */
+    public ConsoleListener(PrintStream out, int verbosity, boolean diff, boolean terminal, java.util.function.LongSupplier clock) {
+        PrintStream sink = out;
+        this.out = new PrintStream(new java.io.OutputStream() {
+            @Override
+            public void write(int b) {
+                clearProgress();
+                sink.write(b);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                clearProgress();
+                sink.write(b, off, len);
+            }
+
+            @Override
+            public void flush() {
+                sink.flush();
+            }
+        }, true, java.nio.charset.StandardCharsets.UTF_8);
+        this.raw = out;
         this.verbosity = verbosity;
         this.diff = diff;
+        this.terminal = terminal;
+        this.clock = clock;
+    }
+
+    private final PrintStream raw;
+
+    private void clearProgress() {
+        if (inPlace) {
+            inPlace = false;
+            raw.print("\r\033[K");
+        }
     }
 
     private static String header(String text) {
@@ -115,8 +166,31 @@ public final class ConsoleListener implements RunListener {
 
     @Override
     public void progress(Host host, Task task, String line) {
-        if (verbosity >= 1 || line.startsWith("waiting") || line.startsWith("retrying")) {
-            out.println("  [" + host.name() + "] " + line);
+        String text = "  [" + host.name() + "] " + line.strip();
+        if (line.isBlank()) {
+            return;
+        }
+        if (verbosity >= 1) {
+            out.println(text);
+        } else if (terminal) {
+            clearProgress();
+            raw.print(text.length() > 150 ? text.substring(0, 149) + "~" : text);
+            raw.flush();
+            inPlace = true;
+        } else {
+            // an update of the same thing (the same words, other numbers: "(21%)", "(3 s)") at most every 10 s, another line
+            // at most every 2 s (apt's or pg_upgrade's stream of lines thinned out); "waiting"/"retrying" lines always
+            long now = clock.getAsLong();
+            String key = host.name() + "\n" + task.name();
+            String shape = line.replaceAll("[0-9]+", "#");
+            Long last = lastShown.get(key);
+            boolean same = shape.equals(lastShape.get(key));
+            if (last == null || now - last >= (same ? PLAIN_EVERY_MILLIS : PLAIN_OTHER_MILLIS)
+                    || (!same && (line.startsWith("waiting") || line.startsWith("retrying")))) {
+                lastShown.put(key, now);
+                lastShape.put(key, shape);
+                out.println(text);
+            }
         }
     }
 

@@ -41,18 +41,21 @@ public final class Detached {
         }
         String unit = unit(name);
         String log = LOG_DIR + "/" + unit.replace(".service", ".log");
-        // $1 unit, $2 log, $3 user, $4 the command line; waits for an earlier unit, then runs and prints the log
+        // $1 unit, $2 log, $3 user, $4 the command line; waits for an earlier unit, then runs it and follows its log
+        // (carriage returns as line ends: pg_basebackup's progress), which reaches the run as progress lines
         String script = "u=$1; log=$2\n"
                 + "while systemctl is-active -q \"$u\"; do sleep 0.2; done\n"
                 + "systemctl reset-failed \"$u\" 2>/dev/null || true\n"
                 + "install -d -m 0750 " + LOG_DIR + " && : > \"$log\"\n"
                 + "systemd-run --unit=\"$u\" --description=\"pgplay: $4\" --collect --wait --quiet -p User=\"$3\" "
-                + "-p StandardOutput=append:\"$log\" -p StandardError=append:\"$log\" -p WorkingDirectory=/ /bin/sh -c \"$4\"\n"
-                + "rc=$?; cat \"$log\"; exit $rc\n";
+                + "-p StandardOutput=append:\"$log\" -p StandardError=append:\"$log\" -p WorkingDirectory=/ /bin/sh -c \"$4\" &\n"
+                + "p=$!\n"
+                + "tail -n +1 -s 0.2 -F --pid=\"$p\" \"$log\" 2>/dev/null | stdbuf -oL tr '\\r' '\\n'\n"
+                + "wait \"$p\"; exit $?\n";
         Cmd wrapped = Cmd.of("sh", "-c", script, "sh", unit, log, user, cmd.shellLine()).displayedAs(cmd.toString());
         ExecResult r;
         try {
-            r = ctx.connection().exec(wrapped, ExecOptions.as("root").timeout(timeout));
+            r = ctx.connection().exec(wrapped, ExecOptions.as("root").timeout(timeout).onLine(ctx::progress));
         } catch (CommandTimeoutException e) {
             stop(ctx, name);
             throw e;

@@ -108,7 +108,7 @@ final class StandbyRsync {
             }
         }
         oldPg.startConf("manual", false);
-        Map<String, String> control = old.get().online() ? oldPg.stopAndReadControl() : oldPg.controlData();
+        Map<String, String> control = old.get().online() ? oldPg.stopAndReadControl() : stoppedControl(s, oldData);
         String at = control.getOrDefault("Latest checkpoint location", "?");
         if (!at.equals(checkpoint)) {
             return "its last restartpoint " + at + " is not the primary's shutdown checkpoint " + checkpoint;
@@ -121,6 +121,17 @@ final class StandbyRsync {
         mine.put(Key.MESSAGE, stats + ", " + (System.nanoTime() - t0) / 1_000_000 + " ms").done(Step.COPIED, s);
         report.add(s.host().name() + ": " + RSYNC + ": " + stats + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
         return null;
+    }
+
+    /**
+     * pg_controldata of a stopped old cluster; an rsync cut by a lost controller may have left
+     * only the primary's pg_control.old (pg_upgrade --link renamed it there), which is read then.
+     */
+    private Map<String, String> stoppedControl(HostContext s, String data) {
+        String out = Pg.root(s, Cmd.of("sh", "-c", "c=\"$2/global/pg_control\"; [ -e \"$c\" ] || c=\"$c.old\"; d=$(mktemp -d) && mkdir \"$d/global\" "
+                + "&& cp \"$c\" \"$d/global/pg_control\" && LC_ALL=C \"$1/pg_controldata\" -D \"$d\"; rc=$?; rm -rf \"$d\"; exit $rc",
+                "sh", run.m.oldBinDir(), data)).stdout();
+        return Pg.parseControl(out);
     }
 
     private static boolean caughtUp(Pg pg, String checkpoint) throws InterruptedException {

@@ -80,10 +80,14 @@ class MajorKillIT {
 
     @Test
     @Order(3)
-    void linkCutWhilePgUpgradeRuns_resumeFinishes() throws Exception {
+    void linkCutWhilePgUpgradeRunsThenWhileTheStandbyIsSynced_resumeFinishes() throws Exception {
         killAt("pg_upgrade --link", 200, "major-upgrade", "-e", "new-version=15", "-e", "method=link");
+        // the resumed run is cut again inside the rsync step: the standby stopped, its new cluster half made or half synced
+        killAt("standbys: caught up and stopped", 1500, "major-upgrade", "-e", "new-version=15", "-e", "method=link", "--resume");
         PgLab.Run resumed = pg.playbook("major-upgrade", "-e", "new-version=15", "-e", "method=link", "--resume");
         assertEquals(0, resumed.code(), resumed.out());
+        assertTrue(resumed.out().contains("standbys: db2=rsync"), resumed.out());
         assertHealthy("15");
+        assertEquals(fingerprint, PgLab.fingerprint(pg.host("db2")), "the standby holds the same data");
     }
 }

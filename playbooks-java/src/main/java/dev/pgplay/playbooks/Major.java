@@ -117,6 +117,10 @@ final class Major {
         } else {
             primary = primary.task(Task.of("pg_upgrade --check (old cluster running)", pgUpgradeMove::check).when(c -> !finished));
         }
+        if (m.rsync() && !m.old().standbys().isEmpty()) {
+            primary = primary.task(Task.of("standbys: " + m.next().version() + " made ahead for rsync (not started)", guarded(standbyRsync::prepare))
+                    .when(c -> !finished));
+        }
         primary = primary.task(Task.of("block writes on " + m.old().version() + " and end client sessions", cutOver::blockWrites).when(c -> !finished))
                 .task(Task.of("read the old cluster for verification (tables, rows, checksums, roles, sequences, extensions)", guarded(cutOver::snapshot))
                         .when(c -> !finished));

@@ -70,14 +70,23 @@ final class StandbyRebuild {
      * that is not pgplay's is there.
      */
     UpgradeStatus newClusterOn(HostContext ctx, UpgradeStatus ps, String method) throws Exception {
+        return newClusterOn(ctx, ps, method, true);
+    }
+
+    /**
+     * {@link #newClusterOn(HostContext, UpgradeStatus, String)}, or with {@code stopOld} false
+     * made ahead while the old cluster still serves: the new one on the side port (both are
+     * moved once the old one has stopped), its status step CONFIG done.
+     */
+    UpgradeStatus newClusterOn(HostContext ctx, UpgradeStatus ps, String method, boolean stopOld) throws Exception {
         UpgradeStatus ss = UpgradeStatus.read(ctx, run.cluster());
         Optional<PgFacts.Cluster> existing = run.find(ctx, run.m.next().version());
         int side = (int) ps.number(Key.SIDE_PORT);
         Optional<PgFacts.Cluster> oldCluster = run.find(ctx, run.m.old().version());
-        if (oldCluster.isPresent()) {
+        if (stopOld && oldCluster.isPresent()) {
             run.cutOver.startConf(ctx, run.m.old().version(), "manual"); // kept, never started again by a reboot or a package
         }
-        if (oldCluster.isPresent() && oldCluster.get().online()) {
+        if (stopOld && oldCluster.isPresent() && oldCluster.get().online()) {
             Pg.root(ctx, Cmd.of("pg_ctlcluster", run.m.old().version(), run.cluster(), "stop", "-m", "fast"));
         }
         if (existing.isPresent() && !ss.flag(Key.NEW_CREATED)) {
@@ -89,11 +98,12 @@ final class StandbyRebuild {
         if (existing.isPresent()) {
             Pg.root(ctx, Cmd.of("pg_dropcluster", "--stop", run.m.next().version(), run.cluster()));
         }
-        if (oldCluster.isPresent()) {
+        if (stopOld && oldCluster.isPresent()) {
             Pg.root(ctx, Cmd.of("pg_conftool", run.m.old().version(), run.cluster(), "set", "port", String.valueOf(side)));
         }
         // manual until it is a clone with standby.signal: an empty new cluster started by a reboot would be a writable primary
-        Pg.root(ctx, Cmd.of("pg_createcluster", run.m.next().version(), run.cluster(), "--port", String.valueOf(run.port()), "--start-conf", "manual"));
+        Pg.root(ctx, Cmd.of("pg_createcluster", run.m.next().version(), run.cluster(), "--port", String.valueOf(stopOld ? run.port() : side),
+                "--start-conf", "manual"));
         PgFacts.Cluster made = run.find(ctx, run.m.next().version()).orElseThrow();
         UpgradeStatus mine = UpgradeStatus.fresh(run.cluster()).state(State.REBUILDING).put(Key.OLD_VERSION, run.m.old().version())
                 .put(Key.NEW_VERSION, run.m.next().version()).put(Key.METHOD, method).put(Key.PORT, run.port()).put(Key.SIDE_PORT, side)
@@ -102,8 +112,13 @@ final class StandbyRebuild {
         mine.save(ctx);
         if (oldCluster.isPresent()) {
             run.newCluster.carryConfig(ctx, mine);
-            // the carried configuration took the side port; this cluster serves on the main port
-            Pg.root(ctx, Cmd.of("pg_conftool", run.m.next().version(), run.cluster(), "set", "port", String.valueOf(run.port())));
+            if (stopOld) {
+                // the carried configuration took the side port; this cluster serves on the main port
+                Pg.root(ctx, Cmd.of("pg_conftool", run.m.next().version(), run.cluster(), "set", "port", String.valueOf(run.port())));
+            }
+        }
+        if (!stopOld) {
+            mine.done(UpgradeStatus.Step.CONFIG, ctx);
         }
         return mine;
     }

@@ -71,8 +71,46 @@ final class StandbyRsync {
         });
     }
 
-    /** Brings one standby over; null when done, else why it is left to pg_basebackup. */
-    private String oneStandby(HostContext primary, HostContext s, List<String> report) throws Exception {
+    /**
+     * Before the window, on the primary: each standby rsync can serve gets its new cluster made
+     * and configured ahead (manual, on the side port), its old cluster still streaming, so the
+     * window only stops it, moves the ports and runs rsync.
+     */
+    TaskResult prepare(HostContext ctx) throws Exception {
+        if (run.status.done(Step.OLD_STOPPED)) {
+            return TaskResult.ok("the old primary has stopped: the standbys are taken care of in the window");
+        }
+        List<String> plan = List.of("on each standby rsync can serve: " + run.m.next().version() + "/" + run.cluster()
+                + " made with the configuration carried over (manual, not started)");
+        return Imperative.of("standbys' new clusters made ahead", plan).run(ctx, () -> {
+            List<String> made = new ArrayList<>();
+            List<String> ready = new ArrayList<>();
+            for (String standby : run.m.old().standbys()) {
+                HostContext s = ctx.on(standby);
+                if (staticReason(ctx, s) != null) {
+                    continue; // said again, and acted on, in the window
+                }
+                UpgradeStatus ss = UpgradeStatus.read(s, run.cluster());
+                if (prepared(s, ss)) {
+                    ready.add(standby);
+                    continue;
+                }
+                run.standbyRebuild.newClusterOn(s, run.status, "rsync", false);
+                made.add(standby);
+            }
+            return made.isEmpty() ? TaskResult.ok(ready.isEmpty() ? "no standby for rsync" : "made earlier on " + String.join(", ", ready))
+                    : TaskResult.changed("made on " + String.join(", ", made), plan);
+        });
+    }
+
+    /** The standby's new cluster was made ahead by {@link #prepare} and is still there. */
+    private boolean prepared(HostContext s, UpgradeStatus ss) {
+        return "rsync".equals(ss.get(Key.METHOD)) && ss.state() == State.REBUILDING && ss.done(Step.CONFIG)
+                && run.find(s, run.m.next().version()).isPresent();
+    }
+
+    /** Why rsync cannot serve this standby whatever its state (its layout, tools, tablespaces); null when it can. */
+    private String staticReason(HostContext primary, HostContext s) {
         String oldData = run.status.get(Key.OLD_DATA);
         String newData = run.status.get(Key.NEW_DATA);
         Optional<PgFacts.Cluster> old = run.find(s, run.m.old().version());
@@ -90,6 +128,18 @@ final class StandbyRsync {
         if (!Pg.root(primary, Cmd.of("sh", "-c", "[ -z \"$(ls -A \"$1\")\" ] && echo none", "sh", oldData + "/pg_tblspc")).out().equals("none")) {
             return "the cluster has tablespaces (each needs an rsync of its own)";
         }
+        return null;
+    }
+
+    /** Brings one standby over; null when done, else why it is left to pg_basebackup. */
+    private String oneStandby(HostContext primary, HostContext s, List<String> report) throws Exception {
+        String why = staticReason(primary, s);
+        if (why != null) {
+            return why;
+        }
+        String oldData = run.status.get(Key.OLD_DATA);
+        String newData = run.status.get(Key.NEW_DATA);
+        Optional<PgFacts.Cluster> old = run.find(s, run.m.old().version());
         String checkpoint = run.status.get(Key.SHUTDOWN_CHECKPOINT);
         if (checkpoint == null || !checkpoint.matches("[0-9A-F]+/[0-9A-F]+")) {
             return "the primary's shutdown checkpoint was not recorded";
@@ -98,10 +148,14 @@ final class StandbyRsync {
         UpgradeStatus ps = run.status;
         PgSettings oldSettings = run.m.old();
         Pg oldPg = new Pg(s, oldSettings);
-        UpgradeStatus mark = UpgradeStatus.fresh(run.cluster()).state(State.REBUILDING).put(Key.METHOD, "rsync").put(Key.OLD_VERSION, oldSettings.version())
-                .put(Key.NEW_VERSION, run.m.next().version()).put(Key.OLD_DATA, oldData).put(Key.SIDE_PORT, ps.number(Key.SIDE_PORT)).put(Key.PORT, run.port())
-                .put(Key.NEW_CREATED, UpgradeStatus.read(s, run.cluster()).flag(Key.NEW_CREATED) ? true : null); // a new cluster of an earlier run stays ours
-        mark.save(s);
+        UpgradeStatus ss = UpgradeStatus.read(s, run.cluster());
+        boolean ahead = prepared(s, ss);
+        if (!ahead) {
+            UpgradeStatus mark = UpgradeStatus.fresh(run.cluster()).state(State.REBUILDING).put(Key.METHOD, "rsync").put(Key.OLD_VERSION, oldSettings.version())
+                    .put(Key.NEW_VERSION, run.m.next().version()).put(Key.OLD_DATA, oldData).put(Key.SIDE_PORT, ps.number(Key.SIDE_PORT)).put(Key.PORT, run.port())
+                    .put(Key.NEW_CREATED, ss.flag(Key.NEW_CREATED) ? true : null); // a new cluster of an earlier run stays ours
+            mark.save(s);
+        }
         if (old.get().online()) {
             if (!caughtUp(oldPg, checkpoint)) {
                 return "it had not replayed the primary's shutdown checkpoint " + checkpoint + " within 30 s";
@@ -113,7 +167,16 @@ final class StandbyRsync {
         if (!at.equals(checkpoint)) {
             return "its last restartpoint " + at + " is not the primary's shutdown checkpoint " + checkpoint;
         }
-        UpgradeStatus mine = run.standbyRebuild.newClusterOn(s, ps, "rsync");
+        UpgradeStatus mine;
+        if (ahead) {
+            // made before the window on the side port: the old cluster takes the side port, the new one the main port
+            mine = ss;
+            Pg.root(s, Cmd.of("pg_conftool", run.m.old().version(), run.cluster(), "set", "port", String.valueOf(ps.number(Key.SIDE_PORT))));
+            Pg.root(s, Cmd.of("pg_conftool", run.m.next().version(), run.cluster(), "set", "port", String.valueOf(run.port())));
+            s.forget(PgFacts.CLUSTERS);
+        } else {
+            mine = run.standbyRebuild.newClusterOn(s, ps, "rsync");
+        }
         Pg.root(s, Cmd.of("rm", "-rf", "--", newData)); // rsync makes it; a file left there of the same size would be kept
         long t0 = System.nanoTime();
         String stats = rsync(primary, s, oldData, newData);

@@ -164,8 +164,13 @@ public final class HtmlReport implements RunListener {
         reports.forEach(r -> r.lines().stream().filter(l -> l.startsWith("next:") || l.startsWith("way back:")).forEach(next::add));
         page.put("next", next);
         page.put("hasNext", !next.isEmpty());
-        List<Map<String, Object>> v = new ArrayList<>();
-        versions.forEach((host, text) -> v.add(Map.of("host", host, "text", text)));
+        List<Map<String, Object>> v = new ArrayList<>(); // in the hosts' order, whichever finished first
+        bars.keySet().stream().filter(versions::containsKey).forEach(host -> v.add(Map.of("host", host, "text", versions.get(host))));
+        versions.forEach((host, text) -> {
+            if (!bars.containsKey(host)) {
+                v.add(Map.of("host", host, "text", text));
+            }
+        });
         page.put("versions", v);
         page.put("hasVersions", !v.isEmpty());
         StringWriter out = new StringWriter();

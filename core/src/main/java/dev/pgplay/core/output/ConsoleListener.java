@@ -26,6 +26,10 @@ public final class ConsoleListener implements RunListener {
     private boolean inPlace;
     private final Map<String, Long> lastShown = new java.util.HashMap<>();
     private final Map<String, String> lastShape = new java.util.HashMap<>();
+    private long taskStart;
+
+    /** A task's output is progress worth showing once it has run this long (a quick command's is not). */
+    static final long LONG_WAIT_MILLIS = 2_000;
 
     /** Between two plain progress lines of one host and task when the output is not a terminal. */
     static final long PLAIN_EVERY_MILLIS = 10_000;
@@ -101,6 +105,7 @@ public final class ConsoleListener implements RunListener {
 
     @Override
     public void taskStarted(Play play, Task task, boolean handler) {
+        taskStart = clock.getAsLong();
         out.println();
         out.println(header((handler ? "RUNNING HANDLER [" : "TASK [") + task.name() + "]"));
     }
@@ -170,8 +175,11 @@ public final class ConsoleListener implements RunListener {
         if (line.isBlank()) {
             return;
         }
+        boolean wait = line.startsWith("waiting") || line.startsWith("retrying");
         if (verbosity >= 1) {
             out.println(text);
+        } else if (!wait && clock.getAsLong() - taskStart < LONG_WAIT_MILLIS) {
+            return; // not a long wait (yet)
         } else if (terminal) {
             clearProgress();
             raw.print(text.length() > 150 ? text.substring(0, 149) + "~" : text);
@@ -186,7 +194,7 @@ public final class ConsoleListener implements RunListener {
             Long last = lastShown.get(key);
             boolean same = shape.equals(lastShape.get(key));
             if (last == null || now - last >= (same ? PLAIN_EVERY_MILLIS : PLAIN_OTHER_MILLIS)
-                    || (!same && (line.startsWith("waiting") || line.startsWith("retrying")))) {
+                    || (!same && wait)) {
                 lastShown.put(key, now);
                 lastShape.put(key, shape);
                 out.println(text);

@@ -26,8 +26,13 @@ class ConsoleListenerTest {
     @Test
     void onATerminalOneLineIsUpdatedInPlaceAndClearedBeforeTheResult() {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        ConsoleListener c = new ConsoleListener(new PrintStream(bytes, true, StandardCharsets.UTF_8), 0, false, true, System::currentTimeMillis);
+        AtomicLong now = new AtomicLong(1_000_000);
+        ConsoleListener c = new ConsoleListener(new PrintStream(bytes, true, StandardCharsets.UTF_8), 0, false, true, now::get);
         Task t = Task.of("clone", ctx -> TaskResult.ok(""));
+        c.taskStarted(null, t, false);
+        c.progress(db1(), t, "(pgplay_db2,)"); // a quick command's output is not a long wait's progress
+        now.addAndGet(2_000);
+        bytes.reset();
         c.progress(db1(), t, "1024/4096 kB (25%)");
         c.progress(db1(), t, "4096/4096 kB (100%)");
         c.hostResult(db1(), t, TaskResult.changed("cloned", java.util.List.of()));
@@ -41,6 +46,9 @@ class ConsoleListenerTest {
         AtomicLong now = new AtomicLong(1_000_000);
         ConsoleListener c = new ConsoleListener(new PrintStream(bytes, true, StandardCharsets.UTF_8), 0, false, false, now::get);
         Task t = Task.of("clone", ctx -> TaskResult.ok(""));
+        c.taskStarted(null, t, false);
+        now.addAndGet(2_000);
+        bytes.reset();
         c.progress(db1(), t, "10/100 kB (10%)");
         now.addAndGet(3_000);
         c.progress(db1(), t, "20/100 kB (20%)");

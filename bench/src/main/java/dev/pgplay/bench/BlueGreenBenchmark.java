@@ -82,13 +82,7 @@ public final class BlueGreenBenchmark {
                 long[] back = timed(inv, vars, writer, false);
                 Thread.sleep(500);
                 writer.close();
-                java.util.Set<Long> present = new java.util.HashSet<>();
-                for (String line : SwitchoverBenchmark.sql(blue, "app", "SELECT id FROM writes").split("\n")) {
-                    if (!line.isBlank()) {
-                        present.add(Long.parseLong(line.trim()));
-                    }
-                }
-                long lost = writer.acknowledged().stream().filter(id -> !present.contains(id)).count();
+                long lost = SwitchoverBenchmark.lost(blue, writer.acknowledged());
                 System.out.printf("acknowledged commits: %d, lost: %d%n", writer.acknowledged().size(), lost);
                 return new Figures(mb, size, prepare, sw[0], sw[1], back[0], back[1], lost);
             }

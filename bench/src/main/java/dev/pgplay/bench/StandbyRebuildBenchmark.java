@@ -58,10 +58,7 @@ public final class StandbyRebuildBenchmark {
             SwitchoverBenchmark.check(SwitchoverBenchmark.run(inv, new ClusterSetup().plays(inv, Map.of()), Map.of(), null), "cluster-setup on 13");
             long t0 = System.nanoTime();
             UpgradeBenchmark.fill(db1, mb);
-            String lsn = SwitchoverBenchmark.sql(db1, "postgres", "SELECT pg_current_wal_lsn()");
-            while (!"t".equals(SwitchoverBenchmark.sql(db2, "postgres", "SELECT pg_last_wal_replay_lsn() >= '" + lsn + "'::pg_lsn"))) {
-                Thread.sleep(500);
-            }
+            replayed(db1, db2);
             String size = SwitchoverBenchmark.sql(db1, "postgres", "SELECT pg_size_pretty(pg_database_size('bench'))");
             System.out.printf("%n== %s: database bench is %s, on the standby too (made in %d s) ==%n", how, size, (System.nanoTime() - t0) / 1_000_000_000L);
             Map<String, Object> vars = new HashMap<>();
@@ -74,16 +71,21 @@ public final class StandbyRebuildBenchmark {
             long standby = Math.max(0, rsync.millis()) + Math.max(0, rebuild.millis());
             Map<String, Long> st = UpgradeBenchmark.status(db1);
             String sums = "SELECT string_agg(t || ' ' || n, ',' ORDER BY t) FROM (SELECT 't1' t, count(*) n FROM t1 UNION ALL SELECT 't8', count(*) FROM t8) x";
-            String lsn2 = SwitchoverBenchmark.sql(db1, "postgres", "SELECT pg_current_wal_lsn()");
-            while (!"t".equals(SwitchoverBenchmark.sql(db2, "postgres", "SELECT pg_last_wal_replay_lsn() >= '" + lsn2 + "'::pg_lsn"))) {
-                Thread.sleep(200);
-            }
+            replayed(db1, db2);
             boolean same = SwitchoverBenchmark.sql(db1, "bench", sums).equals(SwitchoverBenchmark.sql(db2, "bench", sums))
                     && SwitchoverBenchmark.sql(db2, "postgres", "SELECT status FROM pg_stat_wal_receiver").equals("streaming");
             String detail = (rsync.millis() >= 0 ? "rsync " + rsync.millis() + " ms (" + rsync.message() + "), " : "") + "rebuild step " + rebuild.millis() + " ms";
             System.out.printf("%s: standby %d ms; primary's writes refused %d ms; %s; same content and streaming: %s%n", how, standby,
                     st.get("opened-at") - st.get("blocked-at"), detail, same);
             return new Figures(how, standby, st.get("opened-at") - st.get("blocked-at"), detail, same);
+        }
+    }
+
+    /** Waits until the standby has replayed the primary's WAL up to where it is now. */
+    static void replayed(LabHost primary, LabHost standby) throws InterruptedException {
+        String lsn = SwitchoverBenchmark.sql(primary, "postgres", "SELECT pg_current_wal_lsn()");
+        while (!"t".equals(SwitchoverBenchmark.sql(standby, "postgres", "SELECT pg_last_wal_replay_lsn() >= '" + lsn + "'::pg_lsn"))) {
+            Thread.sleep(200);
         }
     }
 

@@ -78,13 +78,7 @@ public final class SwitchoverBenchmark {
             System.out.printf("write gap: median %d ms, max %d ms over %d switchovers (targets: median < 200 ms, max < 300 ms)%n",
                     sorted.get(sorted.size() / 2), sorted.get(sorted.size() - 1), sorted.size());
             String primaryNow = inRecovery(lab.host("db1")) ? "db2" : "db1";
-            java.util.Set<Long> present = new java.util.HashSet<>();
-            for (String line : sql(lab.host(primaryNow), "app", "SELECT id FROM writes").split("\n")) {
-                if (!line.isBlank()) {
-                    present.add(Long.parseLong(line.trim()));
-                }
-            }
-            long lost = acked.stream().filter(id -> !present.contains(id)).count();
+            long lost = lost(lab.host(primaryNow), acked);
             System.out.printf("acknowledged commits: %d, lost: %d; moments with two writable nodes: %d of %d monitor rounds (10 ms)%n",
                     acked.size(), lost, bothWritable, rounds);
 
@@ -121,6 +115,17 @@ public final class SwitchoverBenchmark {
         if (r.exitCode() != 0) {
             throw new IllegalStateException(what + " failed: " + r.stats());
         }
+    }
+
+    /** The acknowledged ids missing from table writes of database app on {@code host}. */
+    static long lost(LabHost host, List<Long> acknowledged) {
+        java.util.Set<Long> present = new java.util.HashSet<>();
+        for (String line : sql(host, "app", "SELECT id FROM writes").split("\n")) {
+            if (!line.isBlank()) {
+                present.add(Long.parseLong(line.trim()));
+            }
+        }
+        return acknowledged.stream().filter(id -> !present.contains(id)).count();
     }
 
     static String sql(LabHost host, String db, String sql) {

@@ -93,13 +93,7 @@ public final class UpgradeBenchmark {
                         Thread.sleep(1000);
                         writer.close();
                         gap = writer.longestGapMillisSince(from);
-                        java.util.Set<Long> present = new java.util.HashSet<>();
-                        for (String line : SwitchoverBenchmark.sql(db, "app", "SELECT id FROM writes").split("\n")) {
-                            if (!line.isBlank()) {
-                                present.add(Long.parseLong(line.trim()));
-                            }
-                        }
-                        lost = writer.acknowledged().stream().filter(id -> !present.contains(id)).count();
+                        lost = SwitchoverBenchmark.lost(db, writer.acknowledged());
                     }
                     Map<String, Long> st = status(db);
                     String verified = db.docker("sh", "-c", "grep -h '^verified-in=' /var/lib/pgplay/major-main.status | cut -d= -f2-").strip();

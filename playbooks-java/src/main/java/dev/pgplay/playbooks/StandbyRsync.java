@@ -1,5 +1,6 @@
 package dev.pgplay.playbooks;
 
+import dev.pgplay.core.modules.WaitFor;
 import dev.pgplay.core.run.HostContext;
 import dev.pgplay.core.run.Imperative;
 import dev.pgplay.core.run.TaskResult;
@@ -156,10 +157,9 @@ final class StandbyRsync {
                     .put(Key.NEW_CREATED, ss.flag(Key.NEW_CREATED) ? true : null); // a new cluster of an earlier run stays ours
             mark.save(s);
         }
-        if (old.get().online()) {
-            if (!caughtUp(oldPg, checkpoint)) {
-                return "it had not replayed the primary's shutdown checkpoint " + checkpoint + " within 30 s";
-            }
+        if (old.get().online() && !(WaitFor.sql(run.port(), "SELECT pg_last_wal_replay_lsn() > '" + checkpoint + "'::pg_lsn", "t")
+                .timeout(Duration.ofSeconds(30)).run(s) instanceof TaskResult.Ok)) {
+            return "it had not replayed the primary's shutdown checkpoint " + checkpoint + " within 30 s";
         }
         oldPg.startConf("manual", false);
         Map<String, String> control = old.get().online() ? oldPg.stopAndReadControl() : stoppedControl(s, oldData);
@@ -195,17 +195,6 @@ final class StandbyRsync {
                 + "&& cp \"$c\" \"$d/global/pg_control\" && LC_ALL=C \"$1/pg_controldata\" -D \"$d\"; rc=$?; rm -rf \"$d\"; exit $rc",
                 "sh", run.m.oldBinDir(), data)).stdout();
         return Pg.parseControl(out);
-    }
-
-    private static boolean caughtUp(Pg pg, String checkpoint) throws InterruptedException {
-        long end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (System.nanoTime() < end) {
-            if ("t".equals(pg.sql("SELECT pg_last_wal_replay_lsn() > '" + checkpoint + "'::pg_lsn"))) {
-                return true;
-            }
-            Thread.sleep(200);
-        }
-        return false;
     }
 
     /** The daemon's configuration on the standby: one module, the data directories' common parent, loopback only. */

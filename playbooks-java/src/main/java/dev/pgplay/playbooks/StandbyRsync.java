@@ -141,9 +141,11 @@ final class StandbyRsync {
         String oldData = run.status.get(Key.OLD_DATA);
         String newData = run.status.get(Key.NEW_DATA);
         Optional<PgFacts.Cluster> old = run.find(s, run.m.old().version());
-        String checkpoint = run.status.get(Key.SHUTDOWN_CHECKPOINT);
-        if (checkpoint == null || !checkpoint.matches("[0-9A-F]+/[0-9A-F]+")) {
-            return "the primary's shutdown checkpoint was not recorded";
+        // read now, not the one recorded at the stop: a pg_upgrade run again after a lost controller starts and stops
+        // the old cluster once more, which ends at a later checkpoint (pg_control.old after --link)
+        String checkpoint = stoppedControl(primary, oldData).getOrDefault("Latest checkpoint location", "");
+        if (!checkpoint.matches("[0-9A-F]+/[0-9A-F]+")) {
+            return "the primary's old cluster shows no shutdown checkpoint";
         }
         // from here the standby's old cluster is stopped: a failure before the new cluster starts puts it back (putBack)
         UpgradeStatus ps = run.status;

@@ -141,11 +141,11 @@ final class StandbyRsync {
         String oldData = run.status.get(Key.OLD_DATA);
         String newData = run.status.get(Key.NEW_DATA);
         Optional<PgFacts.Cluster> old = run.find(s, run.m.old().version());
-        // read now, not the one recorded at the stop: a pg_upgrade run again after a lost controller starts and stops
-        // the old cluster once more, which ends at a later checkpoint (pg_control.old after --link)
-        String checkpoint = stoppedControl(primary, oldData).getOrDefault("Latest checkpoint location", "");
-        if (!checkpoint.matches("[0-9A-F]+/[0-9A-F]+")) {
-            return "the primary's old cluster shows no shutdown checkpoint";
+        // the checkpoint of the stop, as the documentation compares before pg_upgrade: pg_upgrade itself starts and
+        // stops the old cluster (without TCP, so no standby receives it) and ends at later checkpoints that change no data
+        String checkpoint = run.status.get(Key.SHUTDOWN_CHECKPOINT);
+        if (checkpoint == null || !checkpoint.matches("[0-9A-F]+/[0-9A-F]+")) {
+            return "the primary's shutdown checkpoint was not recorded";
         }
         // from here the standby's old cluster is stopped: a failure before the new cluster starts puts it back (putBack)
         UpgradeStatus ps = run.status;
@@ -153,10 +153,15 @@ final class StandbyRsync {
         Pg oldPg = new Pg(s, oldSettings);
         UpgradeStatus ss = UpgradeStatus.read(s, run.cluster());
         boolean ahead = prepared(s, ss);
+        // a run cut inside rsync left the standby stopped with the primary's files in part (its pg_control perhaps
+        // deleted, the primary's pg_control.old copied): it was found at this checkpoint before rsync began
+        boolean foundBefore = !old.get().online() && "rsync".equals(ss.get(Key.METHOD)) && ss.state() == State.REBUILDING
+                && checkpoint.equals(ss.get(Key.SHUTDOWN_CHECKPOINT));
         if (!ahead) {
             UpgradeStatus mark = UpgradeStatus.fresh(run.cluster()).state(State.REBUILDING).put(Key.METHOD, "rsync").put(Key.OLD_VERSION, oldSettings.version())
                     .put(Key.NEW_VERSION, run.m.next().version()).put(Key.OLD_DATA, oldData).put(Key.SIDE_PORT, ps.number(Key.SIDE_PORT)).put(Key.PORT, run.port())
-                    .put(Key.NEW_CREATED, ss.flag(Key.NEW_CREATED) ? true : null); // a new cluster of an earlier run stays ours
+                    .put(Key.NEW_CREATED, ss.flag(Key.NEW_CREATED) ? true : null) // a new cluster of an earlier run stays ours
+                    .put(Key.SHUTDOWN_CHECKPOINT, foundBefore ? checkpoint : null);
             mark.save(s);
         }
         if (old.get().online() && !(WaitFor.sql(run.port(), "SELECT pg_last_wal_replay_lsn() > '" + checkpoint + "'::pg_lsn", "t")
@@ -164,10 +169,12 @@ final class StandbyRsync {
             return "it had not replayed the primary's shutdown checkpoint " + checkpoint + " within 30 s";
         }
         oldPg.startConf("manual", false);
-        Map<String, String> control = old.get().online() ? oldPg.stopAndReadControl() : stoppedControl(s, oldData);
-        String at = control.getOrDefault("Latest checkpoint location", "?");
-        if (!at.equals(checkpoint)) {
-            return "its last restartpoint " + at + " is not the primary's shutdown checkpoint " + checkpoint;
+        if (!foundBefore) {
+            Map<String, String> control = old.get().online() ? oldPg.stopAndReadControl() : stoppedControl(s, oldData);
+            String at = control.getOrDefault("Latest checkpoint location", "?");
+            if (!at.equals(checkpoint)) {
+                return "its last restartpoint " + at + " is not the primary's shutdown checkpoint " + checkpoint;
+            }
         }
         UpgradeStatus mine;
         if (ahead) {
@@ -179,6 +186,7 @@ final class StandbyRsync {
         } else {
             mine = run.standbyRebuild.newClusterOn(s, ps, "rsync");
         }
+        mine.put(Key.SHUTDOWN_CHECKPOINT, checkpoint).save(s); // found there: from here rsync changes the old directory
         Pg.root(s, Cmd.of("rm", "-rf", "--", newData)); // rsync makes it; a file left there of the same size would be kept
         long t0 = System.nanoTime();
         String stats = rsync(primary, s, oldData, newData);

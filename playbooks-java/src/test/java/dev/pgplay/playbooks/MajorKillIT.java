@@ -86,10 +86,9 @@ class MajorKillIT {
         killAt("standbys: caught up and stopped", 1500, "major-upgrade", "-e", "new-version=15", "-e", "method=link", "--resume");
         PgLab.Run resumed = pg.playbook("major-upgrade", "-e", "new-version=15", "-e", "method=link", "--resume");
         assertEquals(0, resumed.code(), resumed.out());
-        // pg_upgrade run again starts and stops the old cluster once more, at a checkpoint the standby cannot receive:
-        // rsync is then not safe and the standby gets pg_basebackup, and the report says why
-        assertTrue(resumed.out().matches("(?s).*standbys: db2=(rsync|pg_basebackup \\((it had not replayed|its last restartpoint [0-9A-F/]+ is not) "
-                + "the primary's shutdown checkpoint).*"), resumed.out());
+        // the standby was found at the stop's checkpoint before rsync began (pg_upgrade's own restarts of the old
+        // cluster, run twice here, change no data): the cut rsync is run again, whatever it had copied
+        assertTrue(resumed.out().contains("standbys: db2=rsync"), resumed.out());
         assertHealthy("15");
         assertEquals(fingerprint, PgLab.fingerprint(pg.host("db2")), "the standby holds the same data");
     }

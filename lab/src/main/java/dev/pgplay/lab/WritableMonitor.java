@@ -8,13 +8,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Asks both nodes, directly by their own addresses, whether they accept writes, over and over
- * (bounded to 10 minutes); counts rounds in which both did. A node that does not answer counts as
- * not writable.
+ * Asks every node, directly by its own address, whether it accepts writes, over and over
+ * (bounded to 10 minutes); counts rounds in which two or more did. A node that does not answer
+ * counts as not writable.
  */
 public final class WritableMonitor implements AutoCloseable {
-    private final String urlA;
-    private final String urlB;
+    private final java.util.List<String> urls;
     private final String query;
 
     /** A node takes writes: not in recovery, and a new transaction is not read-only. */
@@ -33,9 +32,13 @@ public final class WritableMonitor implements AutoCloseable {
      * blue-green upgrade: {@link #ACCEPTS_WRITES}).
      */
     public WritableMonitor(String urlA, String urlB, String query) {
+        this(java.util.List.of(urlA, urlB), query);
+    }
+
+    /** Any number of nodes (a primary and its standbys). */
+    public WritableMonitor(java.util.List<String> urls, String query) {
         this.query = query;
-        this.urlA = urlA;
-        this.urlB = urlB;
+        this.urls = java.util.List.copyOf(urls);
         this.thread = new Thread(this::loop, "monitor");
         this.thread.setDaemon(true);
     }
@@ -47,18 +50,18 @@ public final class WritableMonitor implements AutoCloseable {
 
     private void loop() {
         long deadline = System.nanoTime() + 600_000_000_000L;
-        Connection[] c = new Connection[2];
-        String[] urls = {urlA, urlB};
+        int n = urls.size();
+        Connection[] c = new Connection[n];
         while (!stop.get() && System.nanoTime() < deadline) {
-            boolean[] writable = new boolean[2];
-            for (int i = 0; i < 2; i++) {
+            int writable = 0;
+            for (int i = 0; i < n; i++) {
                 try {
                     if (c[i] == null) {
-                        c[i] = DriverManager.getConnection(urls[i], "app", "app-pw");
+                        c[i] = DriverManager.getConnection(urls.get(i), "app", "app-pw");
                     }
                     try (ResultSet rs = c[i].createStatement().executeQuery(query)) {
                         rs.next();
-                        writable[i] = rs.getBoolean(1);
+                        writable += rs.getBoolean(1) ? 1 : 0;
                     }
                 } catch (SQLException e) {
                     try {
@@ -72,7 +75,7 @@ public final class WritableMonitor implements AutoCloseable {
                 }
             }
             rounds.incrementAndGet();
-            if (writable[0] && writable[1]) {
+            if (writable >= 2) {
                 bothWritable.incrementAndGet();
             }
             try {
@@ -83,7 +86,7 @@ public final class WritableMonitor implements AutoCloseable {
         }
     }
 
-    /** Rounds in which both nodes said they accept writes. */
+    /** Rounds in which two or more nodes said they accept writes. */
     public int bothWritable() {
         return bothWritable.get();
     }

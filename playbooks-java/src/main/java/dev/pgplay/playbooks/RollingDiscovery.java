@@ -7,10 +7,20 @@ import dev.pgplay.core.modules.Apt;
 import dev.pgplay.core.run.Detached;
 import dev.pgplay.core.run.HostContext;
 import dev.pgplay.core.run.TaskResult;
+import dev.pgplay.postgres.PgFacts;
+import dev.pgplay.postgres.Psql;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
 
-/** Where the pair stands: live roles, versions, an open switchover journal handed to {@link CutSwitchover}. A step of {@link RollingMinor}. */
+/**
+ * Where the cluster stands: live roles (one writable node, refused otherwise), versions, an open
+ * switchover journal handed to {@link CutSwitchover}, and the standby paired with the primary for
+ * the switchover. A step of {@link RollingMinor}.
+ */
 final class RollingDiscovery {
     private RollingDiscovery() {
     }
@@ -18,15 +28,27 @@ final class RollingDiscovery {
     // ---------------------------------------------------------------- discovery and pre-flight
 
     static TaskResult discover(HostContext ctx, PgSettings s, RollingState st) throws Exception {
-        Pg a = new Pg(ctx.on(s.primary()), s);
-        Pg b = new Pg(ctx.on(s.standbys().get(0)), s);
+        List<Pg> all = new ArrayList<>();
+        for (String h : RollingMinor.nodes(s)) {
+            all.add(new Pg(ctx.on(h), s));
+        }
         String resumed = "";
-        for (Pg pg : List.of(a, b)) {
+        for (Pg pg : all) {
             awaitEarlierPackages(pg);
         }
-        SwitchoverJournal journal = SwitchoverJournal.merge(List.of(SwitchoverJournal.readIfReachable(a.ctx(), s),
-                SwitchoverJournal.readIfReachable(b.ctx(), s)));
+        List<SwitchoverJournal> journals = new ArrayList<>();
+        for (Pg pg : all) {
+            journals.add(SwitchoverJournal.readIfReachable(pg.ctx(), s));
+        }
+        SwitchoverJournal journal = SwitchoverJournal.merge(journals);
+        String rejoins = null;
         if (journal.open()) {
+            Pg a = byName(all, journal.from());
+            Pg b = byName(all, journal.to());
+            if (a == null || b == null) {
+                return TaskResult.failed("the switchover journal (" + SwitchoverJournal.path(s) + ") names " + journal.from() + " -> " + journal.to()
+                        + ", which are not both nodes of the inventory's roles; put them back in hosts.conf, then run again");
+            }
             CutSwitchover.Outcome o = new CutSwitchover(s, journal, a, b).resolve();
             if (o.failure().isPresent()) {
                 return TaskResult.failed(o.failure().get());
@@ -35,30 +57,53 @@ final class RollingDiscovery {
             st.notes.add("a switchover cut by a lost controller: " + o.what());
             st.journalOpen = o.promoted();
             st.fenceCheckpoint = o.promoted() ? o.checkpoint() : -1;
+            rejoins = o.promoted() ? journal.from() : null;
         }
-        var ca = a.cluster();
-        var cb = b.cluster();
-        boolean aWrites = ca.online() && !ca.inRecovery();
-        boolean bWrites = cb.online() && !cb.inRecovery();
-        if (aWrites && bWrites) {
-            return TaskResult.failed("both " + a.name() + " and " + b.name() + " are read-write (split brain); stop the one that must not serve, "
-                    + "check it for writes the other lacks, then run again");
+        Map<String, PgFacts.Cluster> clusters = new LinkedHashMap<>();
+        List<String> writable = new ArrayList<>();
+        for (Pg pg : all) {
+            PgFacts.Cluster c = pg.cluster();
+            clusters.put(pg.name(), c);
+            if (c.online() && !c.inRecovery()) {
+                writable.add(pg.name());
+            }
         }
-        if (!aWrites && !bWrites) {
-            return TaskResult.failed("no read-write node (" + a.name() + ": " + ca.status() + ", " + b.name() + ": " + cb.status()
+        if (writable.size() > 1) {
+            return TaskResult.failed(String.join(" and ", writable) + " are read-write (split brain); stop the ones that must not serve, "
+                    + "check them for writes the other lacks, then run again");
+        }
+        if (writable.isEmpty()) {
+            return TaskResult.failed("no read-write node (" + all.stream().map(pg -> pg.name() + ": " + clusters.get(pg.name()).status()).collect(Collectors.joining(", "))
                     + "); start the primary or promote the right standby deliberately, then run again");
         }
-        Pg p = aWrites ? a : b;
-        Pg o = aWrites ? b : a;
+        Pg p = byName(all, writable.get(0));
+        // down and not fenced as a standby: a primary of an earlier (older pgplay) switchover, which must rejoin, never start as it is
+        List<String> unfenced = new ArrayList<>();
+        for (Pg pg : all) {
+            if (pg != p && !clusters.get(pg.name()).online() && !pg.fenced()) {
+                unfenced.add(pg.name());
+            }
+        }
+        if (rejoins == null && unfenced.size() > 1) {
+            return TaskResult.failed(String.join(" and ", unfenced) + " are down without standby.signal: each may hold writes " + p.name()
+                    + " lacks; find out which was primary last, then rebuild the others (cluster-setup -e force-reclone=true --limit HOST)");
+        }
+        String partner = rejoins != null ? rejoins : !unfenced.isEmpty() ? unfenced.get(0) : newPrimary(ctx, s, p, all, clusters);
+        if (partner == null) {
+            return TaskResult.failed("no standby can take over from " + p.name() + ": " + (s.standbys().isEmpty() ? "roles.standby is empty"
+                    : "-e new-primary names " + ctx.var("new-primary", "") + ", which is the primary or a cascading standby"));
+        }
+        Pg o = byName(all, partner);
         st.primary = p.name();
         st.standby = o.name();
-        var other = aWrites ? cb : ca;
+        st.others = all.stream().map(Pg::name).filter(h -> !h.equals(st.primary) && !h.equals(st.standby)).toList();
+        PgFacts.Cluster other = clusters.get(o.name());
         st.standbyDown = !other.online();
         boolean signal = o.fenced();
         // down without standby.signal (an older pgplay's cut run), or fenced by the switchover in the journal and not streaming yet
         st.oldPrimaryNeedsRejoin = !other.online() && !signal
                 || st.journalOpen && !(other.online() && other.inRecovery() && o.streamingFrom(p.ctx().host().address()));
-        for (Pg pg : List.of(a, b)) {
+        for (Pg pg : all) {
             st.versionsBefore.putIfAbsent(pg.name(), pg.installed("postgresql-" + s.version()));
         }
         String how = st.journalOpen && st.oldPrimaryNeedsRejoin ? o.name() + " is the fenced old primary of that switchover, it will rejoin"
@@ -67,7 +112,40 @@ final class RollingDiscovery {
         if (!st.primary.equals(s.primary())) {
             st.notes.add(st.primary + " is primary now, the inventory says " + s.primary() + " (an earlier switchover)");
         }
-        return TaskResult.ok(resumed + "primary " + st.primary + "; " + how);
+        String more = st.others.isEmpty() ? "" : "; other standbys, upgraded first one at a time: " + String.join(", ", st.others);
+        return TaskResult.ok(resumed + "primary " + st.primary + "; " + how + more);
+    }
+
+    /**
+     * The standby to switch over to: {@code -e new-primary}, else the running standby that has
+     * replayed the most WAL (the inventory's order breaks a tie), else the first standby. Cascading
+     * standbys (host var {@code upstream}) are never chosen; null when none can be.
+     */
+    static String newPrimary(HostContext ctx, PgSettings s, Pg p, List<Pg> all, Map<String, PgFacts.Cluster> clusters) {
+        List<Pg> candidates = all.stream().filter(pg -> pg != p && RollingMinor.upstream(ctx, pg.name()).isEmpty()).toList();
+        String wanted = ctx.var("new-primary", "");
+        if (wanted.equals(p.name())) {
+            ctx.progress(wanted + " (-e new-primary) is the primary already");
+        } else if (!wanted.isEmpty()) {
+            return candidates.stream().map(Pg::name).filter(wanted::equals).findFirst().orElse(null);
+        }
+        Pg best = null;
+        long bestLsn = -1;
+        for (Pg pg : candidates) {
+            PgFacts.Cluster c = clusters.get(pg.name());
+            if (c.online() && c.inRecovery()) {
+                long lsn = Psql.lsn(pg.sql("SELECT coalesce(pg_last_wal_replay_lsn()::text, '0/0')"));
+                if (lsn > bestLsn) {
+                    best = pg;
+                    bestLsn = lsn;
+                }
+            }
+        }
+        return best != null ? best.name() : candidates.isEmpty() ? null : candidates.get(0).name();
+    }
+
+    private static Pg byName(List<Pg> all, String name) {
+        return all.stream().filter(pg -> pg.name().equals(name)).findFirst().orElse(null);
     }
 
     /**

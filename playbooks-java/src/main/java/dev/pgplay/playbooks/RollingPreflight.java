@@ -21,10 +21,12 @@ final class RollingPreflight {
     static TaskResult preflight(HostContext ctx, PgSettings s, RollingState st, long maxLag) {
         Pg p = new Pg(ctx.on(st.primary), s);
         Pg o = new Pg(ctx.on(st.standby), s);
+        List<Pg> all = new ArrayList<>(List.of(p, o));
+        st.others.forEach(h -> all.add(new Pg(ctx.on(h), s)));
         List<String> problems = new ArrayList<>();
         List<String> info = new ArrayList<>();
-        packages(s, st, p, o, problems, info);
-        for (Pg pg : List.of(p, o)) {
+        packages(s, st, all, problems, info);
+        for (Pg pg : all) {
             host(s, pg, problems);
         }
         String prepared = p.sql("SELECT count(*) FROM pg_prepared_xacts");
@@ -39,6 +41,19 @@ final class RollingPreflight {
         if (!st.standbyDown && !st.oldPrimaryNeedsRejoin) {
             replication(p, o, maxLag, problems, info);
         }
+        for (Pg other : all.subList(2, all.size())) {
+            String up = RollingMinor.upstream(ctx, other.name());
+            if (other.online() && up.isEmpty() && other.inRecovery() && !other.streamingFrom(p.ctx().host().address())) {
+                // after a lost controller: a switchover happened before this standby was re-pointed; it is made to follow first
+                info.add(other.name() + " does not stream from " + p.name() + " (" + other.receiver().map(Object::toString).orElse("no WAL receiver")
+                        + "): it is made to follow " + p.name() + " before anything else changes");
+            } else if (other.online()) {
+                replication(up.isEmpty() ? p : new Pg(ctx.on(up), s), other, maxLag, problems, info);
+            }
+            if (up.isEmpty() && other.online()) {
+                followable(other, problems);
+            }
+        }
         s.vip().ifPresent(vip -> vip(vip, p, o, info));
         if (!problems.isEmpty()) {
             return TaskResult.failed(String.join("; ", problems));
@@ -47,19 +62,22 @@ final class RollingPreflight {
         return TaskResult.ok("target " + st.target + "; " + String.join("; ", info));
     }
 
-    /** One candidate version for both hosts (the target), installed on both and not newer than it. */
-    private static void packages(PgSettings s, RollingState st, Pg p, Pg o, List<String> problems, List<String> info) {
+    /** One candidate version for every host (the target), installed on each and not newer than it. */
+    private static void packages(PgSettings s, RollingState st, List<Pg> all, List<String> problems, List<String> info) {
         String pkg = "postgresql-" + s.version();
-        String candP = p.candidate(pkg);
-        String candO = o.candidate(pkg);
-        if (candP.isEmpty() || candO.isEmpty()) {
-            problems.add("no candidate version of " + pkg + " (apt-cache policy) on " + (candP.isEmpty() ? p.name() : o.name()));
-        } else if (!candP.equals(candO)) {
-            problems.add("the hosts would install different versions: " + p.name() + " " + candP + ", " + o.name() + " " + candO
-                    + "; align their apt sources first");
+        java.util.Map<String, String> candidates = new java.util.LinkedHashMap<>();
+        for (Pg pg : all) {
+            candidates.put(pg.name(), pg.candidate(pkg));
         }
-        st.target = candO;
-        for (Pg pg : List.of(p, o)) {
+        List<String> none = candidates.entrySet().stream().filter(e -> e.getValue().isEmpty()).map(java.util.Map.Entry::getKey).toList();
+        if (!none.isEmpty()) {
+            problems.add("no candidate version of " + pkg + " (apt-cache policy) on " + String.join(", ", none));
+        } else if (new java.util.HashSet<>(candidates.values()).size() > 1) {
+            problems.add("the hosts would install different versions: " + candidates.entrySet().stream().map(e -> e.getKey() + " " + e.getValue())
+                    .collect(java.util.stream.Collectors.joining(", ")) + "; align their apt sources first");
+        }
+        st.target = candidates.get(all.get(1).name());
+        for (Pg pg : all) {
             String inst = pg.installed(pkg);
             if (inst.isEmpty() && pg.ctx().fact(Apt.DPKG_INTERRUPTED)) {
                 info.add("dpkg was interrupted on " + pg.name() + " (" + pkg + " half-installed): the install step finishes it");
@@ -96,8 +114,22 @@ final class RollingPreflight {
             if (lag > maxLag) {
                 problems.add(o.name() + " is " + lag + " bytes behind (limit " + maxLag + ", -e max-lag-bytes=N)");
             } else {
-                info.add("lag " + lag + " bytes");
+                info.add(o.name() + " lag " + lag + " bytes");
             }
+        }
+    }
+
+    /**
+     * A standby re-pointed after the switchover gets its primary_conninfo from
+     * conf.d/pgplay-standby.conf (cluster-setup writes it there): one set elsewhere, say by ALTER
+     * SYSTEM in postgresql.auto.conf, would win over it and keep the standby on the old primary.
+     */
+    private static void followable(Pg standby, List<String> problems) {
+        String source = standby.sql("SELECT coalesce(sourcefile, '') FROM pg_settings WHERE name = 'primary_conninfo'");
+        if (!source.endsWith("/conf.d/pgplay-standby.conf")) {
+            problems.add(standby.name() + "'s primary_conninfo comes from " + (source.isEmpty() ? "no file" : source)
+                    + ", not conf.d/pgplay-standby.conf: it could not follow the new primary. Move it there (cluster-setup writes it), "
+                    + "or name the standby's upstream in hosts.conf (a cascading standby)");
         }
     }
 
@@ -132,7 +164,9 @@ final class RollingPreflight {
     }
 
     static long lagBytes(Pg primary, Pg standby) {
-        long current = Psql.lsn(primary.sql("SELECT pg_current_wal_lsn()"));
+        // a cascading standby's upstream is itself in recovery: its end of WAL is what it has received
+        long current = Psql.lsn(primary.sql("SELECT CASE WHEN pg_is_in_recovery() THEN coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) "
+                + "ELSE pg_current_wal_lsn() END"));
         String replay = standby.sql("SELECT coalesce(pg_last_wal_replay_lsn()::text, '0/0')");
         return Math.max(0, current - Psql.lsn(replay));
     }

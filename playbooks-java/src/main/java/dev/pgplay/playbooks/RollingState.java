@@ -9,7 +9,10 @@ import java.util.Map;
 /** What rolling-minor learns and decides during one run; its tasks read and update it in order. */
 final class RollingState {
     volatile String primary;
+    /** The standby paired with the primary for the switchover (the new primary), or the old primary that must rejoin. */
     volatile String standby;
+    /** The other standbys: upgraded first, one at a time, then made to follow whichever node is primary. */
+    volatile List<String> others = List.of();
     volatile String target = "";
     volatile boolean standbyDown;
     /** Check mode walked through a switchover that did not happen: later steps describe, not inspect. */
@@ -26,6 +29,10 @@ final class RollingState {
     volatile boolean journalOpen;
     volatile String rejoinMethod = "";
     volatile long writesBlockedAt;
+    /** PgBouncer in front of the primary (switch method pgbouncer), or null. */
+    volatile PgBouncer bouncer;
+    /** When PgBouncer was paused for the switchover in progress; 0 when it is not. */
+    volatile long bouncerPausedAt;
     volatile long vipUpAt;
     final List<Long> gapsMillis = new ArrayList<>();
     final Map<String, String> versionsBefore = new LinkedHashMap<>();
@@ -38,6 +45,10 @@ final class RollingState {
 
     boolean isStandby(String host) {
         return host.equals(standby);
+    }
+
+    boolean isOther(String host) {
+        return others.contains(host);
     }
 
     void swap() {

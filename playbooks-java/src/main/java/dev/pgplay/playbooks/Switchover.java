@@ -210,7 +210,27 @@ final class Switchover {
             vipBack = " and holds the VIP";
         }
         st.writesBlockedAt = 0;
-        return TaskResult.failed("NOT promoted: " + why + "; " + p.name() + " was started again" + vipBack + ". " + next);
+        String bouncer = "";
+        if (st.bouncer != null) {
+            try {
+                st.bouncer.lead(p.ctx(), st, p.name());
+                bouncer = ", PgBouncer resumed toward it";
+            } catch (RuntimeException e) {
+                bouncer = ", PgBouncer NOT resumed (" + e.getMessage() + "; its timer resumes it)";
+            }
+        }
+        return TaskResult.failed("NOT promoted: " + why + "; " + p.name() + " was started again" + vipBack + bouncer + ". " + next);
+    }
+
+    /** A switchover journaled by {@link #prepareStop} that stops before anything was stopped: session closed, journal aborted. */
+    static void undoStart(Pg p, RollingState st) {
+        if (st.standbySql != null) {
+            st.standbySql.close();
+            st.standbySql = null;
+        }
+        abortJournal(List.of(p, new Pg(p.ctx().on(st.standby), p.settings())));
+        st.journalOpen = false;
+        st.switching = false;
     }
 
     /** The switchover is over (undone): both journals say so, where they can be reached. */

@@ -53,8 +53,13 @@ final class UpgradeStandby {
     }
 
     static TaskResult caughtUp(HostContext ctx, PgSettings s, RollingState st, long maxLag) throws InterruptedException {
+        return caughtUp(ctx, s, st, st.primary, maxLag);
+    }
+
+    /** Streams from {@code upstream} (the primary, or a cascading standby's upstream) and is within {@code maxLag} bytes of it. */
+    static TaskResult caughtUp(HostContext ctx, PgSettings s, RollingState st, String upstream, long maxLag) throws InterruptedException {
         Pg o = new Pg(ctx, s);
-        Pg p = new Pg(ctx.on(st.primary), s);
+        Pg p = new Pg(ctx.on(upstream), s);
         if (st.simulated || ctx.checkMode() && !o.online()) {
             return TaskResult.skipped("check mode: " + o.name() + " would be waited for here");
         }

@@ -160,6 +160,16 @@ final class PgLab {
         sql(db1, "app", "INSERT INTO writes (id) SELECT g FROM generate_series(1, 300) g");
     }
 
+    /** {@link dev.pgplay.lab.LabPgBouncer#start}. */
+    static void pgbouncer(LabHost host, LabHost primary) {
+        dev.pgplay.lab.LabPgBouncer.start(host, primary.address());
+    }
+
+    /** {@link dev.pgplay.lab.LabPgBouncer#app}. */
+    static String pgbouncerApp(LabHost host) {
+        return dev.pgplay.lab.LabPgBouncer.app(host);
+    }
+
     /** One line that changes whenever a row of the test data changes (for before/after checks from outside). */
     static String fingerprint(LabHost h) {
         return sql(h, "shop", "SELECT (SELECT count(*) || ':' || md5(string_agg(o::text, ',' ORDER BY id)) FROM sales.orders o) || ' ' "

@@ -1,0 +1,281 @@
+package dev.pgplay.playbooks;
+
+import dev.pgplay.core.run.Detached;
+import dev.pgplay.core.run.HostContext;
+import dev.pgplay.core.run.TaskResult;
+import dev.pgplay.core.run.WritesRefused;
+import dev.pgplay.core.ssh.Cmd;
+import dev.pgplay.core.ssh.ExecOptions;
+import dev.pgplay.core.ssh.ExecResult;
+import dev.pgplay.inventory.Host;
+import dev.pgplay.inventory.Inventory;
+import dev.pgplay.postgres.PgSettings;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * PgBouncer in front of the primary (switch method {@code pgbouncer}, the hosts of inventory group
+ * {@code pgbouncer}): during a switchover it is {@code PAUSE}d, so client queries wait instead of
+ * failing, then its {@code [databases]} entries are pointed at the new primary
+ * ({@link PgBouncerIni}), {@code RELOAD}ed and {@code RESUME}d. The pause is bounded twice: PAUSE
+ * itself gets {@code pgbouncer-pause-timeout-seconds} (it waits for running transactions), and a
+ * timer armed on the PgBouncer host before it ({@code pgplay-pgbouncer-resume}) resumes it by
+ * itself after {@code pgbouncer-resume-after-seconds} should the controller be lost. The admin
+ * console is reached over PgBouncer's unix socket as {@code pgbouncer-admin-user}, an OS user and
+ * an admin_users entry authenticated by peer: no password is used.
+ */
+final class PgBouncer {
+    static final String TIMER = "pgplay-pgbouncer-resume";
+    private final List<String> hosts;
+    private final int port;
+    private final String socketDir;
+    private final String adminUser;
+    private final String config;
+    private final Duration pauseTimeout;
+    private final Duration resumeAfter;
+    private final Set<String> nodes;
+
+    private PgBouncer(List<String> hosts, int port, String socketDir, String adminUser, String config, Duration pauseTimeout, Duration resumeAfter,
+            Set<String> nodes) {
+        this.hosts = hosts;
+        this.port = port;
+        this.socketDir = socketDir;
+        this.adminUser = adminUser;
+        this.config = config;
+        this.pauseTimeout = pauseTimeout;
+        this.resumeAfter = resumeAfter;
+        this.nodes = nodes;
+    }
+
+    /**
+     * The switch methods of {@code vars.switch} (default {@code [vip]} with a VIP in roles, else
+     * none), validated before any host is contacted; the PgBouncer part when it is one of them.
+     */
+    static Optional<PgBouncer> of(Inventory inventory, PgSettings s, Map<String, Object> extra) {
+        Vars p = new Vars(inventory.host(s.primary()), extra);
+        Object raw = p.var("switch");
+        List<String> methods = raw == null ? (s.vip().isPresent() ? List.of("vip") : List.of())
+                : raw instanceof List<?> l ? l.stream().map(String::valueOf).toList() : List.of(String.valueOf(raw));
+        for (String m : methods) {
+            if (!List.of("vip", "pgbouncer").contains(m)) {
+                throw new IllegalArgumentException(p.varOrigin("switch") + ": switch = " + methods + ": '" + m
+                        + "' is not a switch method here (vip, pgbouncer)");
+            }
+        }
+        if (methods.contains("vip") && s.vip().isEmpty()) {
+            throw new IllegalArgumentException(p.varOrigin("switch") + ": switch lists vip, and roles.vip is not set");
+        }
+        if (!methods.contains("pgbouncer")) {
+            return Optional.empty();
+        }
+        List<String> hosts = List.copyOf(inventory.groups().getOrDefault("pgbouncer", Set.of()));
+        if (hosts.isEmpty()) {
+            throw new IllegalArgumentException(p.varOrigin("switch") + ": switch lists pgbouncer, and the inventory has no group pgbouncer "
+                    + "(groups { pgbouncer { hosts = [...] } }: the hosts PgBouncer runs on)");
+        }
+        Set<String> nodes = new LinkedHashSet<>();
+        nodes.add(inventory.host(s.primary()).address());
+        s.standbys().forEach(h -> nodes.add(inventory.host(h).address()));
+        return Optional.of(new PgBouncer(hosts, number(p, "pgbouncer-port", 6432), path(p, "pgbouncer-socket-dir", "/var/run/postgresql"),
+                name(p, "pgbouncer-admin-user", "postgres"), path(p, "pgbouncer-config", "/etc/pgbouncer/pgbouncer.ini"),
+                Duration.ofSeconds(number(p, "pgbouncer-pause-timeout-seconds", 10)), Duration.ofSeconds(number(p, "pgbouncer-resume-after-seconds", 60)),
+                nodes));
+    }
+
+    /** A var from {@code -e} first, then from the primary's inventory vars; where it was set, for errors. */
+    private record Vars(Host host, Map<String, Object> extra) {
+        Object var(String key) {
+            return extra.containsKey(key) ? extra.get(key) : host.var(key);
+        }
+
+        String varString(String key, String fallback) {
+            Object v = var(key);
+            return v == null ? fallback : v.toString();
+        }
+
+        String varOrigin(String key) {
+            return extra.containsKey(key) ? "-e " + key : host.varOrigin(key);
+        }
+    }
+
+    private static int number(Vars p, String key, int fallback) {
+        String v = p.varString(key, String.valueOf(fallback));
+        if (!v.matches("\\d{1,5}") || Integer.parseInt(v) == 0) {
+            throw new IllegalArgumentException(p.varOrigin(key) + ": " + key + " must be a positive number, got '" + v + "'");
+        }
+        return Integer.parseInt(v);
+    }
+
+    private static String path(Vars p, String key, String fallback) {
+        String v = p.varString(key, fallback);
+        if (!v.matches("/[A-Za-z0-9_./-]*")) {
+            throw new IllegalArgumentException(p.varOrigin(key) + ": " + key + " must be an absolute path, got '" + v + "'");
+        }
+        return v;
+    }
+
+    private static String name(Vars p, String key, String fallback) {
+        String v = p.varString(key, fallback);
+        if (!v.matches("[a-z_][a-z0-9_-]*")) {
+            throw new IllegalArgumentException(p.varOrigin(key) + ": " + key + " must be a user name, got '" + v + "'");
+        }
+        return v;
+    }
+
+    List<String> hosts() {
+        return hosts;
+    }
+
+    // ---------------------------------------------------------------- the admin console
+
+    private ExecResult admin(HostContext ctx, String command, Duration limit) {
+        Cmd psql = Cmd.of("timeout", limit.toSeconds() + "s", "psql", "-X", "-A", "-q", "-P", "footer=off", "-F", "\u001f",
+                "-h", socketDir, "-p", String.valueOf(port), "-U", adminUser, "-d", "pgbouncer", "-c", command);
+        return ctx.connection().exec(psql, ExecOptions.as(adminUser).timeout(limit.plusSeconds(5)));
+    }
+
+    /** SHOW DATABASES, a map per row (name, host, port, database, ..., paused). */
+    List<Map<String, String>> databases(HostContext ctx) {
+        ExecResult r = admin(ctx, "SHOW DATABASES", Duration.ofSeconds(10)).check(ctx.host().name() + ": pgbouncer SHOW DATABASES");
+        String[] lines = r.stdout().split("\n");
+        List<Map<String, String>> rows = new ArrayList<>();
+        if (lines.length == 0 || lines[0].isBlank()) {
+            return rows;
+        }
+        String[] header = lines[0].split("\u001f", -1);
+        for (int i = 1; i < lines.length; i++) {
+            String[] f = lines[i].split("\u001f", -1);
+            Map<String, String> row = new java.util.LinkedHashMap<>();
+            for (int c = 0; c < header.length && c < f.length; c++) {
+                row.put(header[c], f[c]);
+            }
+            rows.add(row);
+        }
+        return rows;
+    }
+
+    // ---------------------------------------------------------------- steps of a switchover
+
+    /**
+     * Before the old primary stops: a timer that resumes PgBouncer by itself, then PAUSE on every
+     * PgBouncer host. A PAUSE that does not complete in time (a transaction that does not end, or
+     * session pooling with clients that stay) resumes every host and fails: nothing was stopped.
+     */
+    TaskResult pause(HostContext ctx, RollingState st) {
+        if (ctx.checkMode() || st.simulated) {
+            return TaskResult.changed("would PAUSE PgBouncer on " + String.join(", ", hosts) + " (a timer resumes it after " + resumeAfter.toSeconds() + " s)",
+                    List.of("PAUSE"));
+        }
+        List<String> paused = new ArrayList<>();
+        for (String h : hosts) {
+            HostContext b = ctx.on(h);
+            arm(b);
+            ExecResult r = admin(b, "PAUSE", pauseTimeout);
+            if (!r.ok()) {
+                paused.add(h);
+                List<String> left = resumeAll(ctx, paused);
+                return TaskResult.failed("PgBouncer on " + h + " did not pause within " + pauseTimeout.toSeconds() + " s (a transaction that does not end, "
+                        + "or clients holding server connections in session pooling; pgbouncer-pause-timeout-seconds): "
+                        + dev.pgplay.core.ssh.RemoteCommandException.lastLines(r.stdout() + r.stderr(), 2) + "; resumed on " + String.join(", ", paused)
+                        + (left.isEmpty() ? "" : " except " + String.join(", ", left) + " (its timer resumes it)"));
+            }
+            paused.add(h);
+        }
+        st.bouncerPausedAt = System.nanoTime();
+        return TaskResult.changed("PgBouncer paused on " + String.join(", ", hosts) + ": client queries wait", List.of("PAUSE"));
+    }
+
+    /**
+     * PgBouncer leads to {@code primary} and is not paused, on every host: the entries that lead
+     * to a node of the cluster re-pointed and RELOADed, a pause RESUMEd, the timer disarmed. Run
+     * after a promotion, after a switchover that was undone, and by every run before it starts, so
+     * a pause a lost controller left ends here too.
+     */
+    TaskResult lead(HostContext ctx, RollingState st, String primary) throws Exception {
+        String address = ctx.inventory().host(primary).address();
+        if (st.simulated) {
+            return TaskResult.changed("would point PgBouncer at " + primary + " (" + address + "), RELOAD, RESUME", List.of("RELOAD", "RESUME"));
+        }
+        List<String> done = new ArrayList<>();
+        List<String> said = new ArrayList<>();
+        for (String h : hosts) {
+            HostContext b = ctx.on(h);
+            String text = b.connection().exec(Cmd.of("cat", config), ExecOptions.as("root")).check(h + ": " + config).stdout();
+            PgBouncerIni ini = PgBouncerIni.repoint(text, nodes, address);
+            boolean paused = databases(b).stream().anyMatch(r -> "1".equals(r.get("paused")));
+            if (ctx.checkMode()) {
+                if (!ini.changed().isEmpty()) {
+                    done.add(h + ": would point " + ini.changed() + " at " + address + " and RELOAD");
+                }
+                if (paused) {
+                    done.add(h + ": would RESUME");
+                }
+                continue;
+            }
+            if (!ini.changed().isEmpty()) {
+                String owner = b.connection().exec(Cmd.of("stat", "-c", "%a %U:%G", config), ExecOptions.as("root")).check(h).out();
+                b.connection().upload(ini.text().getBytes(StandardCharsets.UTF_8), config, owner.split(" ")[0], owner.split(" ")[1]);
+                admin(b, "RELOAD", Duration.ofSeconds(10)).check(h + ": pgbouncer RELOAD");
+                done.add(h + ": " + String.join(", ", ini.changed()) + " -> " + address + ", RELOAD");
+            }
+            if (paused) {
+                admin(b, "RESUME", Duration.ofSeconds(10)).check(h + ": pgbouncer RESUME");
+                done.add(h + ": RESUME");
+            }
+            disarm(b);
+            Set<String> leads = PgBouncerIni.hosts(ini.text());
+            said.add(h + " leads to " + (leads.contains(address) ? primary : String.join(", ", leads)));
+        }
+        if (done.isEmpty()) {
+            return TaskResult.ok(String.join("; ", said));
+        }
+        if (ctx.checkMode()) {
+            return TaskResult.changed(String.join("; ", done), done);
+        }
+        if (st.bouncerPausedAt > 0) {
+            WritesRefused w = WritesRefused.untilNow(st.bouncerPausedAt);
+            st.bouncerPausedAt = 0;
+            st.notes.add("PgBouncer paused " + w.millis() + " ms (client queries waited, none failed for it)");
+            return new TaskResult.Changed(String.join("; ", done) + "; paused " + w.millis() + " ms", done, Optional.empty(), Map.of(WritesRefused.KEY, w));
+        }
+        return TaskResult.changed(String.join("; ", done), done);
+    }
+
+    /** RESUME on {@code paused} hosts as they are (the undo of a failed PAUSE); the hosts where it failed. */
+    private List<String> resumeAll(HostContext ctx, List<String> paused) {
+        List<String> failed = new ArrayList<>();
+        for (String h : paused) {
+            try {
+                admin(ctx.on(h), "RESUME", Duration.ofSeconds(10)).check(h + ": pgbouncer RESUME");
+                disarm(ctx.on(h));
+            } catch (RuntimeException e) {
+                failed.add(h);
+            }
+        }
+        return failed;
+    }
+
+    /** The dead man's switch: a transient timer on the PgBouncer host that RESUMEs it unless disarmed first. */
+    private void arm(HostContext b) {
+        if (!"systemd".equals(b.fact(Detached.INIT))) {
+            b.progress(b.host().name() + " has no systemd: no timer resumes PgBouncer should this controller be lost");
+            return;
+        }
+        String line = Cmd.of("psql", "-X", "-q", "-h", socketDir, "-p", String.valueOf(port), "-U", adminUser, "-d", "pgbouncer", "-c", "RESUME").shellLine();
+        b.connection().exec(Cmd.of("sh", "-c", "systemctl stop \"$1.timer\" \"$1.service\" 2>/dev/null; systemctl reset-failed \"$1.timer\" \"$1.service\" 2>/dev/null; "
+                + "exec systemd-run --quiet --collect --unit=\"$1\" --on-active=\"$2\" --timer-property=AccuracySec=1s -p User=\"$3\" /bin/sh -c \"$4\"",
+                "sh", TIMER, resumeAfter.toSeconds() + "s", adminUser, line), ExecOptions.as("root")).check(b.host().name() + ": arming " + TIMER);
+    }
+
+    private void disarm(HostContext b) {
+        if ("systemd".equals(b.fact(Detached.INIT))) {
+            b.connection().exec(Cmd.of("sh", "-c", "systemctl stop \"$1.timer\" 2>/dev/null; true", "sh", TIMER), ExecOptions.as("root"));
+        }
+    }
+}

@@ -32,8 +32,9 @@ public final class LabPgBouncer {
                 logfile = /var/log/postgresql/pgbouncer.log
                 pidfile = /var/run/postgresql/pgbouncer.pid
                 EOF
-                printf 'local pgbouncer postgres peer\nhost app app 0.0.0.0/0 scram-sha-256\n' > /etc/pgbouncer/hba.conf
-                printf '"app" "app-pw"\n' > /etc/pgbouncer/userlist.txt
+                printf 'local pgbouncer postgres peer\\nhost app app 0.0.0.0/0 scram-sha-256\\n' > /etc/pgbouncer/hba.conf
+                # the admin user must be known to PgBouncer; peer (hba.conf) is its only way in, so no password
+                printf '"app" "app-pw"\\n"postgres" ""\\n' > /etc/pgbouncer/userlist.txt
                 chown postgres:postgres /etc/pgbouncer/pgbouncer.ini /etc/pgbouncer/hba.conf /etc/pgbouncer/userlist.txt
                 chmod 0640 /etc/pgbouncer/pgbouncer.ini /etc/pgbouncer/hba.conf /etc/pgbouncer/userlist.txt
                 systemctl enable -q pgbouncer && systemctl restart pgbouncer

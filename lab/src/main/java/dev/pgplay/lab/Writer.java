@@ -23,8 +23,13 @@ public final class Writer implements AutoCloseable {
 
     /** A writer on {@code url} (user app, password app-pw, table writes(id bigint primary key)). */
     public Writer(String url, int maxRows) {
+        this(url, maxRows, 1);
+    }
+
+    /** A writer whose ids start at {@code firstId}, so two writers can share the table. */
+    public Writer(String url, int maxRows, long firstId) {
         this.url = url;
-        this.thread = new Thread(() -> loop(maxRows), "writer");
+        this.thread = new Thread(() -> loop(firstId, maxRows), "writer");
         this.thread.setDaemon(true);
     }
 
@@ -33,11 +38,11 @@ public final class Writer implements AutoCloseable {
         return this;
     }
 
-    private void loop(int maxRows) {
+    private void loop(long firstId, int maxRows) {
         long deadline = System.nanoTime() + 600_000_000_000L;
-        long id = 1;
+        long id = firstId;
         Connection c = null;
-        while (!stop.get() && id <= maxRows && System.nanoTime() < deadline) {
+        while (!stop.get() && id < firstId + maxRows && System.nanoTime() < deadline) {
             try {
                 if (c == null) {
                     c = DriverManager.getConnection(url, "app", "app-pw");

@@ -40,9 +40,10 @@ final class PgBouncer {
     private final Duration pauseTimeout;
     private final Duration resumeAfter;
     private final Set<String> nodes;
+    private final String vip;
 
     private PgBouncer(List<String> hosts, int port, String socketDir, String adminUser, String config, Duration pauseTimeout, Duration resumeAfter,
-            Set<String> nodes) {
+            Set<String> nodes, String vip) {
         this.hosts = hosts;
         this.port = port;
         this.socketDir = socketDir;
@@ -51,6 +52,7 @@ final class PgBouncer {
         this.pauseTimeout = pauseTimeout;
         this.resumeAfter = resumeAfter;
         this.nodes = nodes;
+        this.vip = vip;
     }
 
     /**
@@ -85,7 +87,7 @@ final class PgBouncer {
         return Optional.of(new PgBouncer(hosts, number(p, "pgbouncer-port", 6432), path(p, "pgbouncer-socket-dir", "/var/run/postgresql"),
                 name(p, "pgbouncer-admin-user", "postgres"), path(p, "pgbouncer-config", "/etc/pgbouncer/pgbouncer.ini"),
                 Duration.ofSeconds(number(p, "pgbouncer-pause-timeout-seconds", 10)), Duration.ofSeconds(number(p, "pgbouncer-resume-after-seconds", 60)),
-                nodes));
+                nodes, s.vip().map(v -> v.address()).orElse("")));
     }
 
     /** A var from {@code -e} first, then from the primary's inventory vars; where it was set, for errors. */
@@ -134,10 +136,44 @@ final class PgBouncer {
 
     // ---------------------------------------------------------------- the admin console
 
+    /** Admin console commands in one psql, stopping at the first error, all within {@code limit}. */
+    private ExecResult admin(HostContext ctx, List<String> commands, Duration limit) {
+        List<String> argv = new ArrayList<>(List.of("timeout", limit.toSeconds() + "s", "psql", "-X", "-A", "-q", "-P", "footer=off", "-F", "\u001f",
+                "-v", "ON_ERROR_STOP=1", "-h", socketDir, "-p", String.valueOf(port), "-U", adminUser, "-d", "pgbouncer"));
+        for (String c : commands) {
+            argv.add("-c");
+            argv.add(c);
+        }
+        return ctx.connection().exec(Cmd.of(argv), ExecOptions.as(adminUser).timeout(limit.plusSeconds(5)));
+    }
+
     private ExecResult admin(HostContext ctx, String command, Duration limit) {
-        Cmd psql = Cmd.of("timeout", limit.toSeconds() + "s", "psql", "-X", "-A", "-q", "-P", "footer=off", "-F", "\u001f",
-                "-h", socketDir, "-p", String.valueOf(port), "-U", adminUser, "-d", "pgbouncer", "-c", command);
-        return ctx.connection().exec(psql, ExecOptions.as(adminUser).timeout(limit.plusSeconds(5)));
+        return admin(ctx, List.of(command), limit);
+    }
+
+    /** One command per database: PAUSE app, RESUME app (names PgBouncer's console takes as a plain word). */
+    private static List<String> each(String command, List<String> databases) {
+        return databases.stream().map(d -> command + " " + d).toList();
+    }
+
+    /**
+     * The databases of SHOW DATABASES that lead to the cluster (a node or the VIP), not the
+     * console. PAUSE and RESUME are given per database: the global PAUSE of PgBouncer 1.18 shows
+     * in no view, so a later run could not tell it is still paused.
+     */
+    private List<Map<String, String>> clusterDatabases(HostContext b) {
+        List<Map<String, String>> out = new ArrayList<>();
+        for (Map<String, String> row : databases(b)) {
+            String name = row.getOrDefault("name", "");
+            if (!name.equals("pgbouncer") && (nodes.contains(row.get("host")) || row.get("host") != null && row.get("host").equals(vip))) {
+                if (!name.matches("[A-Za-z0-9_.$-]+")) {
+                    throw new IllegalStateException(b.host().name() + ": PgBouncer database '" + name + "' is not a plain name; pgplay does not pass "
+                            + "it to PAUSE/RESUME. Rename the [databases] entry (the database it leads to keeps its name through dbname=)");
+                }
+                out.add(row);
+            }
+        }
+        return out;
     }
 
     /** SHOW DATABASES, a map per row (name, host, port, database, ..., paused). */
@@ -173,22 +209,30 @@ final class PgBouncer {
                     List.of("PAUSE"));
         }
         List<String> paused = new ArrayList<>();
+        List<String> said = new ArrayList<>();
+        long first = 0;
         for (String h : hosts) {
             HostContext b = ctx.on(h);
-            arm(b);
-            ExecResult r = admin(b, "PAUSE", pauseTimeout);
+            List<String> dbs = clusterDatabases(b).stream().map(r -> r.get("name")).toList();
+            if (dbs.isEmpty()) {
+                said.add(h + ": no database leads to the cluster");
+                continue;
+            }
+            arm(b, dbs);
+            paused.add(h);
+            first = first == 0 ? System.nanoTime() : first; // queries wait from here
+            ExecResult r = admin(b, each("PAUSE", dbs), pauseTimeout);
             if (!r.ok()) {
-                paused.add(h);
                 List<String> left = resumeAll(ctx, paused);
                 return TaskResult.failed("PgBouncer on " + h + " did not pause within " + pauseTimeout.toSeconds() + " s (a transaction that does not end, "
                         + "or clients holding server connections in session pooling; pgbouncer-pause-timeout-seconds): "
                         + dev.pgplay.core.ssh.RemoteCommandException.lastLines(r.stdout() + r.stderr(), 2) + "; resumed on " + String.join(", ", paused)
-                        + (left.isEmpty() ? "" : " except " + String.join(", ", left) + " (its timer resumes it)"));
+                        + (left.isEmpty() ? "" : " except " + String.join(", ", left) + " (its timer resumes it)") + "; nothing was stopped");
             }
-            paused.add(h);
+            said.add(h + ": " + String.join(", ", dbs));
         }
-        st.bouncerPausedAt = System.nanoTime();
-        return TaskResult.changed("PgBouncer paused on " + String.join(", ", hosts) + ": client queries wait", List.of("PAUSE"));
+        st.bouncerPausedAt = first;
+        return TaskResult.changed("PgBouncer paused (" + String.join("; ", said) + "): client queries wait", List.of("PAUSE"));
     }
 
     /**
@@ -206,27 +250,38 @@ final class PgBouncer {
         List<String> said = new ArrayList<>();
         for (String h : hosts) {
             HostContext b = ctx.on(h);
-            String text = b.connection().exec(Cmd.of("cat", config), ExecOptions.as("root")).check(h + ": " + config).stdout();
+            // mode and owner on the first line, then the file: one round trip
+            String out = b.connection().exec(Cmd.of("sh", "-c", "stat -c '%a %U:%G' \"$1\" && cat \"$1\"", "sh", config), ExecOptions.as("root"))
+                    .check(h + ": " + config).stdout();
+            String[] owner = out.substring(0, out.indexOf('\n')).trim().split(" ");
+            String text = out.substring(out.indexOf('\n') + 1);
             PgBouncerIni ini = PgBouncerIni.repoint(text, nodes, address);
-            boolean paused = databases(b).stream().anyMatch(r -> "1".equals(r.get("paused")));
+            List<String> paused = clusterDatabases(b).stream().filter(r -> "1".equals(r.get("paused"))).map(r -> r.get("name")).toList();
             if (ctx.checkMode()) {
                 if (!ini.changed().isEmpty()) {
                     done.add(h + ": would point " + ini.changed() + " at " + address + " and RELOAD");
                 }
-                if (paused) {
-                    done.add(h + ": would RESUME");
+                if (!paused.isEmpty()) {
+                    done.add(h + ": would RESUME " + String.join(", ", paused));
                 }
                 continue;
             }
+            List<String> commands = new ArrayList<>();
             if (!ini.changed().isEmpty()) {
-                String owner = b.connection().exec(Cmd.of("stat", "-c", "%a %U:%G", config), ExecOptions.as("root")).check(h).out();
-                b.connection().upload(ini.text().getBytes(StandardCharsets.UTF_8), config, owner.split(" ")[0], owner.split(" ")[1]);
-                admin(b, "RELOAD", Duration.ofSeconds(10)).check(h + ": pgbouncer RELOAD");
+                b.connection().upload(ini.text().getBytes(StandardCharsets.UTF_8), config, owner[0], owner[1]);
+                commands.add("RELOAD");
                 done.add(h + ": " + String.join(", ", ini.changed()) + " -> " + address + ", RELOAD");
             }
-            if (paused) {
-                admin(b, "RESUME", Duration.ofSeconds(10)).check(h + ": pgbouncer RESUME");
-                done.add(h + ": RESUME");
+            commands.addAll(each("RESUME", paused));
+            if (!paused.isEmpty()) {
+                done.add(h + ": RESUME " + String.join(", ", paused));
+            }
+            if (!commands.isEmpty()) {
+                // RELOAD before RESUME in one console session: the resumed queries go to the new target
+                admin(b, commands, Duration.ofSeconds(10)).check(h + ": pgbouncer " + String.join(", ", commands));
+            }
+            if (!paused.isEmpty() && st.bouncerPausedAt > 0) {
+                st.bouncerResumedAt = System.nanoTime();
             }
             disarm(b);
             Set<String> leads = PgBouncerIni.hosts(ini.text());
@@ -239,8 +294,11 @@ final class PgBouncer {
             return TaskResult.changed(String.join("; ", done), done);
         }
         if (st.bouncerPausedAt > 0) {
-            WritesRefused w = WritesRefused.untilNow(st.bouncerPausedAt);
+            WritesRefused all = WritesRefused.untilNow(st.bouncerPausedAt);
+            long resumed = st.bouncerResumedAt > 0 ? st.bouncerResumedAt : System.nanoTime();
+            WritesRefused w = new WritesRefused(all.fromMillis(), all.fromMillis() + (resumed - st.bouncerPausedAt) / 1_000_000);
             st.bouncerPausedAt = 0;
+            st.bouncerResumedAt = 0;
             st.notes.add("PgBouncer paused " + w.millis() + " ms (client queries waited, none failed for it)");
             return new TaskResult.Changed(String.join("; ", done) + "; paused " + w.millis() + " ms", done, Optional.empty(), Map.of(WritesRefused.KEY, w));
         }
@@ -252,8 +310,12 @@ final class PgBouncer {
         List<String> failed = new ArrayList<>();
         for (String h : paused) {
             try {
-                admin(ctx.on(h), "RESUME", Duration.ofSeconds(10)).check(h + ": pgbouncer RESUME");
-                disarm(ctx.on(h));
+                HostContext b = ctx.on(h);
+                List<String> dbs = clusterDatabases(b).stream().filter(r -> "1".equals(r.get("paused"))).map(r -> r.get("name")).toList();
+                if (!dbs.isEmpty()) {
+                    admin(b, each("RESUME", dbs), Duration.ofSeconds(10)).check(h + ": pgbouncer RESUME");
+                }
+                disarm(b);
             } catch (RuntimeException e) {
                 failed.add(h);
             }
@@ -262,12 +324,14 @@ final class PgBouncer {
     }
 
     /** The dead man's switch: a transient timer on the PgBouncer host that RESUMEs it unless disarmed first. */
-    private void arm(HostContext b) {
+    private void arm(HostContext b, List<String> databases) {
         if (!"systemd".equals(b.fact(Detached.INIT))) {
             b.progress(b.host().name() + " has no systemd: no timer resumes PgBouncer should this controller be lost");
             return;
         }
-        String line = Cmd.of("psql", "-X", "-q", "-h", socketDir, "-p", String.valueOf(port), "-U", adminUser, "-d", "pgbouncer", "-c", "RESUME").shellLine();
+        // each RESUME on its own: one that finds its database not paused must not keep the others paused
+        String line = databases.stream().map(d -> Cmd.of("psql", "-X", "-q", "-h", socketDir, "-p", String.valueOf(port), "-U", adminUser, "-d", "pgbouncer",
+                "-c", "RESUME " + d).shellLine()).collect(java.util.stream.Collectors.joining("; "));
         b.connection().exec(Cmd.of("sh", "-c", "systemctl stop \"$1.timer\" \"$1.service\" 2>/dev/null; systemctl reset-failed \"$1.timer\" \"$1.service\" 2>/dev/null; "
                 + "exec systemd-run --quiet --collect --unit=\"$1\" --on-active=\"$2\" --timer-property=AccuracySec=1s -p User=\"$3\" /bin/sh -c \"$4\"",
                 "sh", TIMER, resumeAfter.toSeconds() + "s", adminUser, line), ExecOptions.as("root")).check(b.host().name() + ": arming " + TIMER);

@@ -33,6 +33,7 @@ final class RollingState {
     volatile PgBouncer bouncer;
     /** When PgBouncer was paused for the switchover in progress; 0 when it is not. */
     volatile long bouncerPausedAt;
+    volatile long bouncerResumedAt;
     volatile long vipUpAt;
     final List<Long> gapsMillis = new ArrayList<>();
     final Map<String, String> versionsBefore = new LinkedHashMap<>();

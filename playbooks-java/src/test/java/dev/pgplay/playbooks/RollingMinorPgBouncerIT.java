@@ -65,8 +65,8 @@ class RollingMinorPgBouncerIT {
         assertFalse(PgLab.inRecovery(db2));
         assertEquals(db2.address() + " 0", PgLab.pgbouncerApp(pgb), "PgBouncer leads to the new primary and is not paused");
         assertTrue(pgb.docker("cat", "/etc/pgbouncer/pgbouncer.ini").contains("app = host=" + db2.address() + " port=5432 dbname=app"));
-        assertTrue(r.out().matches("(?s).*PgBouncer paused on pgb: client queries wait.*pgb: app -> " + java.util.regex.Pattern.quote(db2.address())
-                + ", RELOAD; pgb: RESUME; paused \\d+ ms.*"), r.out());
+        assertTrue(r.out().matches("(?s).*PgBouncer paused \\(pgb: app\\): client queries wait.*pgb: app -> " + java.util.regex.Pattern.quote(db2.address())
+                + ", RELOAD; pgb: RESUME app; paused \\d+ ms.*"), r.out());
         assertEquals(0, writer.failures(), "a client transaction through PgBouncer failed");
         List<Long> acked = writer.acknowledged();
         assertTrue(acked.size() > 100, "the writer wrote too little: " + acked.size());

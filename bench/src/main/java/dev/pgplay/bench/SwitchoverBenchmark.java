@@ -22,13 +22,13 @@ import java.util.Map;
 
 /**
  * {@code bin/bench switchover}: on a lab pair built by cluster-setup, with Debian's PgBouncer on a
- * third host and switch = [vip, pgbouncer], (1) over SWITCHOVERS switchovers (20) the write gap
- * (longest time between two acknowledged commits) of two independent writers at once, one through
- * the VIP, one through PgBouncer (whose failed transactions are counted too), median and max, with
- * the acknowledged commits checked on the final primary and a monitor polling both nodes for a
- * moment with two writable; (2) the old primary's rejoin time for a database of
- * SCALE pgbench scale (66 is about 1 GB) by the method rolling-minor chooses, against
- * pg_basebackup, in the same run.
+ * third host, (1) SWITCHOVERS planned switchovers (20) with switch = [vip] and a writer through the
+ * VIP, the baseline; (2) as many with switch = [vip, pgbouncer] and two writers at once, one
+ * through the VIP, one through PgBouncer (its failed transactions counted). For each: the write
+ * gap (longest time between two acknowledged commits), median and max, the acknowledged commits
+ * checked on the final primary, and a monitor polling both nodes for a moment with two writable.
+ * (3) The old primary's rejoin time for a database of SCALE pgbench scale (66 is about 1 GB) by
+ * the method rolling-minor chooses, against pg_basebackup, in the same run.
  */
 public final class SwitchoverBenchmark {
     private SwitchoverBenchmark() {
@@ -41,66 +41,22 @@ public final class SwitchoverBenchmark {
             String vip = lab.freeVip();
             Path pw = lab.dir().resolve("replication-password");
             Files.writeString(pw, "bench-" + System.nanoTime() + "\n");
-            Inventory inv = Inventory.load(lab.writeInventory("pg.conf", """
+            String common = """
                     roles { primary = db1, standby = [db2], vip { address = "%s", prefix = 24, interface = eth0 } }
                     groups { pgbouncer { hosts = [pgb] } }
-                    vars { replication-password-file = "%s", client-networks = ["%s"], switch = [vip, pgbouncer] }
-                    """.formatted(vip, pw, lab.network().subnet())));
+                    vars { replication-password-file = "%s", client-networks = ["%s"] }
+                    """.formatted(vip, pw, lab.network().subnet());
+            Inventory inv = Inventory.load(lab.writeInventory("pg.conf", common));
+            Inventory withBouncer = Inventory.load(lab.writeInventory("pg-bouncer.conf", common + "vars { switch = [vip, pgbouncer] }\n"));
             check(run(inv, new ClusterSetup().plays(inv, Map.of()), Map.of(), null), "cluster-setup");
             sql(lab.host("db1"), "postgres", "CREATE ROLE app LOGIN PASSWORD 'app-pw'");
             sql(lab.host("db1"), "postgres", "CREATE DATABASE app OWNER app");
             sql(lab.host("db1"), "app", "CREATE TABLE writes (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp()); ALTER TABLE writes OWNER TO app");
             dev.pgplay.lab.LabPgBouncer.start(lab.host("pgb"), lab.host("db1").address());
-            check(run(inv, new RollingMinor().plays(inv, Map.of()), Map.of(), null), "rolling-minor (the upgrade itself)");
-
-            System.out.printf("== write gap seen by a writer through the VIP and one through PgBouncer, %d switchovers (systemd hosts) ==%n", switchovers);
-            List<Long> gaps = new ArrayList<>();
-            List<Long> bouncerGaps = new ArrayList<>();
-            String url = "jdbc:postgresql://" + vip + ":5432/app?connectTimeout=1&socketTimeout=2&loginTimeout=2";
-            String viaBouncer = "jdbc:postgresql://" + lab.host("pgb").address() + ":6432/app?prepareThreshold=0&connectTimeout=2&socketTimeout=30&loginTimeout=5";
-            List<Long> acked;
-            List<Long> bouncerAcked;
-            int bouncerFailures;
-            int bothWritable;
-            int rounds;
-            try (Writer writer = new Writer(url, 10_000_000).start();
-                 Writer bouncer = new Writer(viaBouncer, 10_000_000, 5_000_000_000L).start();
-                 WritableMonitor monitor = new WritableMonitor(direct(lab.host("db1")), direct(lab.host("db2"))).start()) {
-                Thread.sleep(1000);
-                for (int i = 1; i <= switchovers; i++) {
-                    long from = System.nanoTime();
-                    Map<String, Object> vars = Map.of("switchover", "true");
-                    check(run(inv, new RollingMinor().plays(inv, vars), vars, null), "switchover " + i);
-                    Thread.sleep(500);
-                    long gap = writer.longestGapMillisSince(from);
-                    long bouncerGap = bouncer.longestGapMillisSince(from);
-                    gaps.add(gap);
-                    bouncerGaps.add(bouncerGap);
-                    System.out.printf("switchover %d: longest gap between acknowledged commits %d ms through the VIP, %d ms through PgBouncer "
-                            + "(%d failed so far)%n", i, gap, bouncerGap, bouncer.failures());
-                }
-                Thread.sleep(500);
-                writer.close();
-                bouncer.close();
-                monitor.close();
-                acked = writer.acknowledged();
-                bouncerAcked = bouncer.acknowledged();
-                bouncerFailures = bouncer.failures();
-                bothWritable = monitor.bothWritable();
-                rounds = monitor.rounds();
-            }
-            List<Long> sorted = gaps.stream().sorted().toList();
-            System.out.printf("write gap: median %d ms, max %d ms over %d switchovers (targets: median < 200 ms, max < 300 ms)%n",
-                    sorted.get(sorted.size() / 2), sorted.get(sorted.size() - 1), sorted.size());
-            List<Long> bsorted = bouncerGaps.stream().sorted().toList();
-            System.out.printf("through PgBouncer: longest commit gap median %d ms, max %d ms; failed transactions %d "
-                    + "(targets: max < 1000 ms, 0 failed)%n", bsorted.get(bsorted.size() / 2), bsorted.get(bsorted.size() - 1), bouncerFailures);
-            String primaryNow = inRecovery(lab.host("db1")) ? "db2" : "db1";
-            long lost = lost(lab.host(primaryNow), acked);
-            long bouncerLost = lost(lab.host(primaryNow), bouncerAcked);
-            System.out.printf("acknowledged commits: %d through the VIP, lost %d; %d through PgBouncer, lost %d; "
-                    + "moments with two writable nodes: %d of %d monitor rounds (10 ms)%n",
-                    acked.size(), lost, bouncerAcked.size(), bouncerLost, bothWritable, rounds);
+            check(run(withBouncer, new RollingMinor().plays(withBouncer, Map.of()), Map.of(), null), "rolling-minor (the upgrade itself)");
+            // the same lab, the same number of switchovers: first the VIP alone (the baseline), then with PgBouncer as well
+            phase(lab, vip, inv, switchovers, 1L, false);
+            phase(lab, vip, withBouncer, switchovers, 1_000_000_000L, true);
 
             System.out.printf("%n== rejoin of the old primary, pgbench scale %d ==%n", scale);
             String primary = inRecovery(lab.host("db1")) ? "db2" : "db1";
@@ -112,6 +68,58 @@ public final class SwitchoverBenchmark {
             System.out.printf("rejoin by the chosen method: %d ms; by pg_basebackup: %d ms; ratio %.1f%% (target < 10%%)%n",
                     auto, base, 100.0 * auto / base);
         }
+    }
+
+    /** SWITCHOVERS planned switchovers with a writer through the VIP, and with {@code bouncer} one through PgBouncer too. */
+    static void phase(Lab lab, String vip, Inventory inv, int switchovers, long firstId, boolean bouncer) throws Exception {
+        System.out.printf("%n== switch = %s: write gap of a writer through the VIP%s, %d switchovers (systemd hosts) ==%n",
+                bouncer ? "[vip, pgbouncer]" : "[vip]", bouncer ? " and of one through PgBouncer" : "", switchovers);
+        List<Long> gaps = new ArrayList<>();
+        List<Long> bouncerGaps = new ArrayList<>();
+        String url = "jdbc:postgresql://" + vip + ":5432/app?connectTimeout=1&socketTimeout=2&loginTimeout=2";
+        String viaBouncer = "jdbc:postgresql://" + lab.host("pgb").address() + ":6432/app?prepareThreshold=0&connectTimeout=2&socketTimeout=30&loginTimeout=5";
+        Writer writer = new Writer(url, 10_000_000, firstId).start();
+        Writer second = bouncer ? new Writer(viaBouncer, 10_000_000, firstId + 500_000_000L).start() : null;
+        WritableMonitor monitor = new WritableMonitor(direct(lab.host("db1")), direct(lab.host("db2"))).start();
+        try {
+            Thread.sleep(1000);
+            for (int i = 1; i <= switchovers; i++) {
+                long from = System.nanoTime();
+                Map<String, Object> vars = Map.of("switchover", "true");
+                check(run(inv, new RollingMinor().plays(inv, vars), vars, null), "switchover " + i);
+                Thread.sleep(500);
+                long gap = writer.longestGapMillisSince(from);
+                gaps.add(gap);
+                if (second != null) {
+                    long g = second.longestGapMillisSince(from);
+                    bouncerGaps.add(g);
+                    System.out.printf("switchover %d: longest gap between acknowledged commits %d ms through the VIP, %d ms through PgBouncer "
+                            + "(%d failed so far)%n", i, gap, g, second.failures());
+                } else {
+                    System.out.printf("switchover %d: longest gap between acknowledged commits %d ms through the VIP%n", i, gap);
+                }
+            }
+            Thread.sleep(500);
+        } finally {
+            writer.close();
+            if (second != null) {
+                second.close();
+            }
+            monitor.close();
+        }
+        List<Long> sorted = gaps.stream().sorted().toList();
+        System.out.printf("through the VIP: write gap median %d ms, max %d ms over %d switchovers (target without PgBouncer: max < 300 ms)%n",
+                sorted.get(sorted.size() / 2), sorted.get(sorted.size() - 1), sorted.size());
+        String primaryNow = inRecovery(lab.host("db1")) ? "db2" : "db1";
+        System.out.printf("  acknowledged commits %d, lost %d, failed %d%n", writer.acknowledged().size(), lost(lab.host(primaryNow), writer.acknowledged()),
+                writer.failures());
+        if (second != null) {
+            List<Long> b = bouncerGaps.stream().sorted().toList();
+            System.out.printf("through PgBouncer: longest commit gap median %d ms, max %d ms (target: max < 1000 ms); acknowledged commits %d, "
+                    + "lost %d, failed transactions %d (target 0)%n", b.get(b.size() / 2), b.get(b.size() - 1), second.acknowledged().size(),
+                    lost(lab.host(primaryNow), second.acknowledged()), second.failures());
+        }
+        System.out.printf("moments with two writable nodes: %d of %d monitor rounds (10 ms)%n", monitor.bothWritable(), monitor.rounds());
     }
 
     static long rejoinMillis(Inventory inv, String method) throws Exception {

@@ -7,7 +7,6 @@ import dev.pgplay.core.run.WritesRefused;
 import dev.pgplay.core.ssh.Cmd;
 import dev.pgplay.core.ssh.ExecOptions;
 import dev.pgplay.core.ssh.ExecResult;
-import dev.pgplay.inventory.Host;
 import dev.pgplay.inventory.Inventory;
 import dev.pgplay.postgres.PgSettings;
 import java.nio.charset.StandardCharsets;
@@ -60,20 +59,8 @@ final class PgBouncer {
      * none), validated before any host is contacted; the PgBouncer part when it is one of them.
      */
     static Optional<PgBouncer> of(Inventory inventory, PgSettings s, Map<String, Object> extra) {
-        Vars p = new Vars(inventory.host(s.primary()), extra);
-        Object raw = p.var("switch");
-        List<String> methods = raw == null ? (s.vip().isPresent() ? List.of("vip") : List.of())
-                : raw instanceof List<?> l ? l.stream().map(String::valueOf).toList() : List.of(String.valueOf(raw));
-        for (String m : methods) {
-            if (!List.of("vip", "pgbouncer").contains(m)) {
-                throw new IllegalArgumentException(p.varOrigin("switch") + ": switch = " + methods + ": '" + m
-                        + "' is not a switch method here (vip, pgbouncer)");
-            }
-        }
-        if (methods.contains("vip") && s.vip().isEmpty()) {
-            throw new IllegalArgumentException(p.varOrigin("switch") + ": switch lists vip, and roles.vip is not set");
-        }
-        if (!methods.contains("pgbouncer")) {
+        SwitchVars p = new SwitchVars(inventory.host(s.primary()), extra);
+        if (!p.methods(s).contains("pgbouncer")) {
             return Optional.empty();
         }
         List<String> hosts = List.copyOf(inventory.groups().getOrDefault("pgbouncer", Set.of()));
@@ -90,23 +77,7 @@ final class PgBouncer {
                 nodes, s.vip().map(v -> v.address()).orElse("")));
     }
 
-    /** A var from {@code -e} first, then from the primary's inventory vars; where it was set, for errors. */
-    private record Vars(Host host, Map<String, Object> extra) {
-        Object var(String key) {
-            return extra.containsKey(key) ? extra.get(key) : host.var(key);
-        }
-
-        String varString(String key, String fallback) {
-            Object v = var(key);
-            return v == null ? fallback : v.toString();
-        }
-
-        String varOrigin(String key) {
-            return extra.containsKey(key) ? "-e " + key : host.varOrigin(key);
-        }
-    }
-
-    private static int number(Vars p, String key, int fallback) {
+    private static int number(SwitchVars p, String key, int fallback) {
         String v = p.varString(key, String.valueOf(fallback));
         if (!v.matches("\\d{1,5}") || Integer.parseInt(v) == 0) {
             throw new IllegalArgumentException(p.varOrigin(key) + ": " + key + " must be a positive number, got '" + v + "'");
@@ -114,7 +85,7 @@ final class PgBouncer {
         return Integer.parseInt(v);
     }
 
-    private static String path(Vars p, String key, String fallback) {
+    private static String path(SwitchVars p, String key, String fallback) {
         String v = p.varString(key, fallback);
         if (!v.matches("/[A-Za-z0-9_./-]*")) {
             throw new IllegalArgumentException(p.varOrigin(key) + ": " + key + " must be an absolute path, got '" + v + "'");
@@ -122,7 +93,7 @@ final class PgBouncer {
         return v;
     }
 
-    private static String name(Vars p, String key, String fallback) {
+    private static String name(SwitchVars p, String key, String fallback) {
         String v = p.varString(key, fallback);
         if (!v.matches("[a-z_][a-z0-9_-]*")) {
             throw new IllegalArgumentException(p.varOrigin(key) + ": " + key + " must be a user name, got '" + v + "'");
@@ -218,6 +189,7 @@ final class PgBouncer {
                 said.add(h + ": no database leads to the cluster");
                 continue;
             }
+            prepare(b, ctx.inventory().host(st.standby).address(), dbs);
             arm(b, dbs);
             paused.add(h);
             first = first == 0 ? System.nanoTime() : first; // queries wait from here
@@ -250,8 +222,21 @@ final class PgBouncer {
         List<String> said = new ArrayList<>();
         for (String h : hosts) {
             HostContext b = ctx.on(h);
+            Prepared ready = prepared.remove(h);
+            if (ready != null && ready.address().equals(address) && !ctx.checkMode() && resumePrepared(b, ready)) {
+                if (st.bouncerPausedAt > 0) {
+                    st.bouncerResumedAt = System.nanoTime();
+                }
+                done.add(h + ": " + (ready.changed().isEmpty() ? "" : String.join(", ", ready.changed()) + " -> " + address + ", RELOAD; ")
+                        + "RESUME " + String.join(", ", ready.dbs()));
+                disarm(b);
+                said.add(h + " leads to " + primary);
+                continue;
+            }
             // mode and owner on the first line, then the file: one round trip
-            String out = b.connection().exec(Cmd.of("sh", "-c", "stat -c '%a %U:%G' \"$1\" && cat \"$1\"", "sh", config), ExecOptions.as("root"))
+            // (a file an earlier, lost run prepared for its switchover goes)
+            String out = b.connection().exec(Cmd.of("sh", "-c", "rm -f \"$1.pgplay-next\"; stat -c '%a %U:%G' \"$1\" && cat \"$1\"", "sh", config),
+                    ExecOptions.as("root"))
                     .check(h + ": " + config).stdout();
             String[] owner = out.substring(0, out.indexOf('\n')).trim().split(" ");
             String text = out.substring(out.indexOf('\n') + 1);
@@ -305,6 +290,56 @@ final class PgBouncer {
         return TaskResult.changed(String.join("; ", done), done);
     }
 
+    /** A PgBouncer host made ready before PAUSE: the file for the new primary written beside its config, the databases paused. */
+    private record Prepared(String address, String hash, String next, List<String> dbs, List<String> changed) {
+    }
+
+    private final Map<String, Prepared> prepared = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Before PAUSE, while clients still run: the configuration re-pointed at {@code target} is
+     * written beside the config, so after the promotion one command swaps it in (if the config is
+     * still the one read here), RELOADs and RESUMEs.
+     */
+    private void prepare(HostContext b, String target, List<String> dbs) {
+        String out = b.connection().exec(Cmd.of("sh", "-c", "stat -c '%a %U:%G' \"$1\" && sha256sum < \"$1\" | cut -d' ' -f1 && cat \"$1\"", "sh", config),
+                ExecOptions.as("root")).check(b.host().name() + ": " + config).stdout();
+        int l1 = out.indexOf('\n');
+        int l2 = out.indexOf('\n', l1 + 1);
+        String[] owner = out.substring(0, l1).trim().split(" ");
+        String hash = out.substring(l1 + 1, l2).trim();
+        PgBouncerIni ini = PgBouncerIni.repoint(out.substring(l2 + 1), nodes, target);
+        String next = null;
+        if (!ini.changed().isEmpty()) {
+            next = config + ".pgplay-next";
+            b.connection().upload(ini.text().getBytes(StandardCharsets.UTF_8), next, owner[0], owner[1]);
+        }
+        prepared.put(b.host().name(), new Prepared(target, hash, next, dbs, ini.changed()));
+    }
+
+    /** The prepared file swapped in, RELOAD and RESUME in one round trip; false when the config changed meanwhile (then the slow way). */
+    private boolean resumePrepared(HostContext b, Prepared ready) {
+        List<String> psql = new ArrayList<>(List.of("runuser", "-u", adminUser, "--", "timeout", "10s", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                "-h", socketDir, "-p", String.valueOf(port), "-U", adminUser, "-d", "pgbouncer"));
+        if (ready.next() != null) {
+            psql.addAll(List.of("-c", "RELOAD"));
+        }
+        for (String c : each("RESUME", ready.dbs())) {
+            psql.addAll(List.of("-c", c));
+        }
+        String swap = ready.next() == null ? "" : "[ \"$(sha256sum < \"$1\" | cut -d' ' -f1)\" = \"$2\" ] || exit 3; mv -f \"$3\" \"$1\" || exit 3; ";
+        List<String> argv = new ArrayList<>(List.of("sh", "-c", swap + "shift 3; exec \"$@\"", "sh", config, ready.hash(),
+                ready.next() == null ? "-" : ready.next()));
+        argv.addAll(psql);
+        ExecResult r = b.connection().exec(Cmd.of(argv), ExecOptions.as("root").timeout(Duration.ofSeconds(20)));
+        if (r.exitStatus() == 3) {
+            b.progress(b.host().name() + ": " + config + " changed since it was read before the pause: re-pointed the slow way");
+            return false;
+        }
+        r.check(b.host().name() + ": pgbouncer " + (ready.next() == null ? "" : "RELOAD, ") + "RESUME");
+        return true;
+    }
+
     /** RESUME on {@code paused} hosts as they are (the undo of a failed PAUSE); the hosts where it failed. */
     private List<String> resumeAll(HostContext ctx, List<String> paused) {
         List<String> failed = new ArrayList<>();
@@ -316,6 +351,10 @@ final class PgBouncer {
                     admin(b, each("RESUME", dbs), Duration.ofSeconds(10)).check(h + ": pgbouncer RESUME");
                 }
                 disarm(b);
+                Prepared gone = prepared.remove(h);
+                if (gone != null && gone.next() != null) {
+                    b.connection().exec(Cmd.of("rm", "-f", gone.next()), ExecOptions.as("root"));
+                }
             } catch (RuntimeException e) {
                 failed.add(h);
             }

@@ -78,6 +78,7 @@ public final class RollingMinor implements Playbook {
         long maxLag = Long.parseLong(String.valueOf(extra.getOrDefault("max-lag-bytes", DEFAULT_MAX_LAG)));
         RollingState st = new RollingState();
         st.bouncer = PgBouncer.of(inventory, s, extra).orElse(null);
+        st.names = NameSwitch.of(inventory, s, extra).orElse(null);
         String hosts = String.join(",", nodes(s));
         Predicate<HostContext> onPrimary = ctx -> st.isPrimary(ctx.host().name());
         Predicate<HostContext> onStandby = ctx -> st.isStandby(ctx.host().name());
@@ -89,6 +90,7 @@ public final class RollingMinor implements Playbook {
                 .task(Task.of("discover which node is primary", ctx -> RollingDiscovery.discover(ctx, s, st)).runOnce())
                 .task(Task.of("pre-flight checks (nothing is changed if one fails)", ctx -> RollingPreflight.preflight(ctx, s, st, maxLag)).runOnce())
                 .task(bouncerLeads("PgBouncer leads to the primary, not paused", st))
+                .task(namesLead("clients' name leads to the primary (hosts alias)", st))
                 .task(Task.of("VIP on the primary (gratuitous ARP)", ctx -> Switchover.vip(ctx, s, true, st)).when(onPrimary))
                 .task(Task.of("VIP not on the standbys", ctx -> Switchover.vip(ctx, s, false, st))
                         .when(ctx -> !onPrimary.test(ctx) && RollingPreflight.vipHeld(ctx, s)));
@@ -133,6 +135,7 @@ public final class RollingMinor implements Playbook {
         play = play
                 .task(Task.of("VIP only on the primary", ctx -> Switchover.vip(ctx, s, st.isPrimary(ctx.host().name()), st)))
                 .task(bouncerLeads("PgBouncer leads to the primary, not paused", st))
+                .task(namesLead("clients' name leads to the primary (hosts alias)", st))
                 .task(Task.of("report", ctx -> report(ctx, s, st)).runOnce());
         return List.of(where, others, play);
     }
@@ -140,6 +143,11 @@ public final class RollingMinor implements Playbook {
     /** PgBouncer leads to whichever node is primary and is not paused (run once; skipped without switch method pgbouncer). */
     static Task bouncerLeads(String name, RollingState st) {
         return Task.of(name, ctx -> st.bouncer.lead(ctx, st, st.primary)).runOnce().when(ctx -> st.bouncer != null);
+    }
+
+    /** The clients' name leads to whichever node is primary (run once; skipped without hosts-alias or dns-hook). */
+    static Task namesLead(String name, RollingState st) {
+        return Task.of(name, ctx -> st.names.lead(ctx, st, st.primary, null)).runOnce().when(ctx -> st.names != null);
     }
 
     /** The primary of the inventory, then its standbys. */
@@ -204,6 +212,11 @@ public final class RollingMinor implements Playbook {
                 .task(Task.of(label + "new primary: raise the VIP (gratuitous ARP)", ctx -> Switchover.vip(ctx, s, true, st))
                         .when(ctx -> st.isPrimary(ctx.host().name()) && st.writesBlockedAt > 0))
                 .task(bouncerLeads(label + "PgBouncer: lead to the new primary, RESUME", st))
+                .task(Task.of(label + "clients' name: lead to the new primary (hosts alias, DNS hook)", ctx -> {
+                    String from = st.promotedFrom;
+                    st.promotedFrom = null;
+                    return st.names.lead(ctx, st, st.primary, from);
+                }).runOnce().when(ctx -> st.names != null && st.promotedFrom != null))
                 .task(Task.of(label + "old primary: take the VIP off", ctx -> Switchover.vip(ctx, s, false, st))
                         .when(ctx -> st.isStandby(ctx.host().name()) && RollingPreflight.vipHeld(ctx, s)))
                 .task(Task.of(label + "new primary: replication slot for the old primary", ctx ->

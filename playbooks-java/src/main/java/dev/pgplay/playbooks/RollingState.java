@@ -31,6 +31,10 @@ final class RollingState {
     volatile long writesBlockedAt;
     /** PgBouncer in front of the primary (switch method pgbouncer), or null. */
     volatile PgBouncer bouncer;
+    /** Clients that find the primary by a name (hosts-alias, dns-hook), or null. */
+    volatile NameSwitch names;
+    /** The old primary of the promotion just made, until the name switch has followed it; null otherwise. */
+    volatile String promotedFrom;
     /** When PgBouncer was paused for the switchover in progress; 0 when it is not. */
     volatile long bouncerPausedAt;
     volatile long bouncerResumedAt;

@@ -189,6 +189,7 @@ final class Switchover {
         st.swap();
         st.oldPrimaryNeedsRejoin = true;
         st.switchovers.add(from + " -> " + st.primary);
+        st.promotedFrom = from;
         return TaskResult.changed("replayed " + Psql.lsnText(replay) + " > shutdown checkpoint " + cp + "; promoted " + o.name(),
                 List.of("SELECT pg_promote()"));
     }

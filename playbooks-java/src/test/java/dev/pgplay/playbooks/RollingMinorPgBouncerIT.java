@@ -66,13 +66,14 @@ class RollingMinorPgBouncerIT {
         assertEquals(db2.address() + " 0", PgLab.pgbouncerApp(pgb), "PgBouncer leads to the new primary and is not paused");
         assertTrue(pgb.docker("cat", "/etc/pgbouncer/pgbouncer.ini").contains("app = host=" + db2.address() + " port=5432 dbname=app"));
         assertTrue(r.out().matches("(?s).*PgBouncer paused \\(pgb: app\\): client queries wait.*pgb: app -> " + java.util.regex.Pattern.quote(db2.address())
-                + ", RELOAD; pgb: RESUME app; paused \\d+ ms.*"), r.out());
+                + ", RELOAD; RESUME app; paused \\d+ ms.*"), r.out());
         assertEquals(0, writer.failures(), "a client transaction through PgBouncer failed");
         List<Long> acked = writer.acknowledged();
         assertTrue(acked.size() > 100, "the writer wrote too little: " + acked.size());
         RollingMinorIT.assertAllPresent(acked, db2);
         assertEquals(0, monitor.bothWritable());
         assertEquals("inactive", pgb.docker("sh", "-c", "systemctl is-active " + PgBouncer.TIMER + ".timer || true").strip(), "the timer was disarmed");
+        assertEquals("", pgb.docker("sh", "-c", "ls /etc/pgbouncer/*.pgplay-next 2>/dev/null || true").strip(), "the prepared file was swapped in");
         System.out.printf("rolling-minor through PgBouncer: %d commits acknowledged, %d failed, longest commit gap %d ms%n",
                 acked.size(), writer.failures(), writer.longestGapMillis());
     }

@@ -30,7 +30,7 @@ class SwitchSettingsTest {
 
     @Test
     void badSwitchSettingsAreNamedWithTheirLine() {
-        assertEquals("hosts.conf:4: switch = [vip, haproxy]: 'haproxy' is not a switch method here (vip, pgbouncer)",
+        assertEquals("hosts.conf:4: switch = [vip, haproxy]: 'haproxy' is not a switch method (vip, pgbouncer, hosts-alias, dns-hook)",
                 error("vars { switch = [vip, haproxy] }", Map.of()));
         assertEquals("hosts.conf:4: switch lists vip, and roles.vip is not set", error("vars { switch = [vip] }", Map.of()));
         assertTrue(error("vars { switch = [pgbouncer] }", Map.of()).startsWith("hosts.conf:4: switch lists pgbouncer, and the inventory has no group pgbouncer"));

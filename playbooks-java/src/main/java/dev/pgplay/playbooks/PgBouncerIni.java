@@ -20,52 +20,46 @@ record PgBouncerIni(String text, List<String> changed) {
 
     /** {@code text} with the entries that lead to one of {@code nodes} leading to {@code address}. */
     static PgBouncerIni repoint(String text, Set<String> nodes, String address) {
-        StringBuilder out = new StringBuilder();
+        String[] lines = text.split("\n", -1);
         List<String> changed = new ArrayList<>();
-        boolean inDatabases = false;
-        for (String line : text.split("\n", -1)) {
-            Matcher section = SECTION.matcher(line);
-            if (section.matches()) {
-                inDatabases = section.group(1).trim().equalsIgnoreCase("databases");
-            } else if (inDatabases) {
-                Matcher entry = ENTRY.matcher(line);
-                if (entry.matches()) {
-                    Matcher host = HOST.matcher(entry.group(3));
-                    if (host.find()) {
-                        String value = unquote(host.group(3));
-                        if (nodes.contains(value) && !value.equals(address)) {
-                            String conn = entry.group(3).substring(0, host.start(3)) + address + entry.group(3).substring(host.end(3));
-                            line = entry.group(1) + conn;
-                            changed.add(entry.group(2).trim());
-                        }
-                    }
-                }
+        scan(lines, (i, entry, host) -> {
+            String value = unquote(host.group(3));
+            if (nodes.contains(value) && !value.equals(address)) {
+                lines[i] = entry.group(1) + entry.group(3).substring(0, host.start(3)) + address + entry.group(3).substring(host.end(3));
+                changed.add(entry.group(2).trim());
             }
-            out.append(line).append('\n');
-        }
-        out.setLength(out.length() - 1);
-        return new PgBouncerIni(out.toString(), changed);
+        });
+        return new PgBouncerIni(String.join("\n", lines), changed);
     }
 
     /** The distinct hosts the {@code [databases]} entries lead to. */
     static Set<String> hosts(String text) {
         Set<String> hosts = new java.util.LinkedHashSet<>();
+        scan(text.split("\n"), (i, entry, host) -> hosts.add(unquote(host.group(3))));
+        return hosts;
+    }
+
+    private interface EntryWithHost {
+        void at(int line, Matcher entry, Matcher host);
+    }
+
+    /** Each {@code [databases]} entry with a {@code host=}: its line number, the entry and the host matched in it. */
+    private static void scan(String[] lines, EntryWithHost each) {
         boolean inDatabases = false;
-        for (String line : text.split("\n")) {
-            Matcher section = SECTION.matcher(line);
+        for (int i = 0; i < lines.length; i++) {
+            Matcher section = SECTION.matcher(lines[i]);
             if (section.matches()) {
                 inDatabases = section.group(1).trim().equalsIgnoreCase("databases");
-            } else if (inDatabases) {
-                Matcher entry = ENTRY.matcher(line);
-                if (entry.matches()) {
-                    Matcher host = HOST.matcher(entry.group(3));
-                    if (host.find()) {
-                        hosts.add(unquote(host.group(3)));
-                    }
+                continue;
+            }
+            Matcher entry = ENTRY.matcher(lines[i]);
+            if (inDatabases && entry.matches()) {
+                Matcher host = HOST.matcher(entry.group(3));
+                if (host.find()) {
+                    each.at(i, entry, host);
                 }
             }
         }
-        return hosts;
     }
 
     private static String unquote(String v) {

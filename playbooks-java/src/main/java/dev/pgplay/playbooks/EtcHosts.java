@@ -21,8 +21,7 @@ record EtcHosts(String text, boolean changed) {
                 out.add(line);
                 continue;
             }
-            String body = line.contains("#") ? line.substring(0, line.indexOf('#')) : line;
-            String[] f = body.trim().split("\\s+");
+            String[] f = fields(line);
             boolean names = false;
             for (int i = 1; i < f.length; i++) {
                 names |= f[i].equalsIgnoreCase(name);
@@ -51,11 +50,16 @@ record EtcHosts(String text, boolean changed) {
         return new EtcHosts(result, !result.equals(text));
     }
 
+    /** A line's address and names, its comment left out. */
+    private static String[] fields(String line) {
+        String body = line.contains("#") ? line.substring(0, line.indexOf('#')) : line;
+        return body.trim().split("\\s+");
+    }
+
     /** Where {@code name} leads in this file (the first line naming it), or "". */
     static String address(String text, String name) {
         for (String line : text.split("\n")) {
-            String body = line.contains("#") ? line.substring(0, line.indexOf('#')) : line;
-            String[] f = body.trim().split("\\s+");
+            String[] f = fields(line);
             for (int i = 1; i < f.length; i++) {
                 if (f[i].equalsIgnoreCase(name)) {
                     return f[0];

@@ -101,20 +101,23 @@ final class PgBouncer {
         return v;
     }
 
-    List<String> hosts() {
-        return hosts;
-    }
-
     // ---------------------------------------------------------------- the admin console
 
-    /** Admin console commands in one psql, stopping at the first error, all within {@code limit}. */
-    private ExecResult admin(HostContext ctx, List<String> commands, Duration limit) {
-        List<String> argv = new ArrayList<>(List.of("timeout", limit.toSeconds() + "s", "psql", "-X", "-A", "-q", "-P", "footer=off", "-F", "\u001f",
-                "-v", "ON_ERROR_STOP=1", "-h", socketDir, "-p", String.valueOf(port), "-U", adminUser, "-d", "pgbouncer"));
+    /** psql on the admin console over the unix socket, running {@code commands} in one session and stopping at the first error. */
+    private List<String> console(List<String> commands) {
+        List<String> argv = new ArrayList<>(List.of("psql", "-X", "-A", "-q", "-P", "footer=off", "-F", "\u001f", "-v", "ON_ERROR_STOP=1",
+                "-h", socketDir, "-p", String.valueOf(port), "-U", adminUser, "-d", "pgbouncer"));
         for (String c : commands) {
             argv.add("-c");
             argv.add(c);
         }
+        return argv;
+    }
+
+    /** Admin console commands in one psql, as the admin user, all within {@code limit}. */
+    private ExecResult admin(HostContext ctx, List<String> commands, Duration limit) {
+        List<String> argv = new ArrayList<>(List.of("timeout", limit.toSeconds() + "s"));
+        argv.addAll(console(commands));
         return ctx.connection().exec(Cmd.of(argv), ExecOptions.as(adminUser).timeout(limit.plusSeconds(5)));
     }
 
@@ -145,6 +148,24 @@ final class PgBouncer {
             }
         }
         return out;
+    }
+
+    /** The names of the databases of {@link #clusterDatabases} that are paused now. */
+    private List<String> pausedDatabases(HostContext b) {
+        return clusterDatabases(b).stream().filter(r -> "1".equals(r.get("paused"))).map(r -> r.get("name")).toList();
+    }
+
+    /** The config file as it is: mode, owner, SHA-256 and text, in one round trip; a file a lost run prepared beside it goes. */
+    private record Config(String mode, String owner, String hash, String text) {
+    }
+
+    private Config read(HostContext b) {
+        String out = b.connection().exec(Cmd.of("sh", "-c", "rm -f \"$1.pgplay-next\"; stat -c '%a %U:%G' \"$1\" && sha256sum < \"$1\" | cut -d' ' -f1 "
+                + "&& cat \"$1\"", "sh", config), ExecOptions.as("root")).check(b.host().name() + ": " + config).stdout();
+        int l1 = out.indexOf('\n');
+        int l2 = out.indexOf('\n', l1 + 1);
+        String[] owner = out.substring(0, l1).trim().split(" ");
+        return new Config(owner[0], owner[1], out.substring(l1 + 1, l2).trim(), out.substring(l2 + 1));
     }
 
     /** SHOW DATABASES, a map per row (name, host, port, database, ..., paused). */
@@ -233,15 +254,9 @@ final class PgBouncer {
                 said.add(h + " leads to " + primary);
                 continue;
             }
-            // mode and owner on the first line, then the file: one round trip
-            // (a file an earlier, lost run prepared for its switchover goes)
-            String out = b.connection().exec(Cmd.of("sh", "-c", "rm -f \"$1.pgplay-next\"; stat -c '%a %U:%G' \"$1\" && cat \"$1\"", "sh", config),
-                    ExecOptions.as("root"))
-                    .check(h + ": " + config).stdout();
-            String[] owner = out.substring(0, out.indexOf('\n')).trim().split(" ");
-            String text = out.substring(out.indexOf('\n') + 1);
-            PgBouncerIni ini = PgBouncerIni.repoint(text, nodes, address);
-            List<String> paused = clusterDatabases(b).stream().filter(r -> "1".equals(r.get("paused"))).map(r -> r.get("name")).toList();
+            Config c = read(b);
+            PgBouncerIni ini = PgBouncerIni.repoint(c.text(), nodes, address);
+            List<String> paused = pausedDatabases(b);
             if (ctx.checkMode()) {
                 if (!ini.changed().isEmpty()) {
                     done.add(h + ": would point " + ini.changed() + " at " + address + " and RELOAD");
@@ -253,7 +268,7 @@ final class PgBouncer {
             }
             List<String> commands = new ArrayList<>();
             if (!ini.changed().isEmpty()) {
-                b.connection().upload(ini.text().getBytes(StandardCharsets.UTF_8), config, owner[0], owner[1]);
+                b.connection().upload(ini.text().getBytes(StandardCharsets.UTF_8), config, c.mode(), c.owner());
                 commands.add("RELOAD");
                 done.add(h + ": " + String.join(", ", ini.changed()) + " -> " + address + ", RELOAD");
             }
@@ -302,35 +317,25 @@ final class PgBouncer {
      * still the one read here), RELOADs and RESUMEs.
      */
     private void prepare(HostContext b, String target, List<String> dbs) {
-        String out = b.connection().exec(Cmd.of("sh", "-c", "stat -c '%a %U:%G' \"$1\" && sha256sum < \"$1\" | cut -d' ' -f1 && cat \"$1\"", "sh", config),
-                ExecOptions.as("root")).check(b.host().name() + ": " + config).stdout();
-        int l1 = out.indexOf('\n');
-        int l2 = out.indexOf('\n', l1 + 1);
-        String[] owner = out.substring(0, l1).trim().split(" ");
-        String hash = out.substring(l1 + 1, l2).trim();
-        PgBouncerIni ini = PgBouncerIni.repoint(out.substring(l2 + 1), nodes, target);
+        Config c = read(b);
+        PgBouncerIni ini = PgBouncerIni.repoint(c.text(), nodes, target);
         String next = null;
         if (!ini.changed().isEmpty()) {
             next = config + ".pgplay-next";
-            b.connection().upload(ini.text().getBytes(StandardCharsets.UTF_8), next, owner[0], owner[1]);
+            b.connection().upload(ini.text().getBytes(StandardCharsets.UTF_8), next, c.mode(), c.owner());
         }
-        prepared.put(b.host().name(), new Prepared(target, hash, next, dbs, ini.changed()));
+        prepared.put(b.host().name(), new Prepared(target, c.hash(), next, dbs, ini.changed()));
     }
 
     /** The prepared file swapped in, RELOAD and RESUME in one round trip; false when the config changed meanwhile (then the slow way). */
     private boolean resumePrepared(HostContext b, Prepared ready) {
-        List<String> psql = new ArrayList<>(List.of("runuser", "-u", adminUser, "--", "timeout", "10s", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
-                "-h", socketDir, "-p", String.valueOf(port), "-U", adminUser, "-d", "pgbouncer"));
-        if (ready.next() != null) {
-            psql.addAll(List.of("-c", "RELOAD"));
-        }
-        for (String c : each("RESUME", ready.dbs())) {
-            psql.addAll(List.of("-c", c));
-        }
+        List<String> commands = new ArrayList<>(ready.next() == null ? List.of() : List.of("RELOAD"));
+        commands.addAll(each("RESUME", ready.dbs()));
         String swap = ready.next() == null ? "" : "[ \"$(sha256sum < \"$1\" | cut -d' ' -f1)\" = \"$2\" ] || exit 3; mv -f \"$3\" \"$1\" || exit 3; ";
         List<String> argv = new ArrayList<>(List.of("sh", "-c", swap + "shift 3; exec \"$@\"", "sh", config, ready.hash(),
                 ready.next() == null ? "-" : ready.next()));
-        argv.addAll(psql);
+        argv.addAll(List.of("runuser", "-u", adminUser, "--", "timeout", "10s"));
+        argv.addAll(console(commands));
         ExecResult r = b.connection().exec(Cmd.of(argv), ExecOptions.as("root").timeout(Duration.ofSeconds(20)));
         if (r.exitStatus() == 3) {
             b.progress(b.host().name() + ": " + config + " changed since it was read before the pause: re-pointed the slow way");
@@ -346,7 +351,7 @@ final class PgBouncer {
         for (String h : paused) {
             try {
                 HostContext b = ctx.on(h);
-                List<String> dbs = clusterDatabases(b).stream().filter(r -> "1".equals(r.get("paused"))).map(r -> r.get("name")).toList();
+                List<String> dbs = pausedDatabases(b);
                 if (!dbs.isEmpty()) {
                     admin(b, each("RESUME", dbs), Duration.ofSeconds(10)).check(h + ": pgbouncer RESUME");
                 }
@@ -369,8 +374,8 @@ final class PgBouncer {
             return;
         }
         // each RESUME on its own: one that finds its database not paused must not keep the others paused
-        String line = databases.stream().map(d -> Cmd.of("psql", "-X", "-q", "-h", socketDir, "-p", String.valueOf(port), "-U", adminUser, "-d", "pgbouncer",
-                "-c", "RESUME " + d).shellLine()).collect(java.util.stream.Collectors.joining("; "));
+        String line = each("RESUME", databases).stream().map(c -> Cmd.of(console(List.of(c))).shellLine())
+                .collect(java.util.stream.Collectors.joining("; "));
         b.connection().exec(Cmd.of("sh", "-c", "systemctl stop \"$1.timer\" \"$1.service\" 2>/dev/null; systemctl reset-failed \"$1.timer\" \"$1.service\" 2>/dev/null; "
                 + "exec systemd-run --quiet --collect --unit=\"$1\" --on-active=\"$2\" --timer-property=AccuracySec=1s -p User=\"$3\" /bin/sh -c \"$4\"",
                 "sh", TIMER, resumeAfter.toSeconds() + "s", adminUser, line), ExecOptions.as("root")).check(b.host().name() + ": arming " + TIMER);

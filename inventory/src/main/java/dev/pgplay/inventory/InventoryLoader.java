@@ -39,7 +39,7 @@ final class InventoryLoader {
     private static final Set<String> HOST_ONLY = Set.of("address", "vars", "groups", "role");
     private static final Set<String> BECOME = Set.of("method", "user", "password-env", "password-file");
     private static final Set<String> GROUP = Set.of("hosts", "children", "vars");
-    private static final Set<String> ROLES = Set.of("primary", "standby", "vip");
+    private static final Set<String> ROLES = Set.of("primary", "standby", "vip", "target");
     private static final Set<String> VIP = Set.of("address", "prefix", "interface", "method", "label", "owner");
 
     private final Path file;
@@ -406,23 +406,42 @@ final class InventoryLoader {
     private Roles roles(ConfigObject r, Map<String, ConfigObject> hosts) {
         List<String> primaries = new ArrayList<>();
         List<String> standbys = new ArrayList<>();
+        List<String> targets = new ArrayList<>();
         Vip vip = null;
         if (r != null) {
             read.unknownKeys(r, ROLES, "roles");
             primaries.addAll(read.stringOrList(r, "primary", "roles"));
             standbys.addAll(read.stringOrList(r, "standby", "roles"));
+            targets.addAll(read.stringOrList(r, "target", "roles"));
             ConfigObject v = read.object(r, "vip", "roles");
             if (v != null) {
                 vip = vip(v, hosts);
             }
             checkRoleHosts(r, primaries, standbys, hosts);
+            checkTargets(r, targets, primaries, standbys, hosts);
         }
-        hostRoles(hosts, primaries, standbys);
+        hostRoles(hosts, primaries, standbys, targets);
         if (primaries.size() > 1) {
             ConfigValue where = r != null && r.containsKey("primary") ? r.get("primary") : hosts.get(primaries.get(1));
             problems.add(new Problem(origin(where.origin()), "roles.primary", "two primaries: " + String.join(", ", primaries)));
         }
-        return new Roles(primaries.stream().findFirst(), List.copyOf(standbys), Optional.ofNullable(vip));
+        if (targets.size() > 1) {
+            ConfigValue where = r != null && r.containsKey("target") ? r.get("target") : hosts.get(targets.get(1));
+            problems.add(new Problem(origin(where.origin()), "roles.target", "two targets: " + String.join(", ", targets)));
+        }
+        return new Roles(primaries.stream().findFirst(), List.copyOf(standbys), Optional.ofNullable(vip), targets.stream().findFirst());
+    }
+
+    /** roles.target names a host of the inventory that is neither the primary nor a standby. */
+    private void checkTargets(ConfigObject r, List<String> targets, List<String> primaries, List<String> standbys, Map<String, ConfigObject> hosts) {
+        for (String t : targets) {
+            if (!hosts.containsKey(t)) {
+                problems.add(new Problem(origin(r.get("target").origin()), "roles.target", "no host named " + t));
+            } else if (primaries.contains(t) || standbys.contains(t)) {
+                problems.add(new Problem(origin(r.get("target").origin()), "roles.target", t + " is " + (primaries.contains(t) ? "the primary" : "a standby")
+                        + "; the target is the server the database moves to"));
+            }
+        }
     }
 
     private Vip vip(ConfigObject v, Map<String, ConfigObject> hosts) {
@@ -465,8 +484,8 @@ final class InventoryLoader {
         }
     }
 
-    /** A host's own {@code role = primary|standby}, added to the roles block's. */
-    private void hostRoles(Map<String, ConfigObject> hosts, List<String> primaries, List<String> standbys) {
+    /** A host's own {@code role = primary|standby|target}, added to the roles block's. */
+    private void hostRoles(Map<String, ConfigObject> hosts, List<String> primaries, List<String> standbys, List<String> targets) {
         for (Map.Entry<String, ConfigObject> e : hosts.entrySet()) {
             ConfigValue role = e.getValue().get("role");
             if (role == null || role.valueType() != ConfigValueType.STRING) {
@@ -484,7 +503,12 @@ final class InventoryLoader {
                         standbys.add(e.getKey());
                     }
                 }
-                default -> problems.add(new Problem(origin(role.origin()), "hosts." + e.getKey() + ".role", "must be primary or standby, got '" + value + "'"));
+                case "target" -> {
+                    if (!targets.contains(e.getKey())) {
+                        targets.add(e.getKey());
+                    }
+                }
+                default -> problems.add(new Problem(origin(role.origin()), "hosts." + e.getKey() + ".role", "must be primary, standby or target, got '" + value + "'"));
             }
         }
     }

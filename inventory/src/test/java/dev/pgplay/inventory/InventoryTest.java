@@ -101,6 +101,24 @@ class InventoryTest {
     }
 
     @Test
+    void theTargetIsAHostThatIsNeitherPrimaryNorStandby() {
+        List<String> p = problems("""
+                hosts {
+                  db1 { address = 10.0.0.1 }
+                  db2 { address = 10.0.0.2 }
+                }
+                roles {
+                  primary = db1
+                  target = [db1, db7]
+                }
+                """);
+        assertTrue(p.contains("hosts.conf:7: roles.target: db1 is the primary; the target is the server the database moves to"), p.toString());
+        assertTrue(p.contains("hosts.conf:7: roles.target: no host named db7"), p.toString());
+        assertTrue(p.contains("hosts.conf:7: roles.target: two targets: db1, db7"), p.toString());
+        assertEquals(3, p.size(), p.toString());
+    }
+
+    @Test
     void twoPrimariesThroughHostRolesAndUnknownTopLevelKey() {
         List<String> p = problems("""
                 hostz { }

@@ -26,8 +26,7 @@ final class CutOver {
 
     TaskResult blockWrites(HostContext ctx) throws Exception {
         if (run.status.done(Step.WRITES_BLOCKED)) {
-            if (!run.status.done(Step.OLD_STOPPED) && !run.status.done(Step.SWAPPED) && run.old(ctx).online()
-                    && !"on".equals(run.old(ctx).sql("SHOW default_transaction_read_only"))) {
+            if (!run.status.done(Step.OLD_STOPPED) && !run.status.done(Step.SWAPPED) && reopened(run.old(ctx))) {
                 // someone opened the old cluster again: what was copied may be stale
                 run.status.undo(List.of(Step.WRITES_BLOCKED, Step.SNAPSHOT, Step.GLOBALS, Step.COPIED, Step.COPY_STARTED));
             } else {
@@ -39,11 +38,25 @@ final class CutOver {
             Pg o = run.old(ctx);
             run.status.state(State.UPGRADING).put(Key.BLOCKED_AT, System.currentTimeMillis()).put(Key.MESSAGE, null);
             run.status.done(Step.WRITES_BLOCKED, ctx);
-            String ended = o.sql("ALTER SYSTEM SET default_transaction_read_only = on; SELECT pg_reload_conf(); "
-                    + "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()");
-            String last = ended.lines().reduce((x, y) -> y).orElse("0");
-            return TaskResult.changed("writes blocked, " + last + " client session(s) ended", cmds);
+            return TaskResult.changed("writes blocked, " + block(o) + " client session(s) ended", cmds);
         });
+    }
+
+    /**
+     * Blocks writes on a server: {@code default_transaction_read_only} on (ALTER SYSTEM, so a
+     * restart keeps it) and its client sessions ended; returns how many were.
+     */
+    static String block(Pg o) {
+        String ended = o.sql("ALTER SYSTEM SET default_transaction_read_only = on; SELECT pg_reload_conf(); " + END_SESSIONS);
+        return ended.lines().reduce((x, y) -> y).orElse("0");
+    }
+
+    /** Ends the client sessions of a server (not pgplay's own); prints how many. */
+    static final String END_SESSIONS = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()";
+
+    /** Whether someone opened a server whose writes were blocked (what was read or copied since may be stale). */
+    static boolean reopened(Pg o) {
+        return o.online() && !"on".equals(o.sql("SHOW default_transaction_read_only"));
     }
 
     String snapshotFile() {

@@ -75,9 +75,9 @@ final class NameSwitch {
      * The alias leads to {@code primary} on every client; with {@code from} set (a switchover just
      * promoted {@code primary}), the DNS hook is called with the old and the new address.
      */
-    TaskResult lead(HostContext ctx, RollingState st, String primary, String from) throws Exception {
+    TaskResult lead(HostContext ctx, boolean simulated, String primary, String from) throws Exception {
         String address = ctx.inventory().host(primary).address();
-        if (st.simulated) {
+        if (simulated) {
             List<String> would = new ArrayList<>();
             if (!name.isEmpty()) {
                 would.add(name + " -> " + address + " in /etc/hosts of " + String.join(", ", clients));

@@ -3,6 +3,7 @@ package dev.pgplay.playbooks;
 import dev.pgplay.postgres.Pg;
 import dev.pgplay.postgres.ConfigCarry;
 import dev.pgplay.postgres.PgFacts;
+import dev.pgplay.postgres.PgSettings;
 import dev.pgplay.postgres.UpgradeStatus;
 import dev.pgplay.postgres.UpgradeStatus.Key;
 import dev.pgplay.postgres.UpgradeStatus.State;
@@ -76,7 +77,11 @@ final class NewCluster {
 
     /** Null when the cluster holds nothing but what initdb made; else why not. */
     String emptyOrWhy(HostContext ctx, PgFacts.Cluster c) {
-        Pg n = run.nextOn(ctx, c.port());
+        return emptyOrWhy(ctx, c, run.nextOn(ctx, c.port()));
+    }
+
+    /** {@link #emptyOrWhy(HostContext, PgFacts.Cluster)} for cluster {@code c}, read through {@code n}. */
+    static String emptyOrWhy(HostContext ctx, PgFacts.Cluster c, Pg n) {
         if (!c.online()) {
             if (ctx.checkMode()) {
                 return null;
@@ -109,49 +114,59 @@ final class NewCluster {
 
     /** Carries the configuration into the new cluster that {@code status} describes, recording the step there. */
     TaskResult carryConfig(HostContext ctx, UpgradeStatus status) throws Exception {
+        return carry(ctx, ctx, run.m.old(), run.m.next(), status, (int) status.number(Key.SIDE_PORT));
+    }
+
+    /**
+     * Carries cluster {@code old}'s configuration, read on {@code from}, into cluster {@code next}
+     * on {@code to} (the same host for an upgrade in place, another for a move), which serves on
+     * {@code port}; the step is recorded in {@code status} (OLD_DATA and NEW_DATA are its data directories).
+     */
+    static TaskResult carry(HostContext from, HostContext ctx, PgSettings old, PgSettings next, UpgradeStatus status, int port) throws Exception {
         if (status.done(Step.CONFIG)) {
             return TaskResult.ok("carried over earlier in this upgrade");
         }
-        String oldConf = run.m.old().confDir();
-        String newConf = run.m.next().confDir();
-        return Imperative.of("copy " + oldConf + " to " + newConf + " for " + run.m.next().version(), List.of("postgresql.conf", "conf.d/*.conf", "pg_hba.conf", "pg_ident.conf", "postgresql.auto.conf")).run(ctx, () -> {
-            Set<String> known = ConfigCarry.parameterNames(ctx.connection().exec(Cmd.of(run.m.newBin("postgres"), "--describe-config"),
+        String oldConf = old.confDir();
+        String newConf = next.confDir();
+        String where = from == ctx ? "" : " on " + ctx.host().name();
+        return Imperative.of("copy " + oldConf + " to " + newConf + where + " for " + next.version(), List.of("postgresql.conf", "conf.d/*.conf", "pg_hba.conf", "pg_ident.conf", "postgresql.auto.conf")).run(ctx, () -> {
+            Set<String> known = ConfigCarry.parameterNames(ctx.connection().exec(Cmd.of("/usr/lib/postgresql/" + next.version() + "/bin/postgres", "--describe-config"),
                     ExecOptions.as("postgres")).check(ctx.host().name()).stdout());
             Map<String, String> owned = new LinkedHashMap<>();
             for (String k : List.of("data_directory", "hba_file", "ident_file", "external_pid_file")) {
-                String v = conftool(ctx, run.m.next().version(), run.cluster(), k);
+                String v = conftool(ctx, next.version(), next.cluster(), k);
                 if (v != null) {
                     owned.put(k, v);
                 }
             }
-            owned.put("port", String.valueOf(status.number(Key.SIDE_PORT)));
-            owned.put("cluster_name", run.m.next().version() + "/" + run.cluster());
+            owned.put("port", String.valueOf(port));
+            owned.put("cluster_name", next.version() + "/" + next.cluster());
             List<String> removed = new ArrayList<>();
             List<String> copied = new ArrayList<>();
-            ConfigCarry.Result main = ConfigCarry.carry(Major.cat(ctx, oldConf + "/postgresql.conf"), known, owned, Set.of(), run.m.old().version(), run.m.next().version());
+            ConfigCarry.Result main = ConfigCarry.carry(Major.cat(from, oldConf + "/postgresql.conf"), known, owned, Set.of(), old.version(), next.version());
             Major.write(ctx, newConf + "/postgresql.conf", main.text(), "0644");
             removed.addAll(main.removed());
             copied.add("postgresql.conf");
-            String list = Pg.root(ctx, Cmd.of("find", oldConf + "/conf.d", "-maxdepth", "1", "-type", "f", "-name", "*.conf", "-printf", "%f\\n")).stdout();
+            String list = Pg.root(from, Cmd.of("find", oldConf + "/conf.d", "-maxdepth", "1", "-type", "f", "-name", "*.conf", "-printf", "%f\\n")).stdout();
             for (String f : list.lines().filter(l -> !l.isBlank()).toList()) {
                 // an include file only rewrites the owned settings it has
-                ConfigCarry.Result r = ConfigCarry.carry(Major.cat(ctx, oldConf + "/conf.d/" + f), known, owned, Set.of(), run.m.old().version(),
-                        run.m.next().version(), false);
+                ConfigCarry.Result r = ConfigCarry.carry(Major.cat(from, oldConf + "/conf.d/" + f), known, owned, Set.of(), old.version(),
+                        next.version(), false);
                 Pg.root(ctx, Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0755", newConf + "/conf.d"));
                 Major.write(ctx, newConf + "/conf.d/" + f, r.text(), "0644");
                 removed.addAll(r.removed());
                 copied.add("conf.d/" + f);
             }
             for (String f : List.of("pg_hba.conf", "pg_ident.conf", "pg_ctl.conf", "environment")) {
-                if (ctx.connection().exec(Cmd.of("test", "-f", oldConf + "/" + f), ExecOptions.as("root")).ok()) {
-                    Major.write(ctx, newConf + "/" + f, Major.cat(ctx, oldConf + "/" + f), f.equals("pg_hba.conf") || f.equals("pg_ident.conf") ? "0640" : "0644");
+                if (from.connection().exec(Cmd.of("test", "-f", oldConf + "/" + f), ExecOptions.as("root")).ok()) {
+                    Major.write(ctx, newConf + "/" + f, Major.cat(from, oldConf + "/" + f), f.equals("pg_hba.conf") || f.equals("pg_ident.conf") ? "0640" : "0644");
                     copied.add(f);
                 }
             }
             String auto = status.get(Key.OLD_DATA) + "/postgresql.auto.conf";
-            if (ctx.connection().exec(Cmd.of("test", "-f", auto), ExecOptions.as("root")).ok()) {
-                ConfigCarry.Result r = ConfigCarry.carry(Major.cat(ctx, auto), known, Map.of(), Set.of("default_transaction_read_only"),
-                        run.m.old().version(), run.m.next().version());
+            if (from.connection().exec(Cmd.of("test", "-f", auto), ExecOptions.as("root")).ok()) {
+                ConfigCarry.Result r = ConfigCarry.carry(Major.cat(from, auto), known, Map.of(), Set.of("default_transaction_read_only"),
+                        old.version(), next.version());
                 Major.write(ctx, status.get(Key.NEW_DATA) + "/postgresql.auto.conf", r.text(), "0600");
                 removed.addAll(r.removed());
                 copied.add("postgresql.auto.conf (ALTER SYSTEM settings)");
@@ -160,11 +175,11 @@ final class NewCluster {
             List<String> report = new ArrayList<>();
             report.add("copied: " + String.join(", ", copied));
             if (removed.isEmpty()) {
-                report.add("every parameter exists in " + run.m.next().version());
+                report.add("every parameter exists in " + next.version());
             } else {
-                removed.forEach(r -> report.add("not a parameter of " + run.m.next().version() + ", commented out: " + r));
+                removed.forEach(r -> report.add("not a parameter of " + next.version() + ", commented out: " + r));
             }
-            return Major.changed("configuration of " + run.m.old().version() + "/" + run.cluster() + " carried over"
+            return Major.changed("configuration of " + old.version() + "/" + old.cluster() + " carried over" + where
                     + (removed.isEmpty() ? "" : "; " + removed.size() + " removed parameter(s)"), copied, report);
         });
     }

@@ -147,7 +147,7 @@ public final class RollingMinor implements Playbook {
 
     /** The clients' name leads to whichever node is primary (run once; skipped without hosts-alias or dns-hook). */
     static Task namesLead(String name, RollingState st) {
-        return Task.of(name, ctx -> st.names.lead(ctx, st, st.primary, null)).runOnce().when(ctx -> st.names != null);
+        return Task.of(name, ctx -> st.names.lead(ctx, st.simulated, st.primary, null)).runOnce().when(ctx -> st.names != null);
     }
 
     /** The primary of the inventory, then its standbys. */
@@ -215,7 +215,7 @@ public final class RollingMinor implements Playbook {
                 .task(Task.of(label + "clients' name: lead to the new primary (hosts alias, DNS hook)", ctx -> {
                     String from = st.promotedFrom;
                     st.promotedFrom = null;
-                    return st.names.lead(ctx, st, st.primary, from);
+                    return st.names.lead(ctx, st.simulated, st.primary, from);
                 }).runOnce().when(ctx -> st.names != null && st.promotedFrom != null))
                 .task(Task.of(label + "old primary: take the VIP off", ctx -> Switchover.vip(ctx, s, false, st))
                         .when(ctx -> st.isStandby(ctx.host().name()) && RollingPreflight.vipHeld(ctx, s)))

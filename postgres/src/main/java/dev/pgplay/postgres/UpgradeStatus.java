@@ -51,7 +51,7 @@ public final class UpgradeStatus {
     public enum Step {
         CONFIG("config"), CHECKED("checked"), WRITES_BLOCKED("writes-blocked"), SNAPSHOT("snapshot"), OLD_STOPPED("old-stopped"),
         PG_UPGRADE("pg_upgrade"), GLOBALS("globals"), COPY_STARTED("copy-started"), COPIED("copied"), SWAPPED("swapped"),
-        VERIFIED("verified"), OPENED("opened"), ANALYZED("analyzed"), AUDITED("audited");
+        VERIFIED("verified"), OPENED("opened"), ANALYZED("analyzed"), AUDITED("audited"), SWITCHED("switched");
 
         final String text;
 
@@ -64,7 +64,8 @@ public final class UpgradeStatus {
     public enum Key {
         OLD_VERSION, NEW_VERSION, METHOD, PORT, SIDE_PORT, OLD_DATA, NEW_DATA, NEW_CREATED, NEW_FRESH, NEW_STARTED,
         ENCODING, LC_COLLATE, LC_CTYPE, CHECKSUMS, MESSAGE, REMOVED_PARAMETERS, USER_WRITES, VERIFIED_ITEMS,
-        WAL_AT_OPEN, BLOCKED_AT, STOPPED_AT, UP_AT, OPENED_AT, DATABASES_DONE, VERIFY, VERIFIED_IN, AUDIT, SHUTDOWN_CHECKPOINT, STANDBY_METHODS;
+        WAL_AT_OPEN, BLOCKED_AT, STOPPED_AT, UP_AT, OPENED_AT, DATABASES_DONE, VERIFY, VERIFIED_IN, AUDIT, SHUTDOWN_CHECKPOINT, STANDBY_METHODS,
+        TARGET, SWITCHED_AT, SWITCHED_BACK_AT;
 
         String text() {
             return name().toLowerCase().replace('_', '-');

@@ -73,7 +73,10 @@ public final class UpgradeBenchmark {
                     }
                     Playbook playbook;
                     switch (method) {
-                        case "dump" -> playbook = new MajorDump();
+                        case "dump" -> {
+                            playbook = new MajorDump();
+                            vars.put("parallel", "true");
+                        }
                         case "pipe" -> {
                             playbook = new MajorDump();
                             vars.put("parallel", "false");

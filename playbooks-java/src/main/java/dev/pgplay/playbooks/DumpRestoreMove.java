@@ -48,14 +48,15 @@ final class DumpRestoreMove {
         if (dbs.remove("postgres")) {
             dbs.add(0, "postgres");
         }
-        return Imperative.of("copy " + dbs.size() + " database(s)", List.of(run.m.parallel() ? "pg_dump -Fd -j" + run.jobs + " / pg_restore -j" + run.jobs : "pg_dumpall | psql")).run(ctx, () -> {
+        boolean parallel = run.parallel(ctx);
+        return Imperative.of("copy " + dbs.size() + " database(s)", List.of(parallel ? "pg_dump -Fd -j" + run.jobs + " / pg_restore -j" + run.jobs : "pg_dumpall | psql")).run(ctx, () -> {
             String work = run.m.workDir();
             // processes of an interrupted run would write into what is redone now
             run.recovery.killLeftovers(ctx);
             Pg.root(ctx, Cmd.of("install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0700", work));
             List<String> commands = new ArrayList<>();
             long t0 = System.nanoTime();
-            String failed = run.m.parallel() ? perDatabase(ctx, dbs, work, commands) : oneStream(ctx, commands);
+            String failed = parallel ? perDatabase(ctx, dbs, work, commands) : oneStream(ctx, commands);
             if (failed != null) {
                 return TaskResult.failed(failed);
             }

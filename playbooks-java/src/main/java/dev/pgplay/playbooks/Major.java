@@ -66,6 +66,17 @@ final class Major {
         return (int) status.number(Key.SIDE_PORT);
     }
 
+    /**
+     * Dump and restore per database in parallel, or one pg_dumpall | psql stream: as asked, else
+     * by the host's cores (on 2 the stream keeps both busy and was faster; bin/bench upgrade).
+     */
+    boolean parallel(HostContext ctx) {
+        if (m.parallel() != null) {
+            return m.parallel();
+        }
+        return Integer.parseInt(ctx.connection().exec(Cmd.of("nproc"), dev.pgplay.core.ssh.ExecOptions.DEFAULT).check(ctx.host().name()).out()) > 2;
+    }
+
     Pg old(HostContext ctx) {
         return new Pg(ctx, m.old());
     }
@@ -125,7 +136,8 @@ final class Major {
                 .task(Task.of("read the old cluster for verification (tables, rows, checksums, roles, sequences, extensions)", guarded(cutOver::snapshot))
                         .when(c -> !finished));
         if (m.dump()) {
-            primary = primary.task(Task.of(m.parallel() ? "copy roles and databases (pg_dumpall --globals-only; pg_dump -Fd -j | pg_restore -j per database)"
+            primary = primary.task(Task.of(m.parallel() == null ? "copy roles and databases (" + MajorSettings.AUTO + ")"
+                    : m.parallel() ? "copy roles and databases (pg_dumpall --globals-only; pg_dump -Fd -j | pg_restore -j per database)"
                     : "copy everything in one stream (pg_dumpall | psql)", guarded(dumpRestore::copy)).when(c -> !finished)
                     .irreversible(Duration.ofMinutes(30)));
         } else {

@@ -8,7 +8,7 @@ import java.util.Map;
 
 /**
  * Major upgrade by dump and restore into a new cluster running beside the old one
- * (-e new-version=15; -e parallel=false for the single pg_dumpall | psql stream). See {@link Major}.
+ * (-e new-version=15; -e parallel=auto|true|false: one pg_dumpall | psql stream on up to 2 cores, else per database). See {@link Major}.
  */
 public final class MajorDump implements Playbook {
     @Override
@@ -19,7 +19,8 @@ public final class MajorDump implements Playbook {
     @Override
     public List<dev.pgplay.core.run.PlaybookOption> options() {
         return PgOptions.major(
-                dev.pgplay.core.run.PlaybookOption.bool("parallel", true, "pg_dump -Fd -j / pg_restore -j per database (false: one pg_dumpall | psql stream)"));
+                dev.pgplay.core.run.PlaybookOption.choice("parallel", "auto", "auto: " + MajorSettings.AUTO + " (measured faster on 2 cores); "
+                        + "true: pg_dump -Fd -j / pg_restore -j per database; false: one pg_dumpall | psql stream", "auto", "true", "false"));
     }
 
     @Override

@@ -131,7 +131,7 @@ final class MajorPreflight {
         long need = switch (run.m.method()) {
             case "link", "clone" -> size / 20 + (64L << 20);
             case "copy" -> size + size / 10 + (64L << 20);
-            default -> (run.m.parallel() ? 2 * size : size) + size / 10 + (64L << 20);
+            default -> (run.parallel(ctx) ? 2 * size : size) + size / 10 + (64L << 20);
         };
         report.add("disk: data " + Major.mb(size) + ", needs about " + Major.mb(need) + " for " + run.m.method() + ", free " + Major.mb(free) + " on " + parent);
         if (free < need) {

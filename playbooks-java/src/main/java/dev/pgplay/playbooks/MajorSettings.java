@@ -9,14 +9,14 @@ import java.util.Map;
  * What a major upgrade reads from the inventory and -e, validated before anything runs: the old
  * cluster ({@code pg-version}, {@code pg-cluster}, {@code pg-port}), {@code new-version}, the
  * method ({@code link}, {@code copy}, {@code clone} for pg_upgrade; {@code dump} for dump and
- * restore, {@code parallel=false} for the single-stream pipe), {@code jobs}, {@code resume} and
+ * restore, {@code parallel}: auto (the pipe on up to 2 cores), true (pg_dump -Fd -j) or false (the single-stream pipe)), {@code jobs}, {@code resume} and
  * {@code verify}: {@code full} reads every row of both clusters while writes are blocked (the
  * default for dump and restore), {@code catalog} only the catalog, with pg_upgrade the relations'
  * file numbers and data files too, and with copy or clone a sample of rows (the default for
  * pg_upgrade: the window does not grow with the data); {@code standby-rebuild}: {@code auto} (with
  * --link, rsync --hard-links where it is safe, else pg_basebackup) or {@code pg_basebackup}.
  */
-record MajorSettings(PgSettings old, PgSettings next, String method, int jobs, boolean parallel, boolean resume, boolean fullVerify, boolean rsync) {
+record MajorSettings(PgSettings old, PgSettings next, String method, int jobs, Boolean parallel, boolean resume, boolean fullVerify, boolean rsync) {
 
     static MajorSettings of(Inventory inventory, Map<String, Object> extra, boolean dump) {
         String where = inventory.file().getFileName().toString();
@@ -39,8 +39,8 @@ record MajorSettings(PgSettings old, PgSettings next, String method, int jobs, b
             jobs = Integer.parseInt(jobsText);
         }
         String parallel = value(extra, primary.varString("parallel", null), "parallel");
-        if (parallel != null && !parallel.matches("true|false")) {
-            throw new IllegalArgumentException(where + ": parallel must be true or false, got '" + parallel + "'");
+        if (parallel != null && !parallel.matches("true|false|auto")) {
+            throw new IllegalArgumentException(where + ": parallel must be auto, true or false, got '" + parallel + "'");
         }
         boolean resume = Boolean.parseBoolean(String.valueOf(extra.getOrDefault("resume", "false")));
         String verify = value(extra, primary.varString("verify", null), "verify");
@@ -51,7 +51,7 @@ record MajorSettings(PgSettings old, PgSettings next, String method, int jobs, b
         if (rebuild != null && !rebuild.matches("auto|pg_basebackup")) {
             throw new IllegalArgumentException(where + ": standby-rebuild must be auto or pg_basebackup, got '" + rebuild + "'");
         }
-        return new MajorSettings(old, old.with(next, old.port()), method, jobs, parallel == null || Boolean.parseBoolean(parallel), resume,
+        return new MajorSettings(old, old.with(next, old.port()), method, jobs, parallel == null || parallel.equals("auto") ? null : Boolean.valueOf(parallel), resume,
                 verify == null ? dump : verify.equals("full"), method.equals("link") && !"pg_basebackup".equals(rebuild));
     }
 
@@ -73,6 +73,9 @@ record MajorSettings(PgSettings old, PgSettings next, String method, int jobs, b
         Object v = extra.get(key);
         return v != null ? v.toString() : inventoryValue;
     }
+
+    /** What {@code parallel=auto} does, measured by bin/bench upgrade (README). */
+    static final String AUTO = "pg_dumpall | psql on up to 2 cores, pg_dump -Fd -j / pg_restore -j per database above";
 
     boolean dump() {
         return method.equals("dump");
@@ -119,7 +122,7 @@ record MajorSettings(PgSettings old, PgSettings next, String method, int jobs, b
     }
 
     String methodText() {
-        return dump() ? (parallel ? "pg_dump/pg_restore, directory format, parallel jobs" : "pg_dumpall | psql, one stream")
+        return dump() ? (parallel == null ? "dump and restore: " + AUTO : parallel ? "pg_dump/pg_restore, directory format, parallel jobs" : "pg_dumpall | psql, one stream")
                 : "pg_upgrade --" + method;
     }
 }

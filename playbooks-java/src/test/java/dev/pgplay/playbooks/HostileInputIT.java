@@ -163,7 +163,7 @@ class HostileInputIT {
     @Test
     @Order(4)
     void majorDumpCarriesEveryHostileDatabase() {
-        PgLab.Run r = upgradeCarriesEveryDatabase("major-dump", "-e", "new-version=15");
+        PgLab.Run r = upgradeCarriesEveryDatabase("major-dump", "-e", "new-version=15", "-e", "parallel=true");
         assertTrue(r.out().contains("role \"evil \"\"role\""), r.out());
         String hexName = "my db: hex:" + java.util.HexFormat.of().formatHex("table public.\"line\nbreak\u001f\"".getBytes(java.nio.charset.StandardCharsets.UTF_8));
         assertTrue(r.out().matches("(?s).*" + hexName + "\\s+1 rows, checksum \\w+\\s+1 rows, checksum \\w+\\s+same.*"), r.out());

@@ -177,7 +177,8 @@ class MajorFailureIT {
             h.docker("apt-get", "remove", "-y", "-q", "postgresql-15", "postgresql-client-15");
         }
         AtomicReference<Runner> self = new AtomicReference<>();
-        PgLab.InProcess cut = run(new MajorDump(), vars(), interruptAtApp(self), self);
+        // per database (the default on more than 2 cores), so the cut falls between two databases
+        PgLab.InProcess cut = run(new MajorDump(), vars("parallel", "true"), interruptAtApp(self), self);
         assertTrue(cut.code() != 0, cut.out());
         assertTrue(cut.out().contains("changed: [db1] => installed postgresql-15"), cut.out());
         assertTrue(cut.out().contains("changed: [db2] => installed postgresql-15"), cut.out());
@@ -187,7 +188,7 @@ class MajorFailureIT {
         assertEquals("on", PgLab.sql(db1, "postgres", "SHOW default_transaction_read_only"), "writes stay blocked while interrupted");
         assertEquals(before, PgLab.fingerprint(db1));
 
-        PgLab.InProcess plain = run(new MajorDump(), vars(), new RunListener() { }, null);
+        PgLab.InProcess plain = run(new MajorDump(), vars("parallel", "true"), new RunListener() { }, null);
         assertEquals(2, plain.code(), plain.out());
         assertTrue(plain.out().contains("Continue it with --resume, or go back to 13 with: playbook major-rollback"), plain.out());
 
@@ -199,9 +200,9 @@ class MajorFailureIT {
         String withRow = PgLab.fingerprint(db1);
         assertEquals("streaming " + db1.address(), PgLab.receiver(db2));
 
-        PgLab.InProcess cutAgain = run(new MajorDump(), vars(), interruptAtApp(self), self);
+        PgLab.InProcess cutAgain = run(new MajorDump(), vars("parallel", "true"), interruptAtApp(self), self);
         assertTrue(cutAgain.code() != 0, cutAgain.out());
-        PgLab.InProcess resumed = run(new MajorDump(), vars("resume", "true"), new RunListener() { }, null);
+        PgLab.InProcess resumed = run(new MajorDump(), vars("resume", "true", "parallel", "true"), new RunListener() { }, null);
         assertEquals(0, resumed.code(), resumed.out());
         assertTrue(resumed.out().contains("items identical"), resumed.out());
         assertTrue(resumed.out().matches("(?s).*shop: extension hstore\\s+1\\.7\\s+1\\.8\\s+updated to the new default.*"), resumed.out());

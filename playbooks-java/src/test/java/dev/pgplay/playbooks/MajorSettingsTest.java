@@ -43,7 +43,7 @@ class MajorSettingsTest {
         assertEquals("hosts.conf: new-version must be a major version like 15, got '15.2'", error("", extra("new-version", "15.2"), false));
         assertEquals("hosts.conf: method must be link, copy or clone, got 'move'", error("", extra("new-version", "15", "method", "move"), false));
         assertEquals("hosts.conf: jobs must be a number from 1 to 999 or auto, got '0'", error("", extra("new-version", "15", "jobs", "0"), false));
-        assertEquals("hosts.conf: parallel must be true or false, got 'yes'", error(", parallel = yes", extra("new-version", "15"), true));
+        assertEquals("hosts.conf: parallel must be auto, true or false, got 'yes'", error(", parallel = yes", extra("new-version", "15"), true));
         assertEquals("hosts.conf: verify must be full or catalog, got 'some'", error("", extra("new-version", "15", "verify", "some"), false));
         assertEquals("hosts.conf: standby-rebuild must be auto or pg_basebackup, got 'rsync'",
                 error("", extra("new-version", "15", "standby-rebuild", "rsync"), false));

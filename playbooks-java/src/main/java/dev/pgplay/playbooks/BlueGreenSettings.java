@@ -14,7 +14,7 @@ import java.util.Set;
  * cluster of {@code new-version} on the same port (clients keep their port when the VIP moves).
  */
 record BlueGreenSettings(PgSettings blue, String green, String nextVersion, boolean identityFull, boolean copyLargeObjects,
-                         Duration catchUp, boolean verify) {
+                         Duration catchUp, boolean verify, java.util.Optional<NameSwitch> names) {
 
     static BlueGreenSettings of(Inventory inventory, Map<String, Object> extra) {
         String where = inventory.file().getFileName().toString();
@@ -43,8 +43,14 @@ record BlueGreenSettings(PgSettings blue, String green, String nextVersion, bool
         if (!seconds.matches("[1-9]\\d{0,4}")) {
             throw new IllegalArgumentException(where + ": catch-up-timeout must be seconds from 1 to 99999, got '" + seconds + "'");
         }
+        SwitchVars vars = new SwitchVars(primary, extra);
+        if (vars.methods(blue).contains("pgbouncer")) {
+            throw new IllegalArgumentException(vars.varOrigin("switch") + ": the blue-green switch moves clients by vip, hosts-alias or dns-hook; "
+                    + "it does not re-point PgBouncer to another server: list the others, and point PgBouncer at the side that takes writes yourself");
+        }
         return new BlueGreenSettings(blue, green, next, flag(extra, "replica-identity-full", where), flag(extra, "copy-large-objects", where),
-                Duration.ofSeconds(Long.parseLong(seconds)), !"false".equals(String.valueOf(extra.getOrDefault("verify", "true"))));
+                Duration.ofSeconds(Long.parseLong(seconds)), !"false".equals(String.valueOf(extra.getOrDefault("verify", "true"))),
+                NameSwitch.of(inventory, blue, extra));
     }
 
     private static String text(Map<String, Object> extra, String key, String fallback) {

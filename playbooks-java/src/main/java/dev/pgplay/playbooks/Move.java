@@ -189,6 +189,17 @@ final class Move {
             String df = t.connection().exec(Cmd.of("df", "-B1", "--output=avail", "/var/lib/postgresql"), ExecOptions.DEFAULT).stdout();
             long free = df.lines().skip(1).map(String::trim).filter(l -> l.matches("\\d+")).mapToLong(Long::parseLong).findFirst().orElse(-1);
             report.add("data: " + Major.mb(size) + "; free on " + m.target() + ": " + (free < 0 ? "unknown" : Major.mb(free)));
+            java.util.Set<String> extensions = new java.util.TreeSet<>();
+            for (String db : Psql.databases(ctx, port(), "datallowconn AND datname <> 'template0'")) {
+                Psql.rows(ctx, port(), db, "SELECT extname FROM pg_extension").forEach(r -> extensions.add(r.get(0)));
+            }
+            List<String> missing = extensions.stream().filter(e -> !t.connection().exec(Cmd.of("test", "-f",
+                    "/usr/share/postgresql/" + m.next().version() + "/extension/" + e + ".control"), ExecOptions.DEFAULT).ok()).toList();
+            report.add("extensions in use: " + String.join(", ", extensions));
+            if (!missing.isEmpty()) {
+                blockers.add("extension(s) " + String.join(", ", missing) + " not installed for PostgreSQL " + m.next().version() + " on " + m.target()
+                        + ": install their postgresql-" + m.next().version() + "-* packages there first");
+            }
             if (free >= 0 && free < size + largest) {
                 blockers.add(m.target() + " has " + Major.mb(free) + " free in /var/lib/postgresql; the restored data and the largest database's dump "
                         + "need about " + Major.mb(size + largest));

@@ -21,7 +21,9 @@ import java.util.concurrent.TimeUnit;
  * {@code vars.hosts-alias} (say db.lab) in /etc/hosts of every host of group {@code clients}
  * leading to the primary ({@link EtcHosts}); switch method {@code dns-hook} runs
  * {@code vars.dns-hook}, an executable on the controller, with the old and the new primary's
- * address after each switchover (a DNS update is the site's business: nsupdate, an API). Both act
+ * address after each switchover (a DNS update is the site's business: nsupdate, an API; a run
+ * that finishes a switchover cut by a lost controller calls it again, so it must bear a second
+ * call with the same arguments). Both act
  * right after the promotion, with the VIP; the alias is also made right by every run before it
  * starts, so a run after a lost controller finishes it.
  */
@@ -34,6 +36,16 @@ final class NameSwitch {
         this.name = name;
         this.clients = clients;
         this.hook = hook;
+    }
+
+    /** "hosts-alias db.lab, dns-hook" */
+    String methods() {
+        List<String> out = new ArrayList<>();
+        if (!name.isEmpty()) {
+            out.add("hosts-alias " + name);
+        }
+        hook.ifPresent(h -> out.add("dns-hook"));
+        return String.join(", ", out);
     }
 
     /** The name switch of {@code vars.switch}, checked before any host is contacted; empty when neither method is listed. */

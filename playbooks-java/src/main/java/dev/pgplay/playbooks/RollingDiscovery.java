@@ -58,6 +58,8 @@ final class RollingDiscovery {
             st.journalOpen = o.promoted();
             st.fenceCheckpoint = o.promoted() ? o.checkpoint() : -1;
             rejoins = o.promoted() ? journal.from() : null;
+            // the cut run may have been lost before the DNS hook: this run calls it (a hook must bear a second call)
+            st.promotedFrom = rejoins;
         }
         Map<String, PgFacts.Cluster> clusters = new LinkedHashMap<>();
         List<String> writable = new ArrayList<>();

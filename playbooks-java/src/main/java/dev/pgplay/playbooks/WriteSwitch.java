@@ -91,6 +91,10 @@ final class WriteSwitch {
                 Task.of("snapshots of both sides for the comparison", guarded(c -> timed("snapshots", c, this::snapshots))).when(c -> !done && bg.s.verify()),
                 Task.of("VIP to " + x(), guarded(c -> timed("VIP", c, this::vip))).when(c -> !done),
                 Task.of("open writes on " + x(), guarded(this::openWrites)).when(c -> !done),
+                // after the opening, and on every run: a client unreachable here does not undo the switch, and a run after a lost
+                // controller finishes the alias; the DNS hook is called by the run that switched
+                Task.of("clients by name to " + x() + " (" + bg.s.names().map(n -> n.methods()).orElse("") + ")",
+                        c -> bg.s.names().get().lead(c, false, bg.s.host(to), done ? null : bg.s.host(from))).when(c -> bg.s.names().isPresent()),
                 Task.of(from.text() + "'s slots that " + to.text() + " no longer uses dropped", this::unusedSlots).when(c -> !done),
                 Task.of("compare " + to.text() + " with " + from.text() + " as they were at the switch", this::verify)
                         .when(c -> !done && bg.s.verify()),

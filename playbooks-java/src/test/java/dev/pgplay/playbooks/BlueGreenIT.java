@@ -36,7 +36,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class BlueGreenIT {
     @RegisterExtension
-    static final LabExtension LAB = LabExtension.hosts("db1", "db2", "db3");
+    static final LabExtension LAB = LabExtension.hosts("db1", "db2", "db3", "app1");
     static PgLab pg;
     static LabHost blue;
     static LabHost green;
@@ -46,9 +46,12 @@ class BlueGreenIT {
 
     @BeforeAll
     static void cluster() throws Exception {
-        pg = PgLab.onMajor13(LAB.lab(), "groups { green { hosts = [db3] } }\n");
+        pg = PgLab.onMajor13(LAB.lab(), "groups { green { hosts = [db3] }, clients { hosts = [app1] } }\n"
+                + "vars { switch = [vip, hosts-alias], hosts-alias = db.lab }\n");
         blue = pg.host("db1");
         green = pg.host("db3");
+        // clients that find the database by name (the site's /etc/hosts before the upgrade)
+        pg.host("app1").docker("sh", "-c", "echo '" + blue.address() + " db.lab' >> /etc/hosts");
         PgLab.sql(blue, "shop", "GRANT INSERT, SELECT ON sales.orders TO app; GRANT USAGE ON SEQUENCE sales.orders_id_seq TO app;"
                 + " CREATE TABLE public.nokey (x int)");
         PgLab.sql(blue, "app", "DELETE FROM writes");
@@ -238,6 +241,7 @@ class BlueGreenIT {
         assertEquals("off", PgLab.sql(writable, "postgres", "SHOW default_transaction_read_only"), context);
         assertEquals("on", PgLab.sql(follower, "postgres", "SHOW default_transaction_read_only"), context);
         assertTrue(PgLab.holdsVip(writable, pg.vip) && !PgLab.holdsVip(follower, pg.vip), context + ": the VIP");
+        assertEquals(writable.address(), pg.host("app1").docker("sh", "-c", "getent hosts db.lab | cut -d' ' -f1").strip(), context + ": db.lab");
         assertEquals(0, monitor.bothWritable(), context + ": two writable sides");
         RollingMinorIT.assertAllPresent(writer.acknowledged(), writable);
         List<Long> ids = orders.acknowledged();

@@ -108,6 +108,7 @@ class MajorMoveIT {
         assertTrue(r.out().matches("(?s).*verification while writes were blocked: \\d+ items identical.*"), r.out());
         assertTrue(r.out().matches("(?s).*writes refused \\(blocked on the source until the clients were moved to db3\\): \\d+ ms.*"), r.out());
         assertTrue(r.out().contains("app1: db.lab -> " + db3.address() + " (was " + db1.address() + ")"), r.out());
+        assertTrue(r.out().contains("extensions in use: hstore, plpgsql"), r.out());
 
         List<Long> acked = new ArrayList<>();
         for (String line : app1.docker("sh", "-c", "cat /tmp/acked 2>/dev/null || true").split("\n")) {

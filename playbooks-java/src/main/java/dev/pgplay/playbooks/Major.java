@@ -169,20 +169,10 @@ final class Major {
         return m.old().standbys().isEmpty() ? List.of(packages, primary, report) : List.of(packages, primary, standbys, report);
     }
 
-    /** A step's work, run under {@link #guarded}. */
-    interface Work {
-        TaskResult run(HostContext ctx) throws Exception;
-    }
-
     /** Runs a step; if it fails or throws, the old cluster is put back (when that is still possible). */
-    private dev.pgplay.core.run.Action guarded(Work step) {
+    private dev.pgplay.core.run.Action guarded(dev.pgplay.core.run.Action step) {
         return ctx -> {
-            TaskResult r;
-            try {
-                r = step.run(ctx);
-            } catch (Exception e) {
-                r = TaskResult.failed(e.getMessage() == null ? e.toString() : e.getMessage());
-            }
+            TaskResult r = step.attempt(ctx);
             if (r instanceof TaskResult.Failed f && !ctx.checkMode() && !ctx.cancelled()) {
                 String back = recovery.recover(ctx, f.message());
                 List<String> report = new ArrayList<>();

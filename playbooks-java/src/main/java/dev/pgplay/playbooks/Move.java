@@ -292,23 +292,13 @@ final class Move {
 
     // ---------------------------------------------------------------- writes blocked on the source
 
-    /** A step's work, run under {@link #guarded}. */
-    interface Work {
-        TaskResult run(HostContext ctx) throws Exception;
-    }
-
     /**
      * Runs a step of the window; if it fails, the source is opened again (it never stopped serving)
      * and the target's cluster is marked stale, so the next run makes it anew.
      */
-    private dev.pgplay.core.run.Action guarded(Work step) {
+    private dev.pgplay.core.run.Action guarded(dev.pgplay.core.run.Action step) {
         return ctx -> {
-            TaskResult r;
-            try {
-                r = step.run(ctx);
-            } catch (Exception e) {
-                r = TaskResult.failed(e.getMessage() == null ? e.toString() : e.getMessage());
-            }
+            TaskResult r = step.attempt(ctx);
             if (r instanceof TaskResult.Failed f && !ctx.checkMode() && !ctx.cancelled() && status.done(Step.WRITES_BLOCKED)) {
                 return TaskResult.failed(f.message() + "; " + giveUp(ctx, f.message()), f.data());
             }

@@ -137,12 +137,7 @@ final class WriteSwitch {
     /** Runs a step; if it fails before {@code to} is open, writes go back to {@code from} (the switch in reverse). */
     private Action guarded(Action step) {
         return ctx -> {
-            TaskResult r;
-            try {
-                r = step.run(ctx);
-            } catch (Exception e) {
-                r = TaskResult.failed(e.getMessage() == null ? e.toString() : e.getMessage());
-            }
+            TaskResult r = step.attempt(ctx);
             if (!(r instanceof TaskResult.Failed f) || ctx.checkMode() || ctx.cancelled()) {
                 return r;
             }

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pgplay.lab.LabExtension;
 import dev.pgplay.lab.LabHost;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -79,20 +78,13 @@ class MajorMoveIT {
         LabHost db1 = pg.host("db1");
         LabHost db3 = pg.host("db3");
         LabHost app1 = pg.host("app1");
-        app1.docker("sh", "-c", "rm -f /tmp/acked /tmp/failed; touch /tmp/run");
-        app1.docker("sh", "-c", "nohup sh -c 'i=0; end=$(($(date +%s) + 400)); while [ -e /tmp/run ] && [ $(date +%s) -lt $end ]; do i=$((i+1)); "
-                + "if PGPASSWORD=app-pw PGCONNECT_TIMEOUT=2 psql -X -q -h db.lab -U app -d app "
-                + "-c \"INSERT INTO writes (id) VALUES ($((3000000000 + i)))\" >/dev/null 2>&1; then echo $((3000000000 + i)) >> /tmp/acked; "
-                + "else echo $i >> /tmp/failed; sleep 0.05; fi; done' >/dev/null 2>&1 &");
+        NameClient client = NameClient.start(app1, 400);
         PgLab.Run r;
-        try {
+        try (client) {
             Thread.sleep(2000);
             r = pg.playbook("major-move", "-e", "new-version=15");
             Thread.sleep(2000);
-        } finally {
-            app1.docker("rm", "-f", "/tmp/run");
         }
-        Thread.sleep(500);
         assertEquals(0, r.code(), r.out());
         assertEquals(db3.address(), alias(app1), "db.lab leads to the new server");
         assertTrue(PgLab.holdsVip(db3, pg.vip) && !PgLab.holdsVip(db1, pg.vip), "the VIP moved with the database");
@@ -110,19 +102,14 @@ class MajorMoveIT {
         assertTrue(r.out().contains("app1: db.lab -> " + db3.address() + " (was " + db1.address() + ")"), r.out());
         assertTrue(r.out().contains("extensions in use: hstore, plpgsql"), r.out());
 
-        List<Long> acked = new ArrayList<>();
-        for (String line : app1.docker("sh", "-c", "cat /tmp/acked 2>/dev/null || true").split("\n")) {
-            if (!line.isBlank()) {
-                acked.add(Long.parseLong(line.strip()));
-            }
-        }
+        List<Long> acked = client.acknowledged();
         assertTrue(acked.size() > 20, "the client wrote too little: " + acked.size());
         RollingMinorIT.assertAllPresent(acked, db3);
         java.util.Set<String> onDb1 = java.util.Set.of(PgLab.sql(db1, "app", "SELECT id FROM writes WHERE id > 3000000000").split("\n"));
         long onDb3Only = acked.stream().filter(id -> !onDb1.contains(String.valueOf(id))).count();
         assertTrue(onDb3Only > 0, "the client wrote to db3 after the switch");
         System.out.printf("major-move with a client by name: %d commits acknowledged (%d after the switch), %s attempts failed%n", acked.size(), onDb3Only,
-                app1.docker("sh", "-c", "wc -l < /tmp/failed 2>/dev/null || echo 0").strip());
+                client.failures());
 
         PgLab.Run again = pg.playbook("major-move", "-e", "new-version=15");
         assertEquals(0, again.code(), again.out());

@@ -9,7 +9,6 @@ import dev.pgplay.lab.LabHost;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -49,20 +48,13 @@ class RollingMinorHostsAliasIT {
         assertEquals("", app1.docker("sh", "-c", "getent hosts db.lab || true").strip(), "check mode changed nothing");
 
         // a client application: a new connection by name for every commit, each acknowledged id logged
-        app1.docker("sh", "-c", "rm -f /tmp/acked /tmp/failed; touch /tmp/run");
-        app1.docker("sh", "-c", "nohup sh -c 'i=0; end=$(($(date +%s) + 300)); while [ -e /tmp/run ] && [ $(date +%s) -lt $end ]; do i=$((i+1)); "
-                + "if getent hosts db.lab >/dev/null && PGPASSWORD=app-pw PGCONNECT_TIMEOUT=2 psql -X -q -h db.lab -U app -d app "
-                + "-c \"INSERT INTO writes (id) VALUES ($((3000000000 + i)))\" >/dev/null 2>&1; then echo $((3000000000 + i)) >> /tmp/acked; "
-                + "else echo $i >> /tmp/failed; sleep 0.05; fi; done' >/dev/null 2>&1 &");
+        NameClient client = NameClient.start(app1, 300);
         PgLab.Run r;
-        try {
+        try (client) {
             Thread.sleep(2000);
             r = pg.playbook("rolling-minor");
             Thread.sleep(1500);
-        } finally {
-            app1.docker("rm", "-f", "/tmp/run");
         }
-        Thread.sleep(500);
         assertEquals(0, r.code(), r.out());
         assertFalse(PgLab.inRecovery(db2));
         assertEquals(db2.address(), app1.docker("sh", "-c", "getent hosts db.lab | cut -d' ' -f1").strip(), "db.lab leads to the new primary");
@@ -71,15 +63,10 @@ class RollingMinorHostsAliasIT {
         assertTrue(r.out().contains("app1: db.lab -> " + db2.address() + " (was " + db1.address() + ")"), r.out());
         assertTrue(r.out().contains("dns-hook " + db1.address() + " -> " + db2.address() + ": updated"), r.out());
 
-        List<Long> acked = new ArrayList<>();
-        for (String line : app1.docker("sh", "-c", "cat /tmp/acked 2>/dev/null || true").split("\n")) {
-            if (!line.isBlank()) {
-                acked.add(Long.parseLong(line.strip()));
-            }
-        }
+        List<Long> acked = client.acknowledged();
         assertTrue(acked.size() > 20, "the client wrote too little: " + acked.size());
         RollingMinorIT.assertAllPresent(acked, db2);
         System.out.printf("rolling-minor with a client by name: %d commits acknowledged, %s attempts failed%n", acked.size(),
-                app1.docker("sh", "-c", "wc -l < /tmp/failed 2>/dev/null || echo 0").strip());
+                client.failures());
     }
 }

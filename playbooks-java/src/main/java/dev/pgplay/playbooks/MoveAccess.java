@@ -1,5 +1,6 @@
 package dev.pgplay.playbooks;
 
+import dev.pgplay.core.modules.ManagedBlock;
 import dev.pgplay.core.run.HostContext;
 import dev.pgplay.core.run.TaskResult;
 import dev.pgplay.core.ssh.Cmd;
@@ -20,14 +21,15 @@ import java.util.List;
 /**
  * How the target's pg_dump reaches the source for the time of the copy: a login role of its own
  * on the source ({@value #ROLE}, superuser, a fresh random password each run, valid for a week at
- * most), one pg_hba line for the address the target connects from, and the password in a
+ * most), a pg_hba block of one line ({@link ManagedBlock}, at the top) for the address the target connects from, and the password in a
  * .pgpass of its own on the target (0600, never in argv). Proven by a connection before writes
  * are blocked; all of it removed once the data is copied, or when the move is given up. A step
  * of {@link Move}.
  */
 final class MoveAccess {
     static final String ROLE = "pgplay_move";
-    static final String HBA_MARK = "# pgplay major-move";
+    /** The name of the pg_hba block. */
+    static final String BLOCK = "major-move";
     static final String PGPASS = "/var/lib/postgresql/.pgplay-move.pgpass";
 
     private final Move run;
@@ -65,15 +67,14 @@ final class MoveAccess {
         Psql.run(ctx, run.port(), "postgres", Psql.WRITABLE + "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '" + ROLE + "') THEN CREATE ROLE "
                 + ROLE + "; END IF; END$$;\nALTER ROLE " + ROLE + " LOGIN SUPERUSER PASSWORD " + Psql.literal(Scram.verifier(password))
                 + " VALID UNTIL " + Psql.literal(until) + ";\n");
-        String text = Major.cat(ctx, hba);
-        String line = "host all " + ROLE + " " + from + " scram-sha-256 " + HBA_MARK;
-        String next = line + "\n" + withoutOurs(text);
-        if (!next.equals(text)) {
-            String owner = Pg.root(ctx, Cmd.of("stat", "-c", "%U:%G %a", hba)).out();
-            ctx.connection().upload(next.getBytes(StandardCharsets.UTF_8), hba, owner.substring(owner.indexOf(' ') + 1), owner.substring(0, owner.indexOf(' ')));
+        TaskResult rule = ManagedBlock.atTop(hba, BLOCK, List.of("host all " + ROLE + " " + from + " scram-sha-256")).run(ctx);
+        if (rule.isFailure()) {
+            return rule;
+        }
+        if (rule instanceof TaskResult.Changed) {
             run.source(ctx).sql("SELECT pg_reload_conf()");
         }
-        String entry = pgpassField(run.sourceAddress(ctx)) + ":" + run.port() + ":*:" + ROLE + ":" + password + "\n";
+        String entry = Pg.pgpassField(run.sourceAddress(ctx)) + ":" + run.port() + ":*:" + ROLE + ":" + password + "\n";
         t.connection().upload(entry.getBytes(StandardCharsets.UTF_8), PGPASS, "0600", "postgres:postgres");
         ExecResult r = t.connection().exec(Cmd.of("sh", "-c", "PGPASSFILE=\"$1\" exec \"$2\" -X -q -t -A -d \"$3\" -c 'SELECT 1'", "sh", PGPASS,
                 run.m.newBin("psql"), conninfo(ctx, "postgres")), ExecOptions.as("postgres").timeout(Duration.ofSeconds(30)));
@@ -92,49 +93,34 @@ final class MoveAccess {
         if (!source.online()) {
             return TaskResult.failed(ctx.host().name() + ": the source is not running; its role " + ROLE + " and pg_hba line stay until a run can remove them");
         }
-        boolean role = source.sql("SELECT count(*) FROM pg_roles WHERE rolname = '" + ROLE + "'").equals("1");
         String hba = source.sql("SHOW hba_file");
-        String text = Major.cat(ctx, hba);
-        boolean line = !withoutOurs(text).equals(text);
-        boolean pgpass = t.connection().exec(Cmd.of("test", "-e", PGPASS), ExecOptions.as("root")).ok();
-        if (role) {
+        // ManagedBlock reports and changes nothing in check mode; the role and the .pgpass follow suit
+        TaskResult rule = ManagedBlock.absent(hba, BLOCK).run(ctx);
+        if (rule.isFailure()) {
+            return rule;
+        }
+        if (rule instanceof TaskResult.Changed) {
+            done.add(hba + ": block " + BLOCK + " removed");
+            if (!ctx.checkMode()) {
+                source.sql("SELECT pg_reload_conf()");
+            }
+        }
+        if (source.sql("SELECT count(*) FROM pg_roles WHERE rolname = '" + ROLE + "'").equals("1")) {
             done.add("DROP ROLE " + ROLE);
+            if (!ctx.checkMode()) {
+                Psql.run(ctx, run.port(), "postgres", Psql.WRITABLE + "DROP ROLE IF EXISTS " + ROLE + ";\n");
+            }
         }
-        if (line) {
-            done.add(hba + ": the line " + HBA_MARK + " removed");
-        }
-        if (pgpass) {
+        if (t.connection().exec(Cmd.of("test", "-e", PGPASS), ExecOptions.as("root")).ok()) {
             done.add("rm " + PGPASS + " on " + t.host().name());
+            if (!ctx.checkMode()) {
+                t.connection().exec(Cmd.of("rm", "-f", PGPASS), ExecOptions.as("root")).check(t.host().name());
+            }
         }
         if (done.isEmpty()) {
             return TaskResult.ok("no access of the copy left");
         }
-        if (ctx.checkMode()) {
-            return TaskResult.changed("would: " + String.join("; ", done), done);
-        }
-        if (line) {
-            String owner = Pg.root(ctx, Cmd.of("stat", "-c", "%U:%G %a", hba)).out();
-            ctx.connection().upload(withoutOurs(text).getBytes(StandardCharsets.UTF_8), hba, owner.substring(owner.indexOf(' ') + 1),
-                    owner.substring(0, owner.indexOf(' ')));
-            source.sql("SELECT pg_reload_conf()");
-        }
-        if (role) {
-            Psql.run(ctx, run.port(), "postgres", Psql.WRITABLE + "DROP ROLE IF EXISTS " + ROLE + ";\n");
-        }
-        if (pgpass) {
-            t.connection().exec(Cmd.of("rm", "-f", PGPASS), ExecOptions.as("root")).check(t.host().name());
-        }
-        return TaskResult.changed(String.join("; ", done), done);
-    }
-
-    static String withoutOurs(String hba) {
-        StringBuilder b = new StringBuilder();
-        for (String l : hba.split("\n", -1)) {
-            if (!l.endsWith(HBA_MARK)) {
-                b.append(l).append('\n');
-            }
-        }
-        return b.substring(0, b.length() - 1);
+        return TaskResult.changed((ctx.checkMode() ? "would: " : "") + String.join("; ", done), done);
     }
 
     /**
@@ -147,10 +133,5 @@ final class MoveAccess {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile(" src (\\S+)").matcher(r.ok() ? r.stdout() : "");
         String a = m.find() ? m.group(1) : t.host().address();
         return a.matches("[0-9.]+") ? a + "/32" : a.contains(":") ? a + "/128" : a;
-    }
-
-    /** A .pgpass field: ':' and '\' escaped. */
-    private static String pgpassField(String v) {
-        return v.replace("\\", "\\\\").replace(":", "\\:");
     }
 }

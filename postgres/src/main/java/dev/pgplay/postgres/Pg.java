@@ -389,7 +389,8 @@ public final class Pg {
         return pgpassField(address) + ':' + s.port() + ":*:" + pgpassField(s.replicationUser()) + ':' + pgpassField(s.replicationPassword());
     }
 
-    private static String pgpassField(String value) {
+    /** A .pgpass field: ':' and '\\' escaped. */
+    public static String pgpassField(String value) {
         return value.replace("\\", "\\\\").replace(":", "\\:");
     }
 

@@ -8,7 +8,8 @@ import java.util.List;
 /**
  * Ansible's blockinfile: lines between {@code # BEGIN pgplay NAME} and {@code # END pgplay NAME}
  * markers, at the top of the file (pg_hba.conf rules match first to last) or at the end. The rest
- * of the file is left as it is; written atomically, mode and owner kept.
+ * of the file is left as it is; written atomically, mode and owner kept. {@link #absent} takes
+ * the block out (state=absent).
  */
 public final class ManagedBlock implements Action {
     private final String path;
@@ -19,7 +20,7 @@ public final class ManagedBlock implements Action {
     private ManagedBlock(String path, String name, List<String> lines, boolean top) {
         this.path = path;
         this.name = name;
-        this.lines = List.copyOf(lines);
+        this.lines = lines == null ? null : List.copyOf(lines);
         this.top = top;
     }
 
@@ -31,23 +32,34 @@ public final class ManagedBlock implements Action {
         return new ManagedBlock(path, name, lines, false);
     }
 
-    @Override
-    public TaskResult run(HostContext ctx) {
-        return TextEdit.apply(ctx, path, text -> apply(text, name, lines, top), "update block " + name,
-                path + ": block " + name + " up to date", text -> text);
+    /** The block taken out of the file, markers and all; the rest left as it is. */
+    public static ManagedBlock absent(String path, String name) {
+        return new ManagedBlock(path, name, null, true);
     }
 
-    /** The text with the block in place (pure; unit-tested). */
+    @Override
+    public TaskResult run(HostContext ctx) {
+        return TextEdit.apply(ctx, path, text -> apply(text, name, lines, top), (lines == null ? "remove block " : "update block ") + name,
+                path + ": block " + name + (lines == null ? " absent" : " up to date"), text -> text);
+    }
+
+    /** The text with the block in place, or without it when {@code lines} is null (pure; unit-tested). */
     static String apply(String text, String name, List<String> lines, boolean top) {
         String begin = "# BEGIN pgplay " + name;
         String end = "# END pgplay " + name;
-        StringBuilder block = new StringBuilder(begin).append('\n');
-        lines.forEach(l -> block.append(l).append('\n'));
-        block.append(end).append('\n');
+        StringBuilder block = new StringBuilder();
+        if (lines != null) {
+            block.append(begin).append('\n');
+            lines.forEach(l -> block.append(l).append('\n'));
+            block.append(end).append('\n');
+        }
         int b = text.indexOf(begin + "\n");
         int e = text.indexOf(end + "\n", Math.max(b, 0));
         if (b >= 0 && e > b) {
             return text.substring(0, b) + block + text.substring(e + end.length() + 1);
+        }
+        if (lines == null) {
+            return text;
         }
         String body = text.isEmpty() || text.endsWith("\n") ? text : text + "\n";
         return top ? block + body : body + block;

@@ -16,4 +16,15 @@ class ManagedBlockTest {
         assertEquals(once.replace("10.0.0.2", "10.0.0.3"), changed);
         assertEquals("a\n# BEGIN pgplay x\nb\n# END pgplay x\n", ManagedBlock.apply("a", "x", List.of("b"), false));
     }
+
+    @Test
+    void anAbsentBlockIsTakenOutAndTheRestKept() {
+        String text = "local all postgres peer\n";
+        String with = ManagedBlock.apply(text, "major-move", List.of("host all pgplay_move 10.0.0.3/32 scram-sha-256"), true);
+        assertEquals(text, ManagedBlock.apply(with, "major-move", null, true));
+        assertEquals(text, ManagedBlock.apply(text, "major-move", null, true), "nothing to take out: unchanged");
+        String two = ManagedBlock.apply(with, "replication", List.of("host replication r 10.0.0.2/32 scram-sha-256"), false);
+        assertEquals(ManagedBlock.apply(text, "replication", List.of("host replication r 10.0.0.2/32 scram-sha-256"), false),
+                ManagedBlock.apply(two, "major-move", null, true), "another block stays");
+    }
 }

@@ -9,8 +9,12 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Predicate;
 
-/** How long the last task whose name matches took until it reported "changed" (-1: none did), and its message. */
+/**
+ * How long the last task whose name matches took until it reported "changed" (-1: none did), and its message.
+ * With {@code -Dtimings=true} every task's time on each host is printed too (where a window goes).
+ */
 final class TaskTimer implements RunListener {
+    private static final boolean PRINT = Boolean.getBoolean("timings");
     private final Predicate<String> name;
     private final Map<String, Long> started = new HashMap<>();
     private volatile long millis = -1;
@@ -27,6 +31,11 @@ final class TaskTimer implements RunListener {
 
     @Override
     public void hostResult(Host host, Task task, TaskResult result) {
+        Long from = started.get(task.name());
+        if (PRINT && from != null) {
+            System.out.printf("    %6d ms  %-5s %s: %s%n", (System.nanoTime() - from) / 1_000_000, host.name(),
+                    result.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT), task.name());
+        }
         if (name.test(task.name()) && result instanceof TaskResult.Changed) {
             millis = (System.nanoTime() - started.get(task.name())) / 1_000_000;
             message = result.message();

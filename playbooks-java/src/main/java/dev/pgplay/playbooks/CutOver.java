@@ -33,9 +33,11 @@ final class CutOver {
                 return TaskResult.ok("blocked earlier in this upgrade");
             }
         }
-        List<String> cmds = List.of("ALTER SYSTEM SET default_transaction_read_only = on", "pg_terminate_backend(client backends)");
+        List<String> cmds = List.of("CHECKPOINT", "ALTER SYSTEM SET default_transaction_read_only = on", "pg_terminate_backend(client backends)");
         return Imperative.of("block writes on " + run.m.old().version() + "/" + run.cluster(), cmds).run(ctx, () -> {
             Pg o = run.old(ctx);
+            // while writes still flow: the shutdown checkpoint inside the window then has little left to write
+            o.sql("CHECKPOINT");
             run.status.state(State.UPGRADING).put(Key.BLOCKED_AT, System.currentTimeMillis()).put(Key.MESSAGE, null);
             run.status.done(Step.WRITES_BLOCKED, ctx);
             return TaskResult.changed("writes blocked, " + block(o) + " client session(s) ended", cmds);
@@ -75,7 +77,7 @@ final class CutOver {
         long t0 = System.nanoTime();
         Snapshot.Depth depth = run.m.depth();
         run.before = Snapshot.read(ctx, run.port(), run.jobs, java.util.Map.of(), depth);
-        ctx.connection().upload(run.before.text().getBytes(StandardCharsets.UTF_8), snapshotFile(), "0600", "root:root");
+        UpgradeStatus.write(ctx, snapshotFile(), run.before.text(), "0600");
         run.status.put(Key.VERIFY, run.m.fullVerify() ? "full" : "catalog").done(Step.SNAPSHOT, ctx);
         long dbs = run.before.items().keySet().stream().filter(k -> k.endsWith(": database")).count();
         return TaskResult.ok(run.before.items().size() + " items (" + depth.text() + ") from " + dbs + " database(s) in "
@@ -128,10 +130,11 @@ final class CutOver {
         String ov = run.m.old().version();
         int newPort = forward ? run.port() : run.sidePort();
         int oldPort = forward ? run.sidePort() : run.port();
-        Pg.root(ctx, Cmd.of("pg_conftool", nv, run.cluster(), "set", "port", String.valueOf(newPort)));
-        Pg.root(ctx, Cmd.of("pg_conftool", ov, run.cluster(), "set", "port", String.valueOf(oldPort)));
-        Pg.root(ctx, Cmd.of("sh", "-c", "echo \"$1\" > \"/etc/postgresql/$2/$4/start.conf\" && echo \"$3\" > \"/etc/postgresql/$5/$4/start.conf\"",
-                "sh", forward ? "auto" : "manual", nv, forward ? "manual" : "auto", run.cluster(), ov));
+        // one round trip: the swap falls inside the window of refused writes
+        Pg.root(ctx, Cmd.of("pg_conftool", nv, run.cluster(), "set", "port", String.valueOf(newPort))
+                .and(Cmd.of("pg_conftool", ov, run.cluster(), "set", "port", String.valueOf(oldPort)))
+                .and(Cmd.of("sh", "-c", "echo \"$1\" > \"/etc/postgresql/$2/$4/start.conf\" && echo \"$3\" > \"/etc/postgresql/$5/$4/start.conf\"",
+                        "sh", forward ? "auto" : "manual", nv, forward ? "manual" : "auto", run.cluster(), ov)));
         ctx.forget(PgFacts.CLUSTERS);
     }
 }

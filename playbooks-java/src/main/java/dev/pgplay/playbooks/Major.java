@@ -141,7 +141,7 @@ final class Major {
                     : "copy everything in one stream (pg_dumpall | psql)", guarded(dumpRestore::copy)).when(c -> !finished)
                     .irreversible(Duration.ofMinutes(30)));
         } else {
-            primary = primary.task(Task.of("stop " + m.old().version() + " (CHECKPOINT, fast shutdown)", guarded(pgUpgradeMove::stopOld)).when(c -> !finished))
+            primary = primary.task(Task.of("stop " + m.old().version() + " (fast shutdown)", guarded(pgUpgradeMove::stopOld)).when(c -> !finished))
                     .task(Task.of("pg_upgrade --" + m.method(), guarded(pgUpgradeMove::pgUpgrade)).when(c -> !finished)
                             .irreversible(Duration.ofMinutes(m.method().equals("copy") ? 30 : 2)));
             if (m.rsync() && !m.old().standbys().isEmpty()) {

@@ -36,15 +36,30 @@ final class MajorVerify {
         long t0 = System.nanoTime();
         // as deep as the old cluster was read, whatever this run was asked
         Snapshot.Depth depth = run.m.depth("full".equals(run.status.get(Key.VERIFY, run.m.fullVerify() ? "full" : "catalog")));
-        Snapshot after = Snapshot.read(ctx, run.port(), run.jobs, Map.of(), depth);
-        List<Snapshot.Row> rows = new ArrayList<>(Snapshot.compare(run.before, after));
-        rows.add(wal(ctx));
+        // the files on disk are checked while the catalog is read: both fall inside the window of refused writes
+        java.util.concurrent.ExecutorService side = java.util.concurrent.Executors.newSingleThreadExecutor();
+        java.util.concurrent.Future<UpgradedFiles.Result> fileCheck = run.m.fileNumbers()
+                ? side.submit(() -> UpgradedFiles.check(ctx, run.port(), run.status.get(Key.OLD_DATA), run.status.get(Key.NEW_DATA),
+                        run.m.method().equals("link"), run.m.old().version()))
+                : null;
+        side.shutdown();
+        List<Snapshot.Row> rows;
+        UpgradedFiles.Result onDisk;
+        String[] walNow = new String[1];
+        try {
+            Snapshot after = Snapshot.read(ctx, run.port(), run.jobs, Map.of(), depth);
+            rows = new ArrayList<>(Snapshot.compare(run.before, after));
+            rows.add(wal(ctx, walNow));
+            onDisk = fileCheck == null ? null : fileCheck.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException x ? x : new IllegalStateException(e.getCause());
+        } finally {
+            side.shutdownNow();
+        }
         String files = "";
-        if (run.m.fileNumbers()) {
-            UpgradedFiles.Result r = UpgradedFiles.check(ctx, run.port(), run.status.get(Key.OLD_DATA), run.status.get(Key.NEW_DATA),
-                    run.m.method().equals("link"), run.m.old().version());
-            r.problems().forEach(p -> rows.add(new Snapshot.Row("data file " + p, "-", "-", "DIFFERENT")));
-            files = ", " + r.checked() + " relations' files " + (run.m.method().equals("link") ? "linked to the old ones" : "as long as the old ones");
+        if (onDisk != null) {
+            onDisk.problems().forEach(p -> rows.add(new Snapshot.Row("data file " + p, "-", "-", "DIFFERENT")));
+            files = ", " + onDisk.checked() + " relations' files " + (run.m.method().equals("link") ? "linked to the old ones" : "as long as the old ones");
         }
         List<String> table = Snapshot.table(rows);
         long bad = rows.stream().filter(r -> !r.ok()).count();
@@ -53,7 +68,9 @@ final class MajorVerify {
         if (bad > 0) {
             return TaskResult.failed(bad + " difference(s) between " + run.m.old().version() + " and " + run.m.next().version(), Map.of("report", table));
         }
-        run.status.put(Key.VERIFIED_ITEMS, rows.size()).put(Key.VERIFIED_IN, depth.text() + files + ", " + ms + " ms").done(Step.VERIFIED, ctx);
+        // the WAL position read while nothing could write yet (nothing was opened before a verification), saved with it:
+        // every write after the opening lies beyond it, and the rollback reads the WAL from there
+        run.status.put(Key.WAL_AT_OPEN, walNow[0]).put(Key.VERIFIED_ITEMS, rows.size()).put(Key.VERIFIED_IN, depth.text() + files + ", " + ms + " ms").done(Step.VERIFIED, ctx);
         String what = depth.rows() ? " (" + tables + " tables with rows and checksums)" : depth.sample() ? " (" + tables + " tables sampled)" : "";
         return TaskResult.ok(rows.size() + " items identical" + what + files + " in " + ms + " ms", Map.of("report", table));
     }
@@ -62,12 +79,14 @@ final class MajorVerify {
      * The new cluster's WAL: out of recovery, its last checkpoint behind the insert position, on
      * the old cluster's timeline (pg_upgrade keeps it) or the first (dump and restore).
      */
-    private Snapshot.Row wal(HostContext ctx) {
+    private Snapshot.Row wal(HostContext ctx, String[] insertLsn) {
         String v = run.next(ctx).sql("SELECT pg_is_in_recovery() || ' ' || (checkpoint_lsn <= pg_current_wal_insert_lsn()) || ' ' || timeline_id "
-                + "FROM pg_control_checkpoint()").trim();
+                + "|| ' ' || pg_current_wal_insert_lsn() FROM pg_control_checkpoint()").trim();
         String[] f = v.split(" ");
-        boolean ok = f.length == 3 && f[0].equals("false") && f[1].equals("true");
-        return new Snapshot.Row("WAL of the new cluster", "-", "timeline " + (f.length == 3 ? f[2] : "?"),
+        boolean ok = f.length == 4 && f[0].equals("false") && f[1].equals("true");
+        insertLsn[0] = f.length == 4 ? f[3] : null;
+        v = f.length == 4 ? f[0] + " " + f[1] + " " + f[2] : v;
+        return new Snapshot.Row("WAL of the new cluster", "-", "timeline " + (f.length == 4 ? f[2] : "?"),
                 ok ? "sane (out of recovery, checkpoint behind the insert position)" : "DIFFERENT: " + v);
     }
 
@@ -76,10 +95,9 @@ final class MajorVerify {
             return TaskResult.ok("opened earlier in this upgrade");
         }
         return Imperative.of("allow writes", List.of("ALTER SYSTEM RESET default_transaction_read_only")).run(ctx, () -> {
-            // read while nothing can write yet: every write after the opening lies beyond it (rollback reads the WAL from there);
-            // a run cut after the opening keeps the mark it saved before it
-            boolean openedBefore = "off".equals(run.next(ctx).sql("SHOW default_transaction_read_only"));
-            if (!openedBefore || run.status.get(Key.WAL_AT_OPEN) == null) {
+            // the rollback reads the WAL from WAL_AT_OPEN: the verification saved it while nothing could write (an earlier
+            // mark only makes the rollback read more); a run cut after the opening keeps the mark it saved before it
+            if (run.status.get(Key.WAL_AT_OPEN) == null) {
                 run.status.put(Key.WAL_AT_OPEN, run.next(ctx).sql("SELECT pg_current_wal_insert_lsn()")).save(ctx);
             }
             run.next(ctx).sql("ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf()");

@@ -153,9 +153,10 @@ public final class Pg {
      * ready instead of pg_ctlcluster's 0.5 s polling.
      */
     public void start() {
+        String data = dataDir();
         ctx.forget(PgFacts.CLUSTERS);
         boolean systemd = "systemd".equals(ctx.fact(Facts.INIT));
-        Cmd cmd = systemd ? Cmd.of("pg_ctlcluster", s.version(), s.cluster(), "start")
+        Cmd cmd = systemd ? Cmd.of("sh", "-c", START_UNIT, "sh", "postgresql@" + s.version() + "-" + s.cluster() + ".service", data)
                 : Cmd.of(bin("pg_ctl"), "-D", s.confDir(), "-l", logFile(), "-w", "-t", "600", "start");
         ExecResult r = ctx.connection().exec(cmd, ExecOptions.as(systemd ? "root" : "postgres").timeout(Duration.ofMinutes(11)));
         if (!r.ok()) {
@@ -167,6 +168,33 @@ public final class Pg {
             throw new IllegalStateException(name() + ": PostgreSQL " + s.version() + "/" + s.cluster() + " did not start: " + reasons);
         }
     }
+
+    /**
+     * Starts a cluster's systemd unit and returns once the server is ready, as {@code pg_ctl -w}
+     * judges it: its postmaster.pid says {@code ready} (or {@code standby}) and its process lives.
+     * The unit's start job goes on: pg_ctlcluster's own probe of the port takes two seconds or
+     * more (a 0.5 s sleep, then three connections 0.5 s apart), which the upgrades' windows of
+     * refused writes would otherwise pay. A start that fails (systemctl exits non-zero before the
+     * server is ready) fails with systemctl's words; the caller adds the server's log.
+     * $1: the unit, $2: the data directory.
+     */
+    static final String START_UNIT = """
+            err=$(mktemp) || exit 1
+            systemctl start "$1" >/dev/null 2>"$err" & sc=$!
+            i=0
+            while :; do
+              if [ -r "$2/postmaster.pid" ]; then
+                pid=$(sed -n 1p "$2/postmaster.pid"); st=$(sed -n 8p "$2/postmaster.pid")
+                case $st in ready*|standby*) if kill -0 "$pid" 2>/dev/null; then rm -f "$err"; exit 0; fi ;; esac
+              fi
+              if [ -n "$sc" ] && ! kill -0 "$sc" 2>/dev/null; then
+                wait "$sc"; rc=$?; sc=
+                if [ "$rc" -ne 0 ]; then cat "$err" >&2; rm -f "$err"; exit "$rc"; fi
+              fi
+              i=$((i+1)); [ "$i" -lt 30000 ] || { echo "$1: not ready after 600 s" >&2; rm -f "$err"; exit 1; }
+              sleep 0.02
+            done
+            """;
 
     /**
      * Starts the cluster and returns at once where systemd runs ({@code systemctl start --no-block}
@@ -206,7 +234,7 @@ public final class Pg {
     }
 
     /**
-     * Fast shutdown (its checkpoint flushes everything), wait for the postmaster to exit, drop
+     * Fast shutdown (SIGINT to the postmaster, as pg_ctl -m fast; its checkpoint flushes everything), wait for the postmaster to exit, drop
      * default_transaction_read_only from postgresql.auto.conf, then pg_controldata: one round trip
      * as postgres.
      * When the shutdown was clean, the same script fences the node before anything else can start
@@ -217,11 +245,12 @@ public final class Pg {
      */
     public Map<String, String> stopAndFence(String fenceConf) {
         String data = dataDir();
-        // the shutdown checkpoint flushes what a CHECKPOINT would; the read-only switch leaves
+        // SIGINT is the fast shutdown pg_ctl -m fast sends, without starting pg_ctl (a fork and an exec
+        // inside the window of refused writes); the shutdown checkpoint flushes what a CHECKPOINT would; the read-only switch leaves
         // postgresql.auto.conf once the postmaster is gone, so it never outlives the run
         String script = "set -e\ntrap '' HUP PIPE\n"
                 + "pid=$(head -n 1 \"$2/postmaster.pid\")\n"
-                + "\"$1/pg_ctl\" -D \"$2\" -m fast -W stop >/dev/null\n"
+                + "kill -INT \"$pid\"\n"
                 + "i=0; while kill -0 \"$pid\" 2>/dev/null; do i=$((i+1)); [ $i -lt 12000 ] || { echo 'postmaster did not exit in 120 s' >&2; exit 1; }; sleep 0.01; done\n"
                 + "sed -i '/^default_transaction_read_only *=/d' \"$2/postgresql.auto.conf\"\n"
                 + "control=$(LC_ALL=C \"$1/pg_controldata\" -D \"$2\")\n"

@@ -39,6 +39,43 @@ public final class Psql {
         return rows(run(ctx, port, database, sql, limit).stdout());
     }
 
+    /**
+     * Runs SQL in each of {@code databases} through one psql ({@code \connect} from one to the
+     * next), so a cluster's databases cost one round trip, not one each; returns each database's
+     * rows. A row naming the database that follows is printed between them: a random marker, so
+     * no row of the SQL can pass for one.
+     */
+    public static java.util.Map<String, List<List<String>>> rowsPerDatabase(HostContext ctx, int port, List<String> databases,
+            Function<String, String> sql, Duration limit) {
+        java.util.Map<String, List<List<String>>> out = new java.util.LinkedHashMap<>();
+        if (databases.isEmpty()) {
+            return out;
+        }
+        String marker = "pgplay-database-" + java.util.UUID.randomUUID();
+        StringBuilder script = new StringBuilder();
+        for (int i = 0; i < databases.size(); i++) {
+            String db = databases.get(i);
+            if (i > 0) {
+                script.append("\\connect ").append(KeptPsql.metaQuote(conninfo(db))).append('\n').append(SESSION);
+            }
+            String part = sql.apply(db).strip();
+            script.append("SELECT '").append(marker).append("', ").append(i).append(";\n")
+                    .append(part.isEmpty() || part.endsWith(";") || part.endsWith("\\gexec") ? part : part + ";").append('\n');
+            out.put(db, new ArrayList<>());
+        }
+        List<List<String>> current = null;
+        for (List<String> row : rows(run(ctx, port, databases.get(0), script.toString(), limit).stdout())) {
+            if (row.size() == 2 && row.get(0).equals(marker)) {
+                current = out.get(databases.get(Integer.parseInt(row.get(1))));
+            } else if (current == null) {
+                throw new IllegalStateException("psql on port " + port + ": a row before the first database's marker");
+            } else {
+                current.add(row);
+            }
+        }
+        return out;
+    }
+
     /** Runs SQL and returns the single value it printed (trimmed), "" when none. */
     public static String value(HostContext ctx, int port, String sql) {
         return run(ctx, port, "postgres", sql).out();

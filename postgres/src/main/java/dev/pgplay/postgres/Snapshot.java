@@ -189,14 +189,23 @@ public final class Snapshot {
     /** {@link #read(HostContext, int, int, Map)} to the given {@code depth}. */
     public static Snapshot read(HostContext ctx, int port, int jobs, Map<String, String> snapshots, Depth depth) throws InterruptedException {
         Map<String, String> items = new LinkedHashMap<>();
-        for (List<String> row : Psql.rows(ctx, port, "postgres", in(snapshots, "postgres", ROLES))) {
-            items.put(row.get(0), row.get(1));
+        // roles and the list of databases in one round trip, the databases' rows marked
+        String marker = "pgplay-database-" + java.util.UUID.randomUUID();
+        List<String> dbs = new ArrayList<>();
+        for (List<String> row : Psql.rows(ctx, port, "postgres", in(snapshots, "postgres", ROLES) + "SELECT '" + marker + "', " + Psql.hex("datname")
+                + " FROM pg_database WHERE datallowconn AND datname <> 'template0' ORDER BY datname;\n")) {
+            if (row.size() == 2 && row.get(0).equals(marker)) {
+                dbs.add(Psql.unhex(row.get(1)));
+            } else {
+                items.put(row.get(0), row.get(1));
+            }
         }
-        List<String> dbs = Psql.databases(ctx, port, "datallowconn AND datname <> 'template0'");
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, jobs));
         try {
+            // the catalog of every database through one psql: in a window of refused writes each round trip counts
+            Map<String, List<List<String>>> catalogs = Psql.rowsPerDatabase(ctx, port, dbs, name -> in(snapshots, name, perDatabase(depth)), READ_LIMIT);
             for (String name : dbs) {
-                for (List<String> row : Psql.rows(ctx, port, name, in(snapshots, name, perDatabase(depth)))) {
+                for (List<String> row : catalogs.get(name)) {
                     items.put(name + ": " + row.get(0), row.size() > 1 ? row.get(1) : "");
                 }
                 if (!depth.rows() && !depth.sample()) {

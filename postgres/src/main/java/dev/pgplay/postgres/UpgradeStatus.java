@@ -120,8 +120,21 @@ public final class UpgradeStatus {
             return;
         }
         values.put("updated", Instant.now().toString());
-        ctx.connection().exec(Cmd.of("install", "-d", "-m", "0755", DIR), ExecOptions.as("root")).check(ctx.host().name());
-        ctx.connection().upload(text().getBytes(StandardCharsets.UTF_8), path(cluster), "0644", "root:root");
+        write(ctx, path(cluster), text(), "0644");
+    }
+
+    /**
+     * Writes a file of pgplay's own under {@link #DIR} as root in one round trip (a status is saved
+     * several times inside a window of refused writes): the text on stdin, never on a command line,
+     * written beside the file with {@code mode} (0600: nobody else may read it), then renamed over it.
+     */
+    public static void write(HostContext ctx, String path, String text, String mode) {
+        if (!mode.matches("0[0-7]{3}")) {
+            throw new IllegalArgumentException("not a file mode: " + mode);
+        }
+        ctx.connection().exec(Cmd.of("sh", "-c", "install -d -m 0755 \"$1\" && umask 077 && cat > \"$2.pgplay-new\" && chmod \"$3\" \"$2.pgplay-new\" "
+                + "&& mv -f \"$2.pgplay-new\" \"$2\"", "sh", DIR, path, mode), ExecOptions.as("root").stdin(text.getBytes(StandardCharsets.UTF_8)))
+                .check(ctx.host().name());
     }
 
     public State state() {

@@ -50,7 +50,7 @@ public final class UpgradedFiles {
                 [ -e "$f" ] || continue
                 of=$o${f#"$new/$p"}
                 if [ ! -e "$of" ]; then echo "$p: ${f#"$new/"} has no old file"
-                elif [ "$mode" = link ]; then [ "$(stat -c %d:%i "$f")" = "$(stat -c %d:%i "$of")" ] || echo "$p: ${f#"$new/"} is not linked to the old file"
+                elif [ "$mode" = link ]; then [ "$f" -ef "$of" ] || echo "$p: ${f#"$new/"} is not linked to the old file"
                 else [ "$(stat -c %s "$f")" = "$(stat -c %s "$of")" ] || echo "$p: ${f#"$new/"} is $(stat -c %s "$f") bytes, the old one $(stat -c %s "$of")"; fi
               done
             done
@@ -70,8 +70,10 @@ public final class UpgradedFiles {
         StringBuilder paths = new StringBuilder();
         List<String> problems = new ArrayList<>();
         java.util.Map<String, String> names = new java.util.HashMap<>();
-        for (String db : Psql.databases(ctx, port, "datallowconn AND datname <> 'template0'")) {
-            for (List<String> row : Psql.rows(ctx, port, db, RELATIONS)) {
+        List<String> dbs = Psql.databases(ctx, port, "datallowconn AND datname <> 'template0'");
+        java.util.Map<String, List<List<String>>> relations = Psql.rowsPerDatabase(ctx, port, dbs, db -> RELATIONS, Duration.ofMinutes(30));
+        for (String db : dbs) {
+            for (List<String> row : relations.get(db)) {
                 String path = row.get(0);
                 if (!PATH.matcher(path).matches()) {
                     problems.add(db + ": " + row.get(1) + ": unexpected file path '" + path + "' (not checked)");

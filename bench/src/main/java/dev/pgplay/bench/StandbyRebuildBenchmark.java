@@ -66,7 +66,7 @@ public final class StandbyRebuildBenchmark {
             vars.put("method", "link");
             vars.put("standby-rebuild", how);
             TaskTimer rsync = new TaskTimer(name -> name.startsWith("standbys: caught up"));
-            TaskTimer rebuild = new TaskTimer(name -> name.startsWith("rebuilt from the upgraded primary"));
+            TaskTimer rebuild = new TaskTimer(name -> name.startsWith("rebuilt from the upgraded primary")).quiet();
             SwitchoverBenchmark.check(SwitchoverBenchmark.run(inv, new MajorUpgrade().plays(inv, vars), vars, new Both(rsync, rebuild)), "link upgrade (" + how + ")");
             long standby = Math.max(0, rsync.millis()) + Math.max(0, rebuild.millis());
             Map<String, Long> st = UpgradeBenchmark.status(db1);

@@ -56,6 +56,9 @@ public final class SwitchoverBenchmark {
             check(run(withBouncer, new RollingMinor().plays(withBouncer, Map.of()), Map.of(), null), "rolling-minor (the upgrade itself)");
             // the same lab, the same number of switchovers: first the VIP alone (the baseline), then with PgBouncer as well
             phase(lab, vip, inv, switchovers, 1L, false);
+            if (!Boolean.parseBoolean(System.getProperty("bouncer", "true"))) {
+                return; // -Dbouncer=false: the VIP's phase alone
+            }
             phase(lab, vip, withBouncer, switchovers, 1_000_000_000L, true);
 
             System.out.printf("%n== rejoin of the old primary, pgbench scale %d ==%n", scale);

@@ -19,6 +19,7 @@ final class TaskTimer implements RunListener {
     private final Map<String, Long> started = new HashMap<>();
     private volatile long millis = -1;
     private volatile String message = "";
+    private boolean print = PRINT;
 
     TaskTimer(Predicate<String> name) {
         this.name = name;
@@ -32,7 +33,7 @@ final class TaskTimer implements RunListener {
     @Override
     public void hostResult(Host host, Task task, TaskResult result) {
         Long from = started.get(task.name());
-        if (PRINT && from != null) {
+        if (print && from != null) {
             System.out.printf("    %6d ms  %-5s %s: %s%n", (System.nanoTime() - from) / 1_000_000, host.name(),
                     result.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT), task.name());
         }
@@ -40,6 +41,12 @@ final class TaskTimer implements RunListener {
             millis = (System.nanoTime() - started.get(task.name())) / 1_000_000;
             message = result.message();
         }
+    }
+
+    /** This timer does not print task times (another listener of the same run does). */
+    TaskTimer quiet() {
+        print = false;
+        return this;
     }
 
     long millis() {

@@ -38,6 +38,9 @@ final class CutOver {
             Pg o = run.old(ctx);
             // while writes still flow: the shutdown checkpoint inside the window then has little left to write
             o.sql("CHECKPOINT");
+            if (run.m.rsync() && !run.m.dump()) {
+                run.standbyRsync.restartpoints(ctx, o.sql("SELECT pg_current_wal_lsn()"));
+            }
             run.status.state(State.UPGRADING).put(Key.BLOCKED_AT, System.currentTimeMillis()).put(Key.MESSAGE, null);
             run.status.done(Step.WRITES_BLOCKED, ctx);
             return TaskResult.changed("writes blocked, " + block(o) + " client session(s) ended", cmds);

@@ -36,8 +36,10 @@ final class MajorVerify {
         long t0 = System.nanoTime();
         // as deep as the old cluster was read, whatever this run was asked
         Snapshot.Depth depth = run.m.depth("full".equals(run.status.get(Key.VERIFY, run.m.fullVerify() ? "full" : "catalog")));
-        // the files on disk are checked while the catalog is read: both fall inside the window of refused writes
-        java.util.concurrent.ExecutorService side = java.util.concurrent.Executors.newSingleThreadExecutor();
+        // the WAL and the files on disk are checked while the catalog is read: all fall inside the window of refused writes
+        java.util.concurrent.ExecutorService side = java.util.concurrent.Executors.newFixedThreadPool(2);
+        String[] walNow = new String[1];
+        java.util.concurrent.Future<Snapshot.Row> walRow = side.submit(() -> wal(ctx, walNow));
         java.util.concurrent.Future<UpgradedFiles.Result> fileCheck = run.m.fileNumbers()
                 ? side.submit(() -> UpgradedFiles.check(ctx, run.port(), run.status.get(Key.OLD_DATA), run.status.get(Key.NEW_DATA),
                         run.m.method().equals("link"), run.m.old().version()))
@@ -45,11 +47,10 @@ final class MajorVerify {
         side.shutdown();
         List<Snapshot.Row> rows;
         UpgradedFiles.Result onDisk;
-        String[] walNow = new String[1];
         try {
             Snapshot after = Snapshot.read(ctx, run.port(), run.jobs, Map.of(), depth);
             rows = new ArrayList<>(Snapshot.compare(run.before, after));
-            rows.add(wal(ctx, walNow));
+            rows.add(walRow.get());
             onDisk = fileCheck == null ? null : fileCheck.get();
         } catch (java.util.concurrent.ExecutionException e) {
             throw e.getCause() instanceof RuntimeException x ? x : new IllegalStateException(e.getCause());

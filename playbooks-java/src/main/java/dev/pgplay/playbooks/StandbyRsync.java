@@ -11,6 +11,7 @@ import dev.pgplay.core.ssh.Tunnel;
 import dev.pgplay.postgres.Pg;
 import dev.pgplay.postgres.PgFacts;
 import dev.pgplay.postgres.PgSettings;
+import dev.pgplay.postgres.Psql;
 import dev.pgplay.postgres.UpgradeStatus;
 import dev.pgplay.postgres.UpgradeStatus.Key;
 import dev.pgplay.postgres.UpgradeStatus.State;
@@ -104,6 +105,26 @@ final class StandbyRsync {
         });
     }
 
+    /**
+     * Before the window, right after the primary's CHECKPOINT at {@code lsn}: each standby replays
+     * past it (5 s at most) and makes a restartpoint, so its own shutdown in the window (a restartpoint
+     * that writes every page dirtied by replay since the last one) has little left to write.
+     * Best effort: a standby that does not answer is dealt with in the window.
+     */
+    void restartpoints(HostContext ctx, String lsn) {
+        if (!lsn.matches("[0-9A-F]+/[0-9A-F]+")) {
+            return;
+        }
+        for (String standby : run.m.old().standbys()) {
+            try {
+                Psql.run(ctx.on(standby), run.port(), "postgres", "DO $$ BEGIN FOR i IN 1..500 LOOP EXIT WHEN pg_last_wal_replay_lsn() >= '" + lsn
+                        + "'::pg_lsn; PERFORM pg_sleep(0.01); END LOOP; END $$;\nCHECKPOINT;\n", Duration.ofSeconds(30));
+            } catch (RuntimeException e) {
+                ctx.progress(standby + ": no restartpoint ahead of the window (" + e.getMessage() + ")");
+            }
+        }
+    }
+
     /** The standby's new cluster was made ahead by {@link #prepare} and is still there. */
     private boolean prepared(HostContext s, UpgradeStatus ss) {
         return "rsync".equals(ss.get(Key.METHOD)) && ss.state() == State.REBUILDING && ss.done(Step.CONFIG)
@@ -180,8 +201,8 @@ final class StandbyRsync {
         if (ahead) {
             // made before the window on the side port: the old cluster takes the side port, the new one the main port
             mine = ss;
-            Pg.root(s, Cmd.of("pg_conftool", run.m.old().version(), run.cluster(), "set", "port", String.valueOf(ps.number(Key.SIDE_PORT))));
-            Pg.root(s, Cmd.of("pg_conftool", run.m.next().version(), run.cluster(), "set", "port", String.valueOf(run.port())));
+            Pg.root(s, Cmd.of("pg_conftool", run.m.old().version(), run.cluster(), "set", "port", String.valueOf(ps.number(Key.SIDE_PORT)))
+                    .and(Cmd.of("pg_conftool", run.m.next().version(), run.cluster(), "set", "port", String.valueOf(run.port()))));
             s.forget(PgFacts.CLUSTERS);
         } else {
             mine = run.standbyRebuild.newClusterOn(s, ps, "rsync");
@@ -235,15 +256,15 @@ final class StandbyRsync {
         String dir = "/run/pgplay-rsync-" + port;
         Pg.root(s, Cmd.of("sh", "-c", "for f in /run/pgplay-rsync-*/pid; do [ -e \"$f\" ] && kill \"$(cat \"$f\")\" 2>/dev/null; done; "
                 + "rm -rf /run/pgplay-rsync-*; install -d -m 0700 \"$1\"", "sh", dir));
-        s.connection().upload(("pgplay:" + secret + "\n").getBytes(StandardCharsets.UTF_8), dir + "/secrets", "0600", "root:root");
-        s.connection().upload(daemonConfig(l.get(0), dir + "/secrets", dir + "/pid").getBytes(StandardCharsets.UTF_8), dir + "/rsyncd.conf", "0600", "root:root");
+        write(s, dir + "/secrets", "pgplay:" + secret + "\n");
+        write(s, dir + "/rsyncd.conf", daemonConfig(l.get(0), dir + "/secrets", dir + "/pid"));
         Pg.root(primary, Cmd.of("sh", "-c", "rm -rf /run/pgplay-rsync-*; install -d -m 0700 \"$1\"", "sh", dir));
-        primary.connection().upload((secret + "\n").getBytes(StandardCharsets.UTF_8), dir + "/password", "0600", "root:root");
+        write(primary, dir + "/password", secret + "\n");
         try {
             // ends by itself within the hour if nothing stops it (a lost controller)
             ExecResult daemon = s.connection().exec(Cmd.of("sh", "-c", "setsid timeout 3600 rsync --daemon --no-detach --config=\"$1/rsyncd.conf\" "
                     + "--address=127.0.0.1 --port=\"$2\" </dev/null >\"$1/log\" 2>&1 & i=0; while ! ss -ltnH \"sport = :$2\" 2>/dev/null | grep -q .; do i=$((i+1)); "
-                    + "[ $i -lt 50 ] || { cat \"$1/log\"; command -v ss >/dev/null || echo 'ss (iproute2) is missing'; exit 1; }; sleep 0.1; done", "sh", dir, String.valueOf(port)),
+                    + "[ $i -lt 250 ] || { cat \"$1/log\"; command -v ss >/dev/null || echo 'ss (iproute2) is missing'; exit 1; }; sleep 0.02; done", "sh", dir, String.valueOf(port)),
                     ExecOptions.as("root"));
             if (!daemon.ok()) {
                 throw new IllegalStateException(s.host().name() + ": the rsync daemon was not listening on 127.0.0.1:" + port + " after 5 s: "
@@ -261,6 +282,12 @@ final class StandbyRsync {
             Pg.root(s, Cmd.of("sh", "-c", "[ ! -e \"$1/pid\" ] || kill \"$(cat \"$1/pid\")\" 2>/dev/null; rm -rf \"$1\"", "sh", dir));
             Pg.root(primary, Cmd.of("rm", "-rf", dir));
         }
+    }
+
+    /** A file of this step's own in its fresh 0700 directory, 0600, root's: the text on stdin (one round trip; never on a command line). */
+    private static void write(HostContext h, String path, String text) {
+        h.connection().exec(Cmd.of("sh", "-c", "umask 077 && cat > \"$1\"", "sh", path), ExecOptions.as("root").stdin(text.getBytes(StandardCharsets.UTF_8)))
+                .check(h.host().name());
     }
 
     private static byte[] randomBytes(int n) {

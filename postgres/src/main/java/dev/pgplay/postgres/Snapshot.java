@@ -202,8 +202,27 @@ public final class Snapshot {
         }
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, jobs));
         try {
-            // the catalog of every database through one psql: in a window of refused writes each round trip counts
-            Map<String, List<List<String>>> catalogs = Psql.rowsPerDatabase(ctx, port, dbs, name -> in(snapshots, name, perDatabase(depth)), READ_LIMIT);
+            // the catalogs through `jobs` psql sessions at once, each reading its share of the databases one after the
+            // other (\connect): in a window of refused writes every round trip counts
+            List<List<String>> shares = new ArrayList<>();
+            for (int i = 0; i < dbs.size(); i++) {
+                if (i < Math.max(1, jobs)) {
+                    shares.add(new ArrayList<>());
+                }
+                shares.get(i % shares.size()).add(dbs.get(i));
+            }
+            List<Future<Map<String, List<List<String>>>>> reads = new ArrayList<>();
+            for (List<String> share : shares) {
+                reads.add(pool.submit(() -> Psql.rowsPerDatabase(ctx, port, share, name -> in(snapshots, name, perDatabase(depth)), READ_LIMIT)));
+            }
+            Map<String, List<List<String>>> catalogs = new java.util.HashMap<>();
+            for (Future<Map<String, List<List<String>>>> f : reads) {
+                try {
+                    catalogs.putAll(f.get());
+                } catch (ExecutionException e) {
+                    throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+                }
+            }
             for (String name : dbs) {
                 for (List<String> row : catalogs.get(name)) {
                     items.put(name + ": " + row.get(0), row.size() > 1 ? row.get(1) : "");

@@ -89,9 +89,14 @@ public final class SwitchoverBenchmark {
             for (int i = 1; i <= switchovers; i++) {
                 long from = System.nanoTime();
                 Map<String, Object> vars = Map.of("switchover", "true");
-                check(run(inv, new RollingMinor().plays(inv, vars), vars, null), "switchover " + i);
+                TaskTimer timer = new TaskTimer(name -> false); // -Dtimings=true: every task's start and time
+                check(run(inv, new RollingMinor().plays(inv, vars), vars, timer), "switchover " + i);
                 Thread.sleep(500);
                 long gap = writer.longestGapMillisSince(from);
+                if (Boolean.getBoolean("timings")) {
+                    long[] g = writer.longestGapSince(from);
+                    System.out.printf("    the writer's gap: from %d ms to %d ms%n", (g[0] - timer.created) / 1_000_000, (g[1] - timer.created) / 1_000_000);
+                }
                 gaps.add(gap);
                 if (second != null) {
                     long g = second.longestGapMillisSince(from);

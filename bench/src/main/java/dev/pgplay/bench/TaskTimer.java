@@ -20,6 +20,7 @@ final class TaskTimer implements RunListener {
     private volatile long millis = -1;
     private volatile String message = "";
     private boolean print = PRINT;
+    final long created = System.nanoTime();
 
     TaskTimer(Predicate<String> name) {
         this.name = name;
@@ -34,7 +35,7 @@ final class TaskTimer implements RunListener {
     public void hostResult(Host host, Task task, TaskResult result) {
         Long from = started.get(task.name());
         if (print && from != null) {
-            System.out.printf("    %6d ms  %-5s %s: %s%n", (System.nanoTime() - from) / 1_000_000, host.name(),
+            System.out.printf("    at %7d ms %6d ms  %-5s %s: %s%n", (from - created) / 1_000_000, (System.nanoTime() - from) / 1_000_000, host.name(),
                     result.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT), task.name());
         }
         if (name.test(task.name()) && result instanceof TaskResult.Changed) {

@@ -103,6 +103,17 @@ public final class Writer implements AutoCloseable {
         return max / 1_000_000;
     }
 
+    /** The longest gap after {@code fromNanos} as {last acknowledgement before it, first after it} (System.nanoTime), or {0, 0}. */
+    public synchronized long[] longestGapSince(long fromNanos) {
+        long[] gap = {0, 0};
+        for (int i = 1; i < ackedAtNanos.size(); i++) {
+            if (ackedAtNanos.get(i - 1) >= fromNanos && ackedAtNanos.get(i) - ackedAtNanos.get(i - 1) > gap[1] - gap[0]) {
+                gap = new long[] {ackedAtNanos.get(i - 1), ackedAtNanos.get(i)};
+            }
+        }
+        return gap;
+    }
+
     public synchronized long longestGapMillis() {
         long max = 0;
         for (int i = 1; i < ackedAtNanos.size(); i++) {

@@ -61,7 +61,7 @@ public final class KeptPsql implements AutoCloseable {
      * {@link #pid} is the new one.
      */
     public KeptPsql connect(String database, String prelude) {
-        List<List<String>> r = request(psql, "\\connect " + metaQuote(Psql.conninfo(database)) + "\n" + Psql.SESSION + prelude
+        List<List<String>> r = request(psql, connectTo(database) + Psql.SESSION + prelude
                 + "SELECT pg_backend_pid();", Duration.ofSeconds(15));
         return new KeptPsql(where, database, psql, r.get(r.size() - 1).get(0));
     }
@@ -85,7 +85,7 @@ public final class KeptPsql implements AutoCloseable {
         String at = database;
         for (Part p : parts) {
             if (!p.database().equals(at)) {
-                sql.append("\\connect ").append(metaQuote(Psql.conninfo(p.database()))).append('\n').append(Psql.SESSION).append(prelude);
+                sql.append(connectTo(p.database())).append(Psql.SESSION).append(prelude);
                 at = p.database();
             }
             String statement = p.sql().strip();
@@ -106,6 +106,16 @@ public final class KeptPsql implements AutoCloseable {
             throw new IllegalStateException(where + Psql.ident(database) + ": a script of " + parts.size() + " part(s) printed " + out.size());
         }
         return new Script(new KeptPsql(where, at, psql, current.get(0).get(0)), List.copyOf(out));
+    }
+
+    /**
+     * psql lines that move a session to {@code database}. Not {@code \connect 'dbname=...'}: psql
+     * reads \connect's argument as an SQL identifier and drops a double quote inside it (a database
+     * named {@code x"; DROP} became {@code x; DROP}). The conninfo goes through a variable, which
+     * {@code :"..."} hands over as a quoted identifier, so it arrives whole.
+     */
+    static String connectTo(String database) {
+        return "\\set pgplay_connect " + metaQuote(Psql.conninfo(database)) + "\n\\connect :\"pgplay_connect\"\n";
     }
 
     /** A psql meta-command argument in single quotes: backslashes and quotes doubled, a newline as an escape. */

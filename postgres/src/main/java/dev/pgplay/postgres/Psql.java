@@ -56,7 +56,7 @@ public final class Psql {
         for (int i = 0; i < databases.size(); i++) {
             String db = databases.get(i);
             if (i > 0) {
-                script.append("\\connect ").append(KeptPsql.metaQuote(conninfo(db))).append('\n').append(SESSION);
+                script.append(KeptPsql.connectTo(db)).append(SESSION);
             }
             String part = sql.apply(db).strip();
             script.append("SELECT '").append(marker).append("', ").append(i).append(";\n")

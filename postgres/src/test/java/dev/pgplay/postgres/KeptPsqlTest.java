@@ -15,6 +15,13 @@ class KeptPsqlTest {
     }
 
     @Test
+    void connectHandsTheConninfoOverAsAQuotedIdentifierSoADoubleQuoteSurvives() {
+        // psql reads \connect's own argument as an identifier: it dropped the double quote of x"; DROP (HostileInputIT)
+        assertEquals("\\set pgplay_connect 'dbname=''x\"; DROP'''\n\\connect :\"pgplay_connect\"\n", KeptPsql.connectTo("x\"; DROP"));
+        assertEquals("\\set pgplay_connect 'dbname=''a\\\\''b'''\n\\connect :\"pgplay_connect\"\n", KeptPsql.connectTo("a'b"));
+    }
+
+    @Test
     void largeObjectsAreReplacedInOneTransactionWithTheirOwners() {
         String sql = LargeObjects.replaceSql(List.of(List.of("16400", "6f2722", "6869")));
         assertTrue(sql.startsWith("BEGIN;\nSELECT count(lo_unlink(oid)) FROM pg_largeobject_metadata;\n"), sql);

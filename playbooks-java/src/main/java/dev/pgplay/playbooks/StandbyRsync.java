@@ -16,7 +16,6 @@ import dev.pgplay.postgres.UpgradeStatus;
 import dev.pgplay.postgres.UpgradeStatus.Key;
 import dev.pgplay.postgres.UpgradeStatus.State;
 import dev.pgplay.postgres.UpgradeStatus.Step;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -256,10 +255,10 @@ final class StandbyRsync {
         String dir = "/run/pgplay-rsync-" + port;
         Pg.root(s, Cmd.of("sh", "-c", "for f in /run/pgplay-rsync-*/pid; do [ -e \"$f\" ] && kill \"$(cat \"$f\")\" 2>/dev/null; done; "
                 + "rm -rf /run/pgplay-rsync-*; install -d -m 0700 \"$1\"", "sh", dir));
-        write(s, dir + "/secrets", "pgplay:" + secret + "\n");
-        write(s, dir + "/rsyncd.conf", daemonConfig(l.get(0), dir + "/secrets", dir + "/pid"));
+        UpgradeStatus.write(s, dir + "/secrets", "pgplay:" + secret + "\n", "0600");
+        UpgradeStatus.write(s, dir + "/rsyncd.conf", daemonConfig(l.get(0), dir + "/secrets", dir + "/pid"), "0600");
         Pg.root(primary, Cmd.of("sh", "-c", "rm -rf /run/pgplay-rsync-*; install -d -m 0700 \"$1\"", "sh", dir));
-        write(primary, dir + "/password", secret + "\n");
+        UpgradeStatus.write(primary, dir + "/password", secret + "\n", "0600");
         try {
             // ends by itself within the hour if nothing stops it (a lost controller)
             ExecResult daemon = s.connection().exec(Cmd.of("sh", "-c", "setsid timeout 3600 rsync --daemon --no-detach --config=\"$1/rsyncd.conf\" "
@@ -282,12 +281,6 @@ final class StandbyRsync {
             Pg.root(s, Cmd.of("sh", "-c", "[ ! -e \"$1/pid\" ] || kill \"$(cat \"$1/pid\")\" 2>/dev/null; rm -rf \"$1\"", "sh", dir));
             Pg.root(primary, Cmd.of("rm", "-rf", dir));
         }
-    }
-
-    /** A file of this step's own in its fresh 0700 directory, 0600, root's: the text on stdin (one round trip; never on a command line). */
-    private static void write(HostContext h, String path, String text) {
-        h.connection().exec(Cmd.of("sh", "-c", "umask 077 && cat > \"$1\"", "sh", path), ExecOptions.as("root").stdin(text.getBytes(StandardCharsets.UTF_8)))
-                .check(h.host().name());
     }
 
     private static byte[] randomBytes(int n) {

@@ -8,7 +8,9 @@ import dev.pgplay.core.ssh.Cmd;
 import dev.pgplay.core.ssh.ExecOptions;
 import dev.pgplay.core.ssh.ExecResult;
 import dev.pgplay.core.ssh.Tunnel;
+import dev.pgplay.postgres.KeptPsql;
 import dev.pgplay.postgres.Pg;
+import dev.pgplay.postgres.PgCluster;
 import dev.pgplay.postgres.PgFacts;
 import dev.pgplay.postgres.PgSettings;
 import dev.pgplay.postgres.Psql;
@@ -24,6 +26,10 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Standbys brought to the new major with the primary's pg_upgrade --link, the way the PostgreSQL
@@ -39,6 +45,12 @@ import java.util.Optional;
 final class StandbyRsync {
     static final String RSYNC = "rsync --archive --delete --hard-links --size-only --no-inc-recursive";
     private final Major run;
+    /** Per standby, a psql session on its old cluster opened before the window by {@link #restartpoints}. */
+    private final Map<String, KeptPsql> sessions = new ConcurrentHashMap<>();
+    /** Hosts where {@code rsync} was found in this run (a package does not go away within the run). */
+    private final Set<String> withRsync = ConcurrentHashMap.newKeySet();
+    /** Standbys whose new cluster got its standby configuration ahead, in this run. */
+    private final Set<String> configuredAhead = ConcurrentHashMap.newKeySet();
 
     StandbyRsync(Major run) {
         this.run = run;
@@ -66,8 +78,9 @@ final class StandbyRsync {
                 changed = true;
                 methods.add(standby + "=" + (why == null ? "rsync" : "pg_basebackup (" + why.replace(';', ',') + ")"));
             }
+            closeSessions();
             run.status.put(Key.STANDBY_METHODS, String.join("; ", methods)).save(ctx);
-            String text = String.join("; ", methods);
+            String text = String.join("; ", methods) + (report.isEmpty() ? "" : " (" + String.join("; ", report).replace(RSYNC + ": ", "") + ")");
             return changed ? Major.changed(text, plan, report) : TaskResult.ok(text);
         });
     }
@@ -88,6 +101,7 @@ final class StandbyRsync {
             List<String> ready = new ArrayList<>();
             for (String standby : run.m.old().standbys()) {
                 HostContext s = ctx.on(standby);
+                s.forget(PgFacts.CLUSTERS);
                 if (staticReason(ctx, s) != null) {
                     continue; // said again, and acted on, in the window
                 }
@@ -98,6 +112,9 @@ final class StandbyRsync {
                 }
                 run.standbyRebuild.newClusterOn(s, run.status, "rsync", false);
                 made.add(standby);
+                // where it will stream from, written now: the window only adds standby.signal after rsync
+                new Pg(s, run.m.next()).writeStandbyConfig(ctx.inventory().host(run.m.old().primary()).address(), PgSettings.slotFor(standby));
+                configuredAhead.add(standby);
             }
             return made.isEmpty() ? TaskResult.ok(ready.isEmpty() ? "no standby for rsync" : "made earlier on " + String.join(", ", ready))
                     : TaskResult.changed("made on " + String.join(", ", made), plan);
@@ -115,26 +132,61 @@ final class StandbyRsync {
             return;
         }
         for (String standby : run.m.old().standbys()) {
+            KeptPsql session = null;
             try {
-                Psql.run(ctx.on(standby), run.port(), "postgres", "DO $$ BEGIN FOR i IN 1..500 LOOP EXIT WHEN pg_last_wal_replay_lsn() >= '" + lsn
-                        + "'::pg_lsn; PERFORM pg_sleep(0.01); END LOOP; END $$;\nCHECKPOINT;\n", Duration.ofSeconds(30));
+                session = KeptPsql.open(ctx.on(standby), run.port(), "postgres", "");
+                session.rows("DO $$ BEGIN FOR i IN 1..500 LOOP EXIT WHEN pg_last_wal_replay_lsn() >= '" + lsn
+                        + "'::pg_lsn; PERFORM pg_sleep(0.01); END LOOP; END $$;\nCHECKPOINT", Duration.ofSeconds(30));
+                KeptPsql before = sessions.put(standby, session); // kept for the window's wait for the shutdown checkpoint
+                if (before != null) {
+                    before.close();
+                }
             } catch (RuntimeException e) {
+                if (session != null) {
+                    session.close();
+                }
                 ctx.progress(standby + ": no restartpoint ahead of the window (" + e.getMessage() + ")");
             }
         }
     }
 
+    /**
+     * Waits (30 s at most) until the standby replayed past the primary's shutdown {@code checkpoint}:
+     * through the session {@link #restartpoints} left open, one network round trip, else a psql of its own.
+     */
+    private boolean replayedPast(HostContext s, String checkpoint) throws InterruptedException {
+        KeptPsql session = sessions.remove(s.host().name());
+        if (session != null) {
+            try (session) {
+                List<List<String>> rows = session.rows("DO $$ BEGIN FOR i IN 1..3000 LOOP EXIT WHEN pg_last_wal_replay_lsn() > '" + checkpoint
+                        + "'::pg_lsn; PERFORM pg_sleep(0.01); END LOOP; END $$;\nSELECT pg_last_wal_replay_lsn() > '" + checkpoint + "'::pg_lsn",
+                        Duration.ofSeconds(40));
+                return !rows.isEmpty() && "t".equals(rows.get(rows.size() - 1).get(0));
+            } catch (RuntimeException e) {
+                s.progress(s.host().name() + ": the session kept for the wait failed (" + e.getMessage() + "); asking again");
+            }
+        }
+        return WaitFor.sql(run.port(), "SELECT pg_last_wal_replay_lsn() > '" + checkpoint + "'::pg_lsn", "t")
+                .timeout(Duration.ofSeconds(30)).run(s) instanceof TaskResult.Ok;
+    }
+
+    /** Sessions left by {@link #restartpoints} that the window did not use. */
+    void closeSessions() {
+        sessions.values().forEach(KeptPsql::close);
+        sessions.clear();
+    }
+
     /** The standby's new cluster was made ahead by {@link #prepare} and is still there. */
     private boolean prepared(HostContext s, UpgradeStatus ss) {
         return "rsync".equals(ss.get(Key.METHOD)) && ss.state() == State.REBUILDING && ss.done(Step.CONFIG)
-                && run.find(s, run.m.next().version()).isPresent();
+                && PgCluster.find(s, run.m.next().version(), run.cluster()).isPresent(); // the list read by the caller
     }
 
     /** Why rsync cannot serve this standby whatever its state (its layout, tools, tablespaces); null when it can. */
     private String staticReason(HostContext primary, HostContext s) {
         String oldData = run.status.get(Key.OLD_DATA);
         String newData = run.status.get(Key.NEW_DATA);
-        Optional<PgFacts.Cluster> old = run.find(s, run.m.old().version());
+        Optional<PgFacts.Cluster> old = PgCluster.find(s, run.m.old().version(), run.cluster()); // the list read by the caller
         if (old.isEmpty() || !old.get().dataDir().equals(oldData)) {
             return "its " + run.m.old().version() + " data directory is not " + oldData + " as on the primary";
         }
@@ -142,8 +194,11 @@ final class StandbyRsync {
             return "the primary's new data directory " + newData + " is not where the standby's would be made";
         }
         for (HostContext h : List.of(primary, s)) {
-            if (!h.connection().exec(Cmd.of("sh", "-c", "command -v rsync"), ExecOptions.DEFAULT).ok()) {
-                return "rsync is not installed on " + h.host().name();
+            if (!withRsync.contains(h.host().name())) {
+                if (!h.connection().exec(Cmd.of("sh", "-c", "command -v rsync"), ExecOptions.DEFAULT).ok()) {
+                    return "rsync is not installed on " + h.host().name();
+                }
+                withRsync.add(h.host().name());
             }
         }
         if (!Pg.root(primary, Cmd.of("sh", "-c", "[ -z \"$(ls -A \"$1\")\" ] && echo none", "sh", oldData + "/pg_tblspc")).out().equals("none")) {
@@ -154,13 +209,14 @@ final class StandbyRsync {
 
     /** Brings one standby over; null when done, else why it is left to pg_basebackup. */
     private String oneStandby(HostContext primary, HostContext s, List<String> report) throws Exception {
+        s.forget(PgFacts.CLUSTERS); // one read of the cluster list serves every check below (70-100 ms each inside the window)
         String why = staticReason(primary, s);
         if (why != null) {
             return why;
         }
         String oldData = run.status.get(Key.OLD_DATA);
         String newData = run.status.get(Key.NEW_DATA);
-        Optional<PgFacts.Cluster> old = run.find(s, run.m.old().version());
+        Optional<PgFacts.Cluster> old = PgCluster.find(s, run.m.old().version(), run.cluster());
         // the checkpoint of the stop, as the documentation compares before pg_upgrade: pg_upgrade itself starts and
         // stops the old cluster (without TCP, so no standby receives it) and ends at later checkpoints that change no data
         String checkpoint = run.status.get(Key.SHUTDOWN_CHECKPOINT);
@@ -184,36 +240,71 @@ final class StandbyRsync {
                     .put(Key.SHUTDOWN_CHECKPOINT, foundBefore ? checkpoint : null);
             mark.save(s);
         }
-        if (old.get().online() && !(WaitFor.sql(run.port(), "SELECT pg_last_wal_replay_lsn() > '" + checkpoint + "'::pg_lsn", "t")
-                .timeout(Duration.ofSeconds(30)).run(s) instanceof TaskResult.Ok)) {
-            return "it had not replayed the primary's shutdown checkpoint " + checkpoint + " within 30 s";
-        }
-        oldPg.startConf("manual", false);
-        if (!foundBefore) {
-            Map<String, String> control = old.get().online() ? oldPg.stopAndReadControl() : stoppedControl(s, oldData);
-            String at = control.getOrDefault("Latest checkpoint location", "?");
-            if (!at.equals(checkpoint)) {
-                return "its last restartpoint " + at + " is not the primary's shutdown checkpoint " + checkpoint;
+        // the rsync daemon and its forwards are made while the standby catches up and stops
+        CompletableFuture<Daemon> daemon = CompletableFuture.supplyAsync(() -> startDaemon(primary, s), r -> {
+            Thread t = new Thread(r, "rsync-daemon-" + s.host().name());
+            t.setDaemon(true);
+            t.start();
+        });
+        try {
+            if (old.get().online() && !replayedPast(s, checkpoint)) {
+                return "it had not replayed the primary's shutdown checkpoint " + checkpoint + " within 30 s";
+            }
+            Cmd sidePorts = Cmd.of("pg_conftool", run.m.old().version(), run.cluster(), "set", "port", String.valueOf(ps.number(Key.SIDE_PORT)))
+                    .and(Cmd.of("pg_conftool", run.m.next().version(), run.cluster(), "set", "port", String.valueOf(run.port())));
+            if (ahead) {
+                // made before the window on the side port: the old cluster takes the side port, the new one the main port, in the
+                // round trip that keeps the old one from being started again (its running server keeps its port until it stops)
+                Pg.root(s, oldPg.startConfCmd("manual", false).and(sidePorts)); // the cluster list is read again after the stop
+            } else {
+                oldPg.startConf("manual", false);
+            }
+            if (!foundBefore) {
+                Map<String, String> control = old.get().online() ? oldPg.stopAndReadControl() : stoppedControl(s, oldData);
+                String at = control.getOrDefault("Latest checkpoint location", "?");
+                if (!at.equals(checkpoint)) {
+                    return "its last restartpoint " + at + " is not the primary's shutdown checkpoint " + checkpoint;
+                }
+            }
+            s.forget(PgFacts.CLUSTERS); // ports and states changed
+            UpgradeStatus mine;
+            if (ahead) {
+                mine = ss;
+                mine.put(Key.SHUTDOWN_CHECKPOINT, checkpoint).save(s); // found there: from here rsync changes the old directory
+                Pg.root(s, Cmd.of("rm", "-rf", "--", newData)); // rsync makes it; a file left there of the same size would be kept
+            } else {
+                mine = run.standbyRebuild.newClusterOn(s, ps, "rsync");
+                mine.put(Key.SHUTDOWN_CHECKPOINT, checkpoint).save(s); // found there: from here rsync changes the old directory
+                Pg.root(s, Cmd.of("rm", "-rf", "--", newData)); // rsync makes it; a file left there of the same size would be kept
+            }
+            long t0 = System.nanoTime();
+            Daemon d = joined(daemon);
+            String stats = d.rsync(layout(oldData, newData));
+            Pg next = new Pg(s, run.m.next());
+            if (configuredAhead.contains(s.host().name())) {
+                d.close(Cmd.of("install", "-o", "postgres", "-g", "postgres", "-m", "0600", "/dev/null", newData + "/standby.signal"));
+            } else {
+                d.close(null);
+                next.writeStandbyConfig(primary.inventory().host(run.m.old().primary()).address(), PgSettings.slotFor(s.host().name()));
+            }
+            mine.put(Key.MESSAGE, stats + ", " + (System.nanoTime() - t0) / 1_000_000 + " ms").done(Step.COPIED, s);
+            report.add(s.host().name() + ": " + RSYNC + ": " + stats + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+            return null;
+        } finally {
+            try {
+                joined(daemon).close(null); // nothing when closed above
+            } catch (RuntimeException e) {
+                // it never listened, or its files could not be removed: the next daemon's start clears them
             }
         }
-        UpgradeStatus mine;
-        if (ahead) {
-            // made before the window on the side port: the old cluster takes the side port, the new one the main port
-            mine = ss;
-            Pg.root(s, Cmd.of("pg_conftool", run.m.old().version(), run.cluster(), "set", "port", String.valueOf(ps.number(Key.SIDE_PORT)))
-                    .and(Cmd.of("pg_conftool", run.m.next().version(), run.cluster(), "set", "port", String.valueOf(run.port()))));
-            s.forget(PgFacts.CLUSTERS);
-        } else {
-            mine = run.standbyRebuild.newClusterOn(s, ps, "rsync");
+    }
+
+    private static <T> T joined(CompletableFuture<T> f) {
+        try {
+            return f.join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
         }
-        mine.put(Key.SHUTDOWN_CHECKPOINT, checkpoint).save(s); // found there: from here rsync changes the old directory
-        Pg.root(s, Cmd.of("rm", "-rf", "--", newData)); // rsync makes it; a file left there of the same size would be kept
-        long t0 = System.nanoTime();
-        String stats = rsync(primary, s, oldData, newData);
-        new Pg(s, run.m.next()).writeStandbyConfig(primary.inventory().host(run.m.old().primary()).address(), PgSettings.slotFor(s.host().name()));
-        mine.put(Key.MESSAGE, stats + ", " + (System.nanoTime() - t0) / 1_000_000 + " ms").done(Step.COPIED, s);
-        report.add(s.host().name() + ": " + RSYNC + ": " + stats + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
-        return null;
     }
 
     /**
@@ -247,39 +338,90 @@ final class StandbyRsync {
         return List.of(base.toString(), base.relativize(o).toString(), base.relativize(n).toString());
     }
 
-    /** rsync from the primary to the standby's daemon through the controller; its statistics. */
-    private String rsync(HostContext primary, HostContext s, String oldData, String newData) {
-        List<String> l = layout(oldData, newData);
+    /**
+     * An rsync daemon on the standby's loopback (one module, a one-time secret in 0600 files on
+     * both hosts, given on stdin), reached from the primary through two SSH forwards and the
+     * controller; it ends by itself within the hour if nothing stops it (a lost controller).
+     */
+    private Daemon startDaemon(HostContext primary, HostContext s) {
         String secret = HexFormat.of().formatHex(randomBytes(24));
         int port = 20000 + new SecureRandom().nextInt(40000);
         String dir = "/run/pgplay-rsync-" + port;
-        Pg.root(s, Cmd.of("sh", "-c", "for f in /run/pgplay-rsync-*/pid; do [ -e \"$f\" ] && kill \"$(cat \"$f\")\" 2>/dev/null; done; "
-                + "rm -rf /run/pgplay-rsync-*; install -d -m 0700 \"$1\"", "sh", dir));
-        UpgradeStatus.write(s, dir + "/secrets", "pgplay:" + secret + "\n", "0600");
-        UpgradeStatus.write(s, dir + "/rsyncd.conf", daemonConfig(l.get(0), dir + "/secrets", dir + "/pid"), "0600");
-        Pg.root(primary, Cmd.of("sh", "-c", "rm -rf /run/pgplay-rsync-*; install -d -m 0700 \"$1\"", "sh", dir));
-        UpgradeStatus.write(primary, dir + "/password", secret + "\n", "0600");
+        String base = layout(run.status.get(Key.OLD_DATA), run.status.get(Key.NEW_DATA)).get(0);
+        ExecResult started = s.connection().exec(Cmd.of("sh", "-c", "for f in /run/pgplay-rsync-*/pid; do [ -e \"$f\" ] && kill \"$(cat \"$f\")\" 2>/dev/null; done; "
+                + "rm -rf /run/pgplay-rsync-*; umask 077; install -d -m 0700 \"$1\" && cat > \"$1/secrets\" && printf '%s' \"$3\" > \"$1/rsyncd.conf\" || exit 1\n"
+                + "setsid timeout 3600 rsync --daemon --no-detach --config=\"$1/rsyncd.conf\" --address=127.0.0.1 --port=\"$2\" </dev/null >\"$1/log\" 2>&1 &\n"
+                + "i=0; while ! ss -ltnH \"sport = :$2\" 2>/dev/null | grep -q .; do i=$((i+1)); "
+                + "[ $i -lt 250 ] || { cat \"$1/log\"; command -v ss >/dev/null || echo 'ss (iproute2) is missing'; exit 1; }; sleep 0.02; done",
+                "sh", dir, String.valueOf(port), daemonConfig(base, dir + "/secrets", dir + "/pid")),
+                ExecOptions.as("root").stdin(("pgplay:" + secret + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        if (!started.ok()) {
+            new Daemon(primary, s, dir).close(null);
+            throw new IllegalStateException(s.host().name() + ": the rsync daemon was not listening on 127.0.0.1:" + port + " after 5 s: "
+                    + dev.pgplay.core.ssh.RemoteCommandException.lastLines(started.stdout() + "\n" + started.stderr(), 3));
+        }
+        Daemon d = new Daemon(primary, s, dir);
         try {
-            // ends by itself within the hour if nothing stops it (a lost controller)
-            ExecResult daemon = s.connection().exec(Cmd.of("sh", "-c", "setsid timeout 3600 rsync --daemon --no-detach --config=\"$1/rsyncd.conf\" "
-                    + "--address=127.0.0.1 --port=\"$2\" </dev/null >\"$1/log\" 2>&1 & i=0; while ! ss -ltnH \"sport = :$2\" 2>/dev/null | grep -q .; do i=$((i+1)); "
-                    + "[ $i -lt 250 ] || { cat \"$1/log\"; command -v ss >/dev/null || echo 'ss (iproute2) is missing'; exit 1; }; sleep 0.02; done", "sh", dir, String.valueOf(port)),
-                    ExecOptions.as("root"));
-            if (!daemon.ok()) {
-                throw new IllegalStateException(s.host().name() + ": the rsync daemon was not listening on 127.0.0.1:" + port + " after 5 s: "
-                        + dev.pgplay.core.ssh.RemoteCommandException.lastLines(daemon.stdout() + "\n" + daemon.stderr(), 3));
+            primary.connection().exec(Cmd.of("sh", "-c", "rm -rf /run/pgplay-rsync-*; umask 077; install -d -m 0700 \"$1\" && cat > \"$1/password\"", "sh", dir),
+                    ExecOptions.as("root").stdin((secret + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8))).check(primary.host().name());
+            d.toStandby = s.connection().forward("127.0.0.1", port);
+            d.onPrimary = primary.connection().back(d.toStandby.localPort());
+            return d;
+        } catch (RuntimeException e) {
+            d.close(null);
+            throw e;
+        }
+    }
+
+    /** See {@link #startDaemon}: runs rsync on the primary through it; closing it stops the daemon and removes both hosts' files. */
+    private static final class Daemon {
+        private final HostContext primary;
+        private final HostContext standby;
+        private final String dir;
+        private Tunnel toStandby;
+        private Tunnel onPrimary;
+        private boolean closed;
+
+        Daemon(HostContext primary, HostContext standby, String dir) {
+            this.primary = primary;
+            this.standby = standby;
+            this.dir = dir;
+        }
+
+        /** rsync OLD NEW, {@code layout} as {@link #layout} gives it; its statistics. */
+        String rsync(List<String> layout) {
+            // the old cluster's pg_wal stays the standby's own: the primary's differs by its recycled segments (16 MB each,
+            // most of what would be sent) and the new cluster needs none of it; only with a path rsync reads literally
+            List<String> cmd = new ArrayList<>(List.of("sh", "-c", "cd \"$1\" && shift && exec \"$@\"", "sh", layout.get(0)));
+            cmd.addAll(List.of(RSYNC.split(" ")));
+            cmd.addAll(List.of("--relative", "--stats", "--password-file=" + dir + "/password"));
+            if (layout.get(1).matches("[^*?\\[\\\\]+")) {
+                cmd.add("--exclude=/" + layout.get(1) + "/pg_wal/");
             }
-            try (Tunnel toStandby = s.connection().forward("127.0.0.1", port); Tunnel onPrimary = primary.connection().back(toStandby.localPort())) {
-                ExecResult r = primary.connection().exec(Cmd.of("sh", "-c", "cd \"$1\" && exec " + RSYNC + " --relative --stats --password-file=\"$2\" "
-                        + "\"$3\" \"$4\" \"rsync://pgplay@127.0.0.1:$5/pgplay/\"", "sh", l.get(0), dir + "/password", l.get(1), l.get(2),
-                        String.valueOf(onPrimary.localPort())), ExecOptions.as("root").timeout(Duration.ofMinutes(30))).check(primary.host().name());
-                String files = stat(r.stdout(), "Number of files");
-                String sent = stat(r.stdout(), "Total bytes sent");
-                return files + " files, " + sent + " bytes sent";
+            cmd.addAll(List.of("./" + layout.get(1), "./" + layout.get(2), "rsync://pgplay@127.0.0.1:" + onPrimary.localPort() + "/pgplay/"));
+            ExecResult r = primary.connection().exec(Cmd.of(cmd), ExecOptions.as("root").timeout(Duration.ofMinutes(30))).check(primary.host().name());
+            return stat(r.stdout(), "Number of files") + " files, " + stat(r.stdout(), "Total bytes sent") + " bytes sent";
+        }
+
+        /** Forwards closed, the daemon stopped and both hosts' files removed (at once), then {@code andThen} on the standby as root. */
+        synchronized void close(Cmd andThen) {
+            if (closed) {
+                return;
             }
-        } finally {
-            Pg.root(s, Cmd.of("sh", "-c", "[ ! -e \"$1/pid\" ] || kill \"$(cat \"$1/pid\")\" 2>/dev/null; rm -rf \"$1\"", "sh", dir));
-            Pg.root(primary, Cmd.of("rm", "-rf", dir));
+            closed = true;
+            for (Tunnel t : java.util.Arrays.asList(onPrimary, toStandby)) {
+                if (t != null) {
+                    t.close();
+                }
+            }
+            CompletableFuture<Void> onPrimaryHost = CompletableFuture.runAsync(() -> Pg.root(primary, Cmd.of("rm", "-rf", dir)), r -> {
+                Thread t = new Thread(r, "rsync-cleanup-" + primary.host().name());
+                t.setDaemon(true);
+                t.start();
+            });
+            Cmd stop = Cmd.of("sh", "-c", "[ ! -e \"$1/pid\" ] || kill \"$(cat \"$1/pid\")\" 2>/dev/null; rm -rf \"$1\"", "sh", dir);
+            Pg.root(standby, andThen == null ? stop : stop.and(andThen));
+            joined(onPrimaryHost);
         }
     }
 

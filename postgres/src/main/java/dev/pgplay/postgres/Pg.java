@@ -153,7 +153,11 @@ public final class Pg {
      * ready instead of pg_ctlcluster's 0.5 s polling.
      */
     public void start() {
-        String data = dataDir();
+        start(dataDir());
+    }
+
+    /** {@link #start()} of the cluster whose data directory the caller knows (no pg_lsclusters). */
+    public void start(String data) {
         ctx.forget(PgFacts.CLUSTERS);
         boolean systemd = "systemd".equals(ctx.fact(Facts.INIT));
         Cmd cmd = systemd ? Cmd.of("sh", "-c", START_UNIT, "sh", "postgresql@" + s.version() + "-" + s.cluster() + ".service", data)
@@ -287,9 +291,14 @@ public final class Pg {
      * unless one is kept already.
      */
     public void startConf(String value, boolean keep) {
-        root(Cmd.of("sh", "-c", "[ \"$3\" = no ] || [ -e \"$1.pgplay-held\" ] || cp -p \"$1\" \"$1.pgplay-held\"; "
+        root(startConfCmd(value, keep));
+    }
+
+    /** The command {@link #startConf} runs, to chain with others in one round trip (as root). */
+    public Cmd startConfCmd(String value, boolean keep) {
+        return Cmd.of("sh", "-c", "[ \"$3\" = no ] || [ -e \"$1.pgplay-held\" ] || cp -p \"$1\" \"$1.pgplay-held\"; "
                 + "printf '%s\\n' \"$2\" > \"$1.new\" && chown --reference=\"$1\" \"$1.new\" && mv -f \"$1.new\" \"$1\" && sync \"$1\"",
-                "sh", s.confDir() + "/start.conf", value, keep ? "yes" : "no"));
+                "sh", s.confDir() + "/start.conf", value, keep ? "yes" : "no");
     }
 
     /** start.conf as it was before {@link #holdStart} (nothing when it was not held). */

@@ -137,9 +137,9 @@ final class CutOver {
         String ov = run.m.old().version();
         int newPort = forward ? run.port() : run.sidePort();
         int oldPort = forward ? run.sidePort() : run.port();
-        // one round trip: the swap falls inside the window of refused writes
+        // one round trip, the two pg_conftool (perl, 100 ms each) at once: the swap falls inside the window of refused writes
         Pg.root(ctx, Cmd.of("pg_conftool", nv, run.cluster(), "set", "port", String.valueOf(newPort))
-                .and(Cmd.of("pg_conftool", ov, run.cluster(), "set", "port", String.valueOf(oldPort)))
+                .alongside(Cmd.of("pg_conftool", ov, run.cluster(), "set", "port", String.valueOf(oldPort)))
                 .and(Cmd.of("sh", "-c", "echo \"$1\" > \"/etc/postgresql/$2/$4/start.conf\" && echo \"$3\" > \"/etc/postgresql/$5/$4/start.conf\"",
                         "sh", forward ? "auto" : "manual", nv, forward ? "manual" : "auto", run.cluster(), ov)));
         ctx.forget(PgFacts.CLUSTERS);

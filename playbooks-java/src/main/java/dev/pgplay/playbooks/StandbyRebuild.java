@@ -43,8 +43,8 @@ final class StandbyRebuild {
             List<String> started = List.of("start.conf auto", "start " + run.m.next().version() + "/" + run.cluster());
             return Imperative.of("start " + ctx.host().name() + "'s " + run.m.next().version() + " (made by rsync)", started).run(ctx, () -> {
                 run.cutOver.startConf(ctx, run.m.next().version(), "auto");
-                if (!run.next(ctx).online()) {
-                    run.next(ctx).start();
+                if (!existing.get().online()) { // read just above
+                    run.next(ctx).start(existing.get().dataDir());
                 }
                 ss.state(State.STANDBY_REBUILT).save(ctx);
                 return TaskResult.changed("made by rsync --hard-links from " + run.m.old().primary() + " (" + ss.get(Key.MESSAGE, "") + "), started", started);

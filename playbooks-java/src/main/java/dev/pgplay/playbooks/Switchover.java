@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 
 /** The proven switchover: writes stopped, the old primary stopped and fenced, the standby proven past its checkpoint and promoted, the VIP moved; journaled on both nodes. A step of {@link RollingMinor}. */
 final class Switchover {
@@ -172,14 +173,35 @@ final class Switchover {
                     "Next: find out why " + o.name() + " stopped receiving WAL (pg_stat_wal_receiver, its log), then run again");
         }
         String stillInRecovery;
+        CompletableFuture<VipUp> vipUp = null;
         try {
-            stillInRecovery = session.promote(p, cp);
+            session.markPromoting(p);
+            // the promotion is asked for from here: the VIP goes up on the standby while it leaves recovery (a client that
+            // reaches it before is refused writes, as it was by the stopped primary), not one round trip after
+            if (s.vip().isPresent() && !st.simulated) {
+                vipUp = CompletableFuture.supplyAsync(() -> raiseVip(o.ctx(), s), r -> {
+                    Thread t = new Thread(r, "vip-" + o.name());
+                    t.setDaemon(true);
+                    t.start();
+                });
+            }
+            stillInRecovery = session.promoteMarked(cp);
         } catch (UnreachableException | CommandTimeoutException e) {
+            VipUp up = joined(vipUp);
             return TaskResult.failed("the promotion of " + o.name() + " was asked for and " + o.name() + " cannot be read now ("
-                    + e.getMessage() + "); " + p.name() + " stays stopped and fenced, with the VIP. Next: when " + o.name()
-                    + " answers, run again: the journal tells the next run to finish this switchover");
+                    + e.getMessage() + "); " + p.name() + " stays stopped and fenced" + (up != null && up.raised() ? "; the VIP was raised on " + o.name()
+                    : ", with the VIP") + ". Next: when " + o.name() + " answers, run again: the journal tells the next run to finish this switchover");
         }
+        long promotedAt = System.nanoTime();
+        VipUp up = joined(vipUp);
         if (stillInRecovery.endsWith("t")) {
+            if (up != null && up.raised()) {
+                try {
+                    vip(o.ctx(), s, false, st);
+                } catch (RuntimeException e) {
+                    o.ctx().progress("could not take the VIP off " + o.name() + " again: " + e.getMessage());
+                }
+            }
             return TaskResult.failed(o.name() + " did not leave recovery after pg_promote; " + p.name() + " is stopped and the VIP is down: "
                     + "check " + o.name() + "'s log, promote it by hand (pg_ctlcluster " + s.version() + " " + s.cluster() + " promote) "
                     + "or start " + p.name() + " again");
@@ -190,8 +212,55 @@ final class Switchover {
         st.oldPrimaryNeedsRejoin = true;
         st.switchovers.add(from + " -> " + st.primary);
         st.promotedFrom = from;
-        return TaskResult.changed("replayed " + Psql.lsnText(replay) + " > shutdown checkpoint " + cp + "; promoted " + o.name(),
-                List.of("SELECT pg_promote()"));
+        String message = "replayed " + Psql.lsnText(replay) + " > shutdown checkpoint " + cp + "; promoted " + o.name();
+        if (up == null || st.writesBlockedAt == 0) {
+            return TaskResult.changed(message, List.of("SELECT pg_promote()")); // the VIP's own step raises it (or there is none)
+        }
+        up.changes().forEach(o.ctx()::forget);
+        // writes were refused until the address answered and the server had left recovery, whichever came last
+        long gap = (Math.max(up.at(), promotedAt) - st.writesBlockedAt) / 1_000_000;
+        st.gapsMillis.add(gap);
+        WritesRefused w = WritesRefused.untilNow(st.writesBlockedAt);
+        st.writesBlockedAt = 0;
+        List<String> done = new ArrayList<>(List.of("SELECT pg_promote()"));
+        done.addAll(up.commands());
+        return new TaskResult.Changed(message + "; " + up.message() + " (raised during the promotion)", done, java.util.Optional.empty(),
+                Map.of(WritesRefused.KEY, new WritesRefused(w.fromMillis(), w.fromMillis() + gap)));
+    }
+
+    /** The VIP raised by {@link #raiseVip}: when it answered (System.nanoTime), the commands, what the facts must forget. */
+    record VipUp(long at, String message, List<String> commands, List<dev.pgplay.core.run.Fact<?>> changes) {
+        boolean raised() {
+            return !commands.isEmpty();
+        }
+    }
+
+    /** The VIP on {@code ctx}'s host, its steps only (no write gap bookkeeping: the caller does it). */
+    static VipUp raiseVip(HostContext ctx, PgSettings s) {
+        VirtualIp op = VirtualIp.present(s.vip().get());
+        Operation.Plan plan = op.plan(ctx);
+        List<String> done = new ArrayList<>();
+        long at = System.nanoTime();
+        for (Step step : plan.steps()) {
+            ctx.connection().exec(step.command(), ExecOptions.as("root")).check(ctx.host().name());
+            if (done.isEmpty()) {
+                at = System.nanoTime(); // the address answers from here on (the first ARP follows at once)
+            }
+            done.add(step.command().toString());
+        }
+        return new VipUp(at, plan.message(), done, op.changes());
+    }
+
+    /** The VIP raised beside the promotion, or null when it was not tried or failed (the VIP's own step raises it then). */
+    private static VipUp joined(CompletableFuture<VipUp> f) {
+        if (f == null) {
+            return null;
+        }
+        try {
+            return f.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            return null;
+        }
     }
 
     /**

@@ -54,11 +54,24 @@ public final class StandbySql implements AutoCloseable {
 
     /**
      * {@code promoting} on the old primary's journal (no journal there without it means nobody was
-     * promoted), then in this session: the same on the standby's journal, the promotion, and a wait
-     * in 5 ms steps until recovery ended. Returns pg_is_in_recovery() at the end ("t" or "f").
+     * promoted), then {@link #promoteMarked}. Returns pg_is_in_recovery() at the end ("t" or "f").
      */
     public String promote(Pg old, String checkpoint) {
+        markPromoting(old);
+        return promoteMarked(checkpoint);
+    }
+
+    /** {@code state=promoting} on the old primary's journal: from here the promotion counts as asked for. */
+    public void markPromoting(Pg old) {
         old.ctx().connection().exec(SwitchoverJournal.append(old.settings(), "state=promoting"), ExecOptions.as("postgres")).check(old.name());
+    }
+
+    /**
+     * After {@link #markPromoting}, in this session: the same on the standby's journal, the
+     * promotion, and a wait in 5 ms steps until recovery ended. Returns pg_is_in_recovery() at the
+     * end ("t" or "f").
+     */
+    public String promoteMarked(String checkpoint) {
         String journal = SwitchoverJournal.path(standby.settings());
         String shell = "printf '%s\\n' " + Cmd.quote("checkpoint=" + checkpoint) + " state=promoting >> " + Cmd.quote(journal)
                 + " && sync " + Cmd.quote(journal);

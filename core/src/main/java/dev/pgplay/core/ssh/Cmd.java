@@ -80,6 +80,11 @@ public final class Cmd {
         return raw("{ " + shellLine() + "; } && { " + next.shellLine() + "; }");
     }
 
+    /** Runs {@code other} at the same time as this (in a subshell); succeeds when both do. */
+    public Cmd alongside(Cmd other) {
+        return raw("( { " + shellLine() + "; } & pgplay_pid=$!; { " + other.shellLine() + "; }; pgplay_rc=$?; wait \"$pgplay_pid\" && [ \"$pgplay_rc\" -eq 0 ] )");
+    }
+
     /** Runs {@code next} only when this fails. */
     public Cmd or(Cmd next) {
         return raw("{ " + shellLine() + "; } || { " + next.shellLine() + "; }");

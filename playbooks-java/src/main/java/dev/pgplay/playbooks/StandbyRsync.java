@@ -36,7 +36,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * documentation describes (seed 000): with the primary stopped and upgraded but the new cluster
  * not started yet, each standby, caught up to the primary's shutdown checkpoint and stopped, gets
  * {@code rsync --archive --delete --hard-links --size-only --no-inc-recursive OLD NEW} from the
- * primary: the catalog files and the new cluster's hard links, not the data. rsync talks to an
+ * primary: the catalog files and the new cluster's hard links, not the data (the old cluster's
+ * pg_wal excluded: the standby keeps its own). rsync talks to an
  * rsync daemon on the standby's loopback through two SSH forwards and the controller (no SSH
  * trust between the hosts, a one-time secret in 0600 files). A standby where that is not safe
  * or possible is left to {@link StandbyRebuild}'s pg_basebackup, and the report says why.

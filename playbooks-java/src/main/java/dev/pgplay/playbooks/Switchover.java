@@ -174,12 +174,13 @@ final class Switchover {
         }
         String stillInRecovery;
         CompletableFuture<VipUp> vipUp = null;
+        VirtualIp vipOp = s.vip().map(VirtualIp::present).orElse(null);
         try {
             session.markPromoting(p);
             // the promotion is asked for from here: the VIP goes up on the standby while it leaves recovery (a client that
             // reaches it before is refused writes, as it was by the stopped primary), not one round trip after
-            if (s.vip().isPresent() && !st.simulated) {
-                vipUp = CompletableFuture.supplyAsync(() -> raiseVip(o.ctx(), s), r -> {
+            if (vipOp != null && !st.simulated) {
+                vipUp = CompletableFuture.supplyAsync(() -> raiseVip(o.ctx(), vipOp), r -> {
                     Thread t = new Thread(r, "vip-" + o.name());
                     t.setDaemon(true);
                     t.start();
@@ -187,13 +188,13 @@ final class Switchover {
             }
             stillInRecovery = session.promoteMarked(cp);
         } catch (UnreachableException | CommandTimeoutException e) {
-            VipUp up = joined(vipUp);
+            VipUp up = joined(vipUp, vipOp, o.ctx());
             return TaskResult.failed("the promotion of " + o.name() + " was asked for and " + o.name() + " cannot be read now ("
                     + e.getMessage() + "); " + p.name() + " stays stopped and fenced" + (up != null && up.raised() ? "; the VIP was raised on " + o.name()
                     : ", with the VIP") + ". Next: when " + o.name() + " answers, run again: the journal tells the next run to finish this switchover");
         }
         long promotedAt = System.nanoTime();
-        VipUp up = joined(vipUp);
+        VipUp up = joined(vipUp, vipOp, o.ctx());
         if (stillInRecovery.endsWith("t")) {
             if (up != null && up.raised()) {
                 try {
@@ -216,7 +217,6 @@ final class Switchover {
         if (up == null || st.writesBlockedAt == 0) {
             return TaskResult.changed(message, List.of("SELECT pg_promote()")); // the VIP's own step raises it (or there is none)
         }
-        up.changes().forEach(o.ctx()::forget);
         // writes were refused until the address answered and the server had left recovery, whichever came last
         long gap = (Math.max(up.at(), promotedAt) - st.writesBlockedAt) / 1_000_000;
         st.gapsMillis.add(gap);
@@ -228,16 +228,15 @@ final class Switchover {
                 Map.of(WritesRefused.KEY, new WritesRefused(w.fromMillis(), w.fromMillis() + gap)));
     }
 
-    /** The VIP raised by {@link #raiseVip}: when it answered (System.nanoTime), the commands, what the facts must forget. */
-    record VipUp(long at, String message, List<String> commands, List<dev.pgplay.core.run.Fact<?>> changes) {
+    /** The VIP raised by {@link #raiseVip}: when it answered (System.nanoTime), the commands. */
+    record VipUp(long at, String message, List<String> commands) {
         boolean raised() {
             return !commands.isEmpty();
         }
     }
 
     /** The VIP on {@code ctx}'s host, its steps only (no write gap bookkeeping: the caller does it). */
-    static VipUp raiseVip(HostContext ctx, PgSettings s) {
-        VirtualIp op = VirtualIp.present(s.vip().get());
+    static VipUp raiseVip(HostContext ctx, VirtualIp op) {
         Operation.Plan plan = op.plan(ctx);
         List<String> done = new ArrayList<>();
         long at = System.nanoTime();
@@ -248,11 +247,14 @@ final class Switchover {
             }
             done.add(step.command().toString());
         }
-        return new VipUp(at, plan.message(), done, op.changes());
+        return new VipUp(at, plan.message(), done);
     }
 
-    /** The VIP raised beside the promotion, or null when it was not tried or failed (the VIP's own step raises it then). */
-    private static VipUp joined(CompletableFuture<VipUp> f) {
+    /**
+     * The VIP raised beside the promotion, or null when it was not tried or failed (the VIP's own
+     * step raises it then); either way the host's facts it may have changed are read again.
+     */
+    private static VipUp joined(CompletableFuture<VipUp> f, VirtualIp op, HostContext ctx) {
         if (f == null) {
             return null;
         }
@@ -260,6 +262,8 @@ final class Switchover {
             return f.join();
         } catch (java.util.concurrent.CompletionException e) {
             return null;
+        } finally {
+            op.changes().forEach(ctx::forget);
         }
     }
 

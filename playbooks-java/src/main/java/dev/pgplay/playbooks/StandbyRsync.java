@@ -268,25 +268,17 @@ final class StandbyRsync {
                 }
             }
             s.forget(PgFacts.CLUSTERS); // ports and states changed
-            UpgradeStatus mine;
-            if (ahead) {
-                mine = ss;
-                mine.put(Key.SHUTDOWN_CHECKPOINT, checkpoint).save(s); // found there: from here rsync changes the old directory
-                Pg.root(s, Cmd.of("rm", "-rf", "--", newData)); // rsync makes it; a file left there of the same size would be kept
-            } else {
-                mine = run.standbyRebuild.newClusterOn(s, ps, "rsync");
-                mine.put(Key.SHUTDOWN_CHECKPOINT, checkpoint).save(s); // found there: from here rsync changes the old directory
-                Pg.root(s, Cmd.of("rm", "-rf", "--", newData)); // rsync makes it; a file left there of the same size would be kept
-            }
+            UpgradeStatus mine = ahead ? ss : run.standbyRebuild.newClusterOn(s, ps, "rsync");
+            mine.put(Key.SHUTDOWN_CHECKPOINT, checkpoint).save(s); // found there: from here rsync changes the old directory
+            Pg.root(s, Cmd.of("rm", "-rf", "--", newData)); // rsync makes it; a file left there of the same size would be kept
             long t0 = System.nanoTime();
             Daemon d = joined(daemon);
             String stats = d.rsync(layout(oldData, newData));
-            Pg next = new Pg(s, run.m.next());
             if (configuredAhead.contains(s.host().name())) {
                 d.close(Cmd.of("install", "-o", "postgres", "-g", "postgres", "-m", "0600", "/dev/null", newData + "/standby.signal"));
             } else {
                 d.close(null);
-                next.writeStandbyConfig(primary.inventory().host(run.m.old().primary()).address(), PgSettings.slotFor(s.host().name()));
+                new Pg(s, run.m.next()).writeStandbyConfig(primary.inventory().host(run.m.old().primary()).address(), PgSettings.slotFor(s.host().name()));
             }
             mine.put(Key.MESSAGE, stats + ", " + (System.nanoTime() - t0) / 1_000_000 + " ms").done(Step.COPIED, s);
             report.add(s.host().name() + ": " + RSYNC + ": " + stats + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms");

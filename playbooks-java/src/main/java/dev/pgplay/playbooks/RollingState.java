@@ -38,7 +38,6 @@ final class RollingState {
     /** When PgBouncer was paused for the switchover in progress; 0 when it is not. */
     volatile long bouncerPausedAt;
     volatile long bouncerResumedAt;
-    volatile long vipUpAt;
     final List<Long> gapsMillis = new ArrayList<>();
     final Map<String, String> versionsBefore = new LinkedHashMap<>();
     final List<String> switchovers = new ArrayList<>();

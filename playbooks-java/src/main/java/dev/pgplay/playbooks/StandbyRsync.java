@@ -251,12 +251,13 @@ final class StandbyRsync {
             if (old.get().online() && !replayedPast(s, checkpoint)) {
                 return "it had not replayed the primary's shutdown checkpoint " + checkpoint + " within 30 s";
             }
-            Cmd sidePorts = Cmd.of("pg_conftool", run.m.old().version(), run.cluster(), "set", "port", String.valueOf(ps.number(Key.SIDE_PORT)))
-                    .alongside(Cmd.of("pg_conftool", run.m.next().version(), run.cluster(), "set", "port", String.valueOf(run.port()))); // perl, 100 ms each
             if (ahead) {
-                // made before the window on the side port: the old cluster takes the side port, the new one the main port, in the
-                // round trip that keeps the old one from being started again (its running server keeps its port until it stops)
-                Pg.root(s, oldPg.startConfCmd("manual", false).and(sidePorts)); // the cluster list is read again after the stop
+                // made before the window on the side port: the old cluster takes the side port, the new one the main port (the two
+                // pg_conftool, perl, 100 ms each, at once), in the round trip that keeps the old one from being started again (its
+                // running server keeps its port until it stops); the cluster list is read again after the stop
+                Pg.root(s, oldPg.startConfCmd("manual", false)
+                        .and(Cmd.of("pg_conftool", run.m.old().version(), run.cluster(), "set", "port", String.valueOf(ps.number(Key.SIDE_PORT)))
+                                .alongside(Cmd.of("pg_conftool", run.m.next().version(), run.cluster(), "set", "port", String.valueOf(run.port())))));
             } else {
                 oldPg.startConf("manual", false);
             }

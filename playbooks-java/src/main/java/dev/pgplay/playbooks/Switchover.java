@@ -65,10 +65,7 @@ final class Switchover {
         }
         if (s.vip().isEmpty()) {
             if (up && st.writesBlockedAt > 0) {
-                st.gapsMillis.add((System.nanoTime() - st.writesBlockedAt) / 1_000_000);
-                WritesRefused w = WritesRefused.untilNow(st.writesBlockedAt);
-                st.writesBlockedAt = 0;
-                return new TaskResult.Skipped("no VIP in the inventory", Map.of(WritesRefused.KEY, w));
+                return new TaskResult.Skipped("no VIP in the inventory", Map.of(WritesRefused.KEY, refusedUntil(st, System.nanoTime())));
             }
             return TaskResult.skipped("no VIP in the inventory");
         }
@@ -78,25 +75,22 @@ final class Switchover {
             return plan.steps().isEmpty() ? TaskResult.ok(plan.message())
                     : TaskResult.changed("would " + plan.message(), plan.steps().stream().map(x -> x.command().toString()).toList());
         }
-        List<String> done = new ArrayList<>();
-        for (Step step : plan.steps()) {
-            ctx.connection().exec(step.command(), ExecOptions.as("root")).check(ctx.host().name());
-            done.add(step.command().toString());
-            if (up && st.writesBlockedAt > 0 && st.vipUpAt == 0) {
-                st.vipUpAt = System.nanoTime(); // the address answers from here on (the first ARP follows at once)
-            }
-        }
+        VipUp applied = apply(ctx, plan);
         op.changes().forEach(ctx::forget);
         if (up && st.writesBlockedAt > 0) {
-            long gap = (st.vipUpAt - st.writesBlockedAt) / 1_000_000;
-            st.gapsMillis.add(gap);
-            WritesRefused w = WritesRefused.untilNow(st.writesBlockedAt);
-            st.writesBlockedAt = 0;
-            st.vipUpAt = 0;
-            return new TaskResult.Changed(plan.message(), done, java.util.Optional.empty(),
-                    Map.of(WritesRefused.KEY, new WritesRefused(w.fromMillis(), w.fromMillis() + gap)));
+            return new TaskResult.Changed(plan.message(), applied.commands(), java.util.Optional.empty(),
+                    Map.of(WritesRefused.KEY, refusedUntil(st, applied.at())));
         }
-        return TaskResult.changed(plan.message(), done);
+        return TaskResult.changed(plan.message(), applied.commands());
+    }
+
+    /** Writes were refused from the stop until {@code endNanos}: the gap is counted, the window closed and returned. */
+    private static WritesRefused refusedUntil(RollingState st, long endNanos) {
+        long gap = (endNanos - st.writesBlockedAt) / 1_000_000;
+        st.gapsMillis.add(gap);
+        WritesRefused w = WritesRefused.untilNow(st.writesBlockedAt);
+        st.writesBlockedAt = 0;
+        return new WritesRefused(w.fromMillis(), w.fromMillis() + gap);
     }
 
     static TaskResult stopAndFence(Pg p, RollingState st) {
@@ -218,17 +212,14 @@ final class Switchover {
             return TaskResult.changed(message, List.of("SELECT pg_promote()")); // the VIP's own step raises it (or there is none)
         }
         // writes were refused until the address answered and the server had left recovery, whichever came last
-        long gap = (Math.max(up.at(), promotedAt) - st.writesBlockedAt) / 1_000_000;
-        st.gapsMillis.add(gap);
-        WritesRefused w = WritesRefused.untilNow(st.writesBlockedAt);
-        st.writesBlockedAt = 0;
+        WritesRefused refused = refusedUntil(st, Math.max(up.at(), promotedAt));
         List<String> done = new ArrayList<>(List.of("SELECT pg_promote()"));
         done.addAll(up.commands());
         return new TaskResult.Changed(message + "; " + up.message() + " (raised during the promotion)", done, java.util.Optional.empty(),
-                Map.of(WritesRefused.KEY, new WritesRefused(w.fromMillis(), w.fromMillis() + gap)));
+                Map.of(WritesRefused.KEY, refused));
     }
 
-    /** The VIP raised by {@link #raiseVip}: when it answered (System.nanoTime), the commands. */
+    /** A VIP plan carried out by {@link #apply}: when its first step had run (System.nanoTime), the commands. */
     record VipUp(long at, String message, List<String> commands) {
         boolean raised() {
             return !commands.isEmpty();
@@ -237,13 +228,17 @@ final class Switchover {
 
     /** The VIP on {@code ctx}'s host, its steps only (no write gap bookkeeping: the caller does it). */
     static VipUp raiseVip(HostContext ctx, VirtualIp op) {
-        Operation.Plan plan = op.plan(ctx);
+        return apply(ctx, op.plan(ctx));
+    }
+
+    /** Runs a VIP plan's steps as root; the address answers from the end of the first (the first ARP follows at once). */
+    private static VipUp apply(HostContext ctx, Operation.Plan plan) {
         List<String> done = new ArrayList<>();
         long at = System.nanoTime();
         for (Step step : plan.steps()) {
             ctx.connection().exec(step.command(), ExecOptions.as("root")).check(ctx.host().name());
             if (done.isEmpty()) {
-                at = System.nanoTime(); // the address answers from here on (the first ARP follows at once)
+                at = System.nanoTime();
             }
             done.add(step.command().toString());
         }

@@ -96,13 +96,14 @@ final class CutSwitchover {
                     lost = true; // read failed before any promotion was asked for
                 }
             }
-            if (row != null && Psql.lsn(row.get(0)) > checkpoint && Psql.lsn(row.get(1)) > checkpoint) {
-                String stillInRecovery = sql.promote(from, cp);
-                if (stillInRecovery.endsWith("f")) {
+            if (row != null && StandbySql.proven(row, checkpoint)) {
+                StandbySql.Promotion promoted = sql.promote(from, cp);
+                if (promoted.past(checkpoint)) {
                     return new Outcome(j + ": " + to.name() + " had replayed past the checkpoint and was promoted; " + from.name() + " rejoins",
                             true, checkpoint, Optional.empty());
                 }
-                return Outcome.failed(to.name() + " did not leave recovery after pg_promote (" + j + "); check its log");
+                return Outcome.failed(to.name() + (promoted.stillInRecovery() ? " did not leave recovery after pg_promote"
+                        : " left recovery at " + Psql.lsnText(promoted.replayed()) + ", not past the checkpoint " + cp) + " (" + j + "); check its log");
             }
         } finally {
             if (sql != null) {

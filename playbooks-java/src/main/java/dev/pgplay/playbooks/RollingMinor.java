@@ -219,6 +219,8 @@ public final class RollingMinor implements Playbook {
                 }).runOnce().when(ctx -> st.names != null && st.promotedFrom != null))
                 .task(Task.of(label + "old primary: take the VIP off", ctx -> Switchover.vip(ctx, s, false, st))
                         .when(ctx -> st.isStandby(ctx.host().name()) && RollingPreflight.vipHeld(ctx, s)))
+                .task(Task.of(label + "old primary: its shutdown ends (the last WAL handed over)", ctx -> Switchover.awaitExit(new Pg(ctx, s), st))
+                        .when(ctx -> ctx.host().name().equals(st.stillStopping)))
                 .task(Task.of(label + "new primary: replication slot for the old primary", ctx ->
                         ClusterSetup.slotsFor(s.port(), List.of(st.standby)).run(ctx)).when(ctx -> st.isPrimary(ctx.host().name()) && st.oldPrimaryNeedsRejoin));
     }

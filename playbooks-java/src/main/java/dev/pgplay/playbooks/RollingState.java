@@ -23,6 +23,10 @@ final class RollingState {
     volatile long checkpointLsn = -1;
     /** The old primary's shutdown checkpoint when it was fenced (its WAL ends there); -1 when unknown. */
     volatile long fenceCheckpoint = -1;
+    /** The old primary's postmaster was still ending (handing over its last WAL) when its stop returned at the shutdown checkpoint. */
+    volatile String stillStopping;
+    /** How long that postmaster may take to end: a connection attempt left mid-handshake waits out authentication_timeout, a walsender wal_sender_timeout. */
+    volatile java.time.Duration stoppingLimit = java.time.Duration.ofSeconds(90);
     /** The psql session on the standby for the proof and the promotion, opened before the stop. */
     volatile StandbySql standbySql;
     /** A switchover is recorded in the journal and not closed yet. */

@@ -46,9 +46,12 @@ final class Switchover {
             }
             st.journalOpen = true;
             p.sql("CHECKPOINT");
-            // the proof and the promotion will go through one psql session opened now, outside the window
+            st.stoppingLimit = stoppingLimit(p);
+            // the proof and the promotion will go through one psql session opened now, outside the window, and the
+            // journals of both nodes are kept open for the promotion's marks
             try {
                 st.standbySql = StandbySql.open(new Pg(p.ctx().on(st.standby), p.settings()));
+                st.standbySql.keepJournalOf(p);
             } catch (RuntimeException e) {
                 abortJournal(List.of(p, new Pg(p.ctx().on(st.standby), p.settings())));
                 st.journalOpen = false;
@@ -100,8 +103,9 @@ final class Switchover {
             return TaskResult.changed("would stop " + p.name() + " (fast) and fence it as a standby",
                     List.of("pg_ctl stop -m fast", "standby.signal + primary_conninfo"));
         }
-        // one round trip: fast stop, wait for the postmaster to exit (10 ms steps; pg_ctl -w polls every
-        // 100 ms), pg_controldata, and the fence written before anything else can start it
+        // one round trip: fast stop, wait for the shutdown checkpoint in pg_control (5 ms steps), not for the postmaster's
+        // exit (its walsender hands the last WAL over and connection attempts are turned away, which under load took
+        // 50-200 ms more), and the fence written before anything else can start it
         String standbyAddress = p.ctx().inventory().host(st.standby).address();
         Map<String, String> control = p.stopAndFence(p.standbyConf(standbyAddress, PgSettings.slotFor(p.name())));
         String state = control.getOrDefault("Database cluster state", "?");
@@ -111,6 +115,8 @@ final class Switchover {
         st.checkpointLsn = Psql.lsn(control.get("Latest checkpoint location"));
         st.fenceCheckpoint = st.checkpointLsn;
         st.switching = false;
+        // returned at the shutdown checkpoint: no more WAL, no connection taken; the postmaster ends by itself
+        st.stillStopping = "stopping".equals(control.get("postmaster")) ? p.name() : null;
         return TaskResult.changed("stopped and fenced " + p.name() + " (standby.signal); shutdown checkpoint at " + control.get("Latest checkpoint location"),
                 List.of("pg_ctl stop -m fast", "standby.signal + primary_conninfo"));
     }
@@ -161,12 +167,12 @@ final class Switchover {
             long checkpoint, String cp) throws Exception {
         long received = Psql.lsn(row.get(0));
         long replay = Psql.lsn(row.get(1));
-        if (!(replay > checkpoint && received > checkpoint)) {
-            return notPromoted(p, o, s, st, o.name() + " replayed up to " + Psql.lsnText(replay) + " (received " + Psql.lsnText(received)
-                    + "), not past " + p.name() + "'s shutdown checkpoint at " + cp,
+        if (!StandbySql.proven(row, checkpoint)) {
+            return notPromoted(p, o, s, st, o.name() + " received up to " + Psql.lsnText(received) + " (replayed " + Psql.lsnText(replay)
+                    + "), not past " + p.name() + "'s shutdown checkpoint at " + cp + " with replay close behind",
                     "Next: find out why " + o.name() + " stopped receiving WAL (pg_stat_wal_receiver, its log), then run again");
         }
-        String stillInRecovery;
+        StandbySql.Promotion promoted;
         CompletableFuture<VipUp> vipUp = null;
         VirtualIp vipOp = s.vip().map(VirtualIp::present).orElse(null);
         try {
@@ -180,7 +186,7 @@ final class Switchover {
                     t.start();
                 });
             }
-            stillInRecovery = session.promoteMarked(cp);
+            promoted = session.promoteMarked(cp);
         } catch (UnreachableException | CommandTimeoutException e) {
             VipUp up = joined(vipUp, vipOp, o.ctx());
             return TaskResult.failed("the promotion of " + o.name() + " was asked for and " + o.name() + " cannot be read now ("
@@ -189,7 +195,7 @@ final class Switchover {
         }
         long promotedAt = System.nanoTime();
         VipUp up = joined(vipUp, vipOp, o.ctx());
-        if (stillInRecovery.endsWith("t")) {
+        if (promoted.stillInRecovery()) {
             if (up != null && up.raised()) {
                 try {
                     vip(o.ctx(), s, false, st);
@@ -201,13 +207,21 @@ final class Switchover {
                     + "check " + o.name() + "'s log, promote it by hand (pg_ctlcluster " + s.version() + " " + s.cluster() + " promote) "
                     + "or start " + p.name() + " again");
         }
+        if (!promoted.past(checkpoint)) {
+            // cannot happen when PostgreSQL replays every streamed byte before it ends recovery, as it does: said, not assumed
+            return TaskResult.failed(o.name() + " was promoted but its recovery ended at " + Psql.lsnText(promoted.replayed()) + ", not past "
+                    + p.name() + "'s shutdown checkpoint at " + cp + " (received " + Psql.lsnText(received) + "): commits may be missing on it. "
+                    + p.name() + " stays stopped and fenced with the data that may be missing. Next: compare the two (pg_waldump of "
+                    + p.name() + "'s last WAL segment), then rejoin " + p.name() + " by hand");
+        }
         String from = st.primary;
         st.checkpointLsn = -1;
         st.swap();
         st.oldPrimaryNeedsRejoin = true;
         st.switchovers.add(from + " -> " + st.primary);
         st.promotedFrom = from;
-        String message = "replayed " + Psql.lsnText(replay) + " > shutdown checkpoint " + cp + "; promoted " + o.name();
+        String message = "received " + Psql.lsnText(received) + " > shutdown checkpoint " + cp + " (replayed " + Psql.lsnText(replay)
+                + "); promoted " + o.name() + ", its recovery ended at " + Psql.lsnText(promoted.replayed());
         if (up == null || st.writesBlockedAt == 0) {
             return TaskResult.changed(message, List.of("SELECT pg_promote()")); // the VIP's own step raises it (or there is none)
         }
@@ -268,6 +282,9 @@ final class Switchover {
      */
     static TaskResult notPromoted(Pg p, Pg o, PgSettings s, RollingState st, String why, String next) throws Exception {
         st.checkpointLsn = -1;
+        if (awaitExit(p, st) instanceof TaskResult.Failed f) {
+            return TaskResult.failed("NOT promoted: " + why + "; " + f.message()); // the journal stays open: a re-run takes it from there
+        }
         p.unfence();
         p.start();
         abortJournal(List.of(p, o));
@@ -289,6 +306,34 @@ final class Switchover {
             }
         }
         return TaskResult.failed("NOT promoted: " + why + "; " + p.name() + " was started again" + vipBack + bouncer + ". " + next);
+    }
+
+    /**
+     * How long the old primary's postmaster may linger after its shutdown checkpoint: a connection
+     * attempt abandoned mid-handshake (a client whose VIP moved away) keeps it until
+     * authentication_timeout, a walsender whose standby went silent until wal_sender_timeout; 30 s more.
+     */
+    static Duration stoppingLimit(Pg p) {
+        List<String> r = p.rows("SELECT (SELECT setting::bigint * 1000 FROM pg_settings WHERE name = 'authentication_timeout'), "
+                + "(SELECT setting::bigint FROM pg_settings WHERE name = 'wal_sender_timeout')").get(0);
+        return Duration.ofMillis(Math.max(Long.parseLong(r.get(0)), Long.parseLong(r.get(1))) + 30_000);
+    }
+
+    /** The old primary's stop returned at its shutdown checkpoint: waits until its postmaster is gone ({@link #stoppingLimit}). */
+    static TaskResult awaitExit(Pg p, RollingState st) {
+        if (st.stillStopping == null || !st.stillStopping.equals(p.name())) {
+            return TaskResult.skipped("its postmaster had exited already");
+        }
+        long from = System.nanoTime();
+        if (!p.awaitExit(st.stoppingLimit)) {
+            return TaskResult.failed(p.name() + "'s postmaster is still running " + st.stoppingLimit.toSeconds() + " s after its shutdown checkpoint; "
+                    + "it takes no connection and writes nothing. Next: see its log (a walsender waiting for a standby?), stop it (pg_ctlcluster "
+                    + p.settings().version() + " " + p.settings().cluster() + " stop -m immediate), then run again");
+        }
+        st.stillStopping = null;
+        long waited = (System.nanoTime() - from) / 1_000_000;
+        return TaskResult.ok("its postmaster has exited" + (waited < 1000 ? ""
+                : " after " + waited / 1000 + " s more (a connection attempt left mid-handshake waits out authentication_timeout; writes were not affected)"));
     }
 
     /** A switchover journaled by {@link #prepareStop} that stops before anything was stopped: session closed, journal aborted. */

@@ -81,7 +81,7 @@ class RollingMinorFailureIT {
             writer.close();
         }
         assertEquals(RunResult.FAILED_HOSTS, r.exitCode());
-        assertTrue(failure.get().startsWith("NOT promoted: db2 replayed up to "), failure.get());
+        assertTrue(failure.get().startsWith("NOT promoted: db2 received up to "), failure.get());
         assertTrue(failure.get().contains("db1 was started again and holds the VIP"), failure.get());
         assertFalse(PgLab.inRecovery(db1), "db1 must be the primary again");
         assertTrue(PgLab.inRecovery(db2), "db2 must not have been promoted");

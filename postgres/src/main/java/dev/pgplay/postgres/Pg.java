@@ -238,9 +238,12 @@ public final class Pg {
     }
 
     /**
-     * Fast shutdown (SIGINT to the postmaster, as pg_ctl -m fast; its checkpoint flushes everything), wait for the postmaster to exit, drop
-     * default_transaction_read_only from postgresql.auto.conf, then pg_controldata: one round trip
-     * as postgres.
+     * Fast shutdown (SIGINT to the postmaster, as pg_ctl -m fast; its checkpoint flushes everything),
+     * drop default_transaction_read_only from postgresql.auto.conf, then pg_controldata: one round
+     * trip as postgres. Returns as soon as pg_control holds the clean shutdown checkpoint: from
+     * then the server writes no WAL and takes no connection; its postmaster may still be handing
+     * the last WAL to its standbys and turning connection attempts away ({@code postmaster:
+     * stopping} in the result; {@link #awaitExit} waits for it).
      * When the shutdown was clean, the same script fences the node before anything else can start
      * it (a package's postinst, a reboot): standby.signal plus {@code fenceConf} as
      * conf.d/pgplay-standby.conf, so it can only ever start as a standby; then it appends
@@ -248,33 +251,88 @@ public final class Pg {
      * are ignored: a controller lost mid-way does not leave a stopped node unfenced.
      */
     public Map<String, String> stopAndFence(String fenceConf) {
-        String data = dataDir();
-        // SIGINT is the fast shutdown pg_ctl -m fast sends, without starting pg_ctl (a fork and an exec
-        // inside the window of refused writes); the shutdown checkpoint flushes what a CHECKPOINT would; the read-only switch leaves
-        // postgresql.auto.conf once the postmaster is gone, so it never outlives the run
-        String script = "set -e\ntrap '' HUP PIPE\n"
-                + "pid=$(head -n 1 \"$2/postmaster.pid\")\n"
-                + "kill -INT \"$pid\"\n"
-                + "i=0; while kill -0 \"$pid\" 2>/dev/null; do i=$((i+1)); [ $i -lt 12000 ] || { echo 'postmaster did not exit in 120 s' >&2; exit 1; }; sleep 0.01; done\n"
-                + "sed -i '/^default_transaction_read_only *=/d' \"$2/postgresql.auto.conf\"\n"
-                + "control=$(LC_ALL=C \"$1/pg_controldata\" -D \"$2\")\n"
-                + "state=$(printf '%s\\n' \"$control\" | sed -n 's/^Database cluster state: *//p')\n"
-                + "if [ -n \"$5\" ] && [ \"$state\" = 'shut down' ]; then\n"
-                + "  checkpoint=$(printf '%s\\n' \"$control\" | sed -n 's/^Latest checkpoint location: *//p')\n"
-                + "  printf '%s' \"$5\" > \"$4/pgplay-standby.conf.new\" && mv -f \"$4/pgplay-standby.conf.new\" \"$4/pgplay-standby.conf\"\n"
-                + "  : > \"$2/standby.signal\"; chmod 0600 \"$2/standby.signal\"\n"
-                + "  printf '%s\\n' fenced=standby.signal \"checkpoint=$checkpoint\" state=stopped >> \"$6\"\n"
-                + "  sync \"$2/standby.signal\" \"$4/pgplay-standby.conf\" \"$6\"\n"
-                + "fi\n"
-                + "printf '%s\\n' \"$control\"\n";
-        ExecResult r = postgres(Cmd.of("sh", "-c", script, "sh", "/usr/lib/postgresql/" + s.version() + "/bin", data, String.valueOf(s.port()),
-                s.confDir() + "/conf.d", fenceConf, SwitchoverJournal.path(s)));
+        return stop(fenceConf, true);
+    }
+
+    /**
+     * The stop, in perl (perl-base is essential on Debian, and postgresql-common is written in it):
+     * one process started before the signal, so the wait that follows forks nothing; a shell loop
+     * of pg_controldata, sed and sleep cost 60-140 ms a round on a loaded host. Arguments: bin,
+     * data, conf.d, fence config ("" for none), journal, and "checkpoint" to return once
+     * pg_control's state (a 4-byte field at offset 16, the same since PostgreSQL 9) says
+     * {@code shut down} and pg_controldata (its CRC checked) agrees, else at the postmaster's exit.
+     * The fence config is staged before the signal (conf.d reads *.conf only) and put in place
+     * only after a clean shutdown.
+     */
+    static final String STOP = """
+            use strict; use warnings; use IO::Handle;
+            $SIG{HUP} = 'IGNORE'; $SIG{PIPE} = 'IGNORE';
+            my ($bin, $data, $confd, $fence, $journal, $mode) = @ARGV;
+            sub slurp { open(my $h, '<', $_[0]) or return undef; local $/; my $c = <$h>; close $h; return $c; }
+            sub put { my ($f, $text, $how) = @_; open(my $h, $how, $f) or die "$f: $!\\n"; print $h $text or die "$f: $!\\n"; $h->sync or die "$f: $!\\n"; close $h or die "$f: $!\\n"; }
+            sub syncdir { open(my $h, '<', $_[0]) or return; $h->sync; close $h; }
+            sub state { open(my $h, '<:raw', "$data/global/pg_control") or return -1; my $n = sysread($h, my $b, 24); close $h;
+              return defined $n && $n == 24 ? unpack('L', substr($b, 16, 4)) : -1; }
+            my ($pid) = (slurp("$data/postmaster.pid") // '') =~ /^(\\d+)/ or die "$data: no postmaster.pid: the server is not running\\n";
+            put("$confd/pgplay-standby.conf.new", $fence, '>') if $fence ne '';
+            kill('INT', $pid) or die "could not signal the postmaster ($pid): $!\\n";
+            $ENV{LC_ALL} = 'C';
+            sub controldata { open(my $h, '-|', "$bin/pg_controldata", '-D', $data) or die "pg_controldata: $!\\n"; my $c = do { local $/; <$h> } // '';
+              close $h or die "pg_controldata -D $data failed\\n"; return $c; }
+            my ($running, $control, $until) = (0, undef, time + 120);
+            while (kill(0, $pid)) {
+              if ($mode eq 'checkpoint' && state() == 1) {
+                my $c = controldata();
+                if ($c =~ /^Database cluster state: *shut down$/m && $c !~ /^WARNING/m) { ($running, $control) = (1, $c); last; }
+              }
+              die "the postmaster did not exit in 120 s\\n" if time > $until;
+              select(undef, undef, undef, 0.002);
+            }
+            my $auto = slurp("$data/postgresql.auto.conf");
+            if (defined $auto && $auto =~ /^default_transaction_read_only *=/m) {
+              $auto =~ s/^default_transaction_read_only *=.*\\n?//mg;
+              put("$data/postgresql.auto.conf.pgplay", $auto, '>');
+              rename("$data/postgresql.auto.conf.pgplay", "$data/postgresql.auto.conf") or die "postgresql.auto.conf: $!\\n";
+            }
+            $control //= controldata();
+            my ($state) = $control =~ /^Database cluster state: *(.*)$/m;
+            if ($fence ne '') {
+              if (($state // '') eq 'shut down') {
+                my ($checkpoint) = $control =~ /^Latest checkpoint location: *(.*)$/m;
+                rename("$confd/pgplay-standby.conf.new", "$confd/pgplay-standby.conf") or die "$confd/pgplay-standby.conf: $!\\n";
+                put("$data/standby.signal", '', '>');
+                chmod(0600, "$data/standby.signal");
+                put($journal, "fenced=standby.signal\\ncheckpoint=$checkpoint\\nstate=stopped\\n", '>>');
+                syncdir($confd); syncdir($data);
+              } else {
+                unlink("$confd/pgplay-standby.conf.new");
+              }
+            }
+            print $control, 'postmaster: ', ($running && kill(0, $pid) ? 'stopping' : 'exited'), "\\n";
+            """;
+
+    private Map<String, String> stop(String fenceConf, boolean untilCheckpoint) {
+        ExecResult r = postgres(Cmd.of("perl", "-e", STOP, "/usr/lib/postgresql/" + s.version() + "/bin", dataDir(), s.confDir() + "/conf.d",
+                fenceConf, SwitchoverJournal.path(s), untilCheckpoint ? "checkpoint" : "exit"));
         return parseControl(r.stdout());
     }
 
-    /** {@link #stopAndFence} without the fence (the major upgrades fence by start.conf). */
+    /**
+     * Waits (20 ms steps, at most {@code limit}) until the postmaster of this data directory is
+     * gone, after a {@link #stopAndFence} that returned at the shutdown checkpoint; true when gone.
+     */
+    public boolean awaitExit(Duration limit) {
+        long steps = Math.max(1, limit.toMillis() / 20);
+        ExecResult r = ctx.connection().exec(Cmd.of("sh", "-c", "f=$1/postmaster.pid; i=0; while [ -r \"$f\" ] && kill -0 \"$(head -n 1 \"$f\")\" 2>/dev/null; do "
+                + "i=$((i+1)); [ $i -lt $2 ] || exit 1; sleep 0.02; done", "sh", dataDir(), String.valueOf(steps)),
+                ExecOptions.as("postgres").timeout(limit.plusSeconds(30)));
+        ctx.forget(PgFacts.CLUSTERS);
+        return r.ok();
+    }
+
+    /** {@link #stopAndFence} without the fence, returning once the postmaster exited (the major upgrades fence by start.conf). */
     public Map<String, String> stopAndReadControl() {
-        return stopAndFence("");
+        return stop("", false);
     }
 
     /**

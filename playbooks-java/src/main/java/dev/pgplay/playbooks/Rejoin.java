@@ -31,6 +31,8 @@ final class Rejoin {
                     + ": directly when its shutdown checkpoint precedes the new timeline, else pg_rewind, else pg_basebackup", List.of("rejoin"));
         }
         if (!ctx.checkMode()) {
+            // a postmaster still ending after a stop that returned at its shutdown checkpoint (a run cut just after it)
+            old.awaitExit(Duration.ofSeconds(90));
             old.recoverCutClone();
         }
         if (old.online()) {

@@ -103,7 +103,7 @@ final class Switchover {
             return TaskResult.changed("would stop " + p.name() + " (fast) and fence it as a standby",
                     List.of("pg_ctl stop -m fast", "standby.signal + primary_conninfo"));
         }
-        // one round trip: fast stop, wait for the shutdown checkpoint in pg_control (5 ms steps), not for the postmaster's
+        // one round trip: fast stop, wait for the shutdown checkpoint in pg_control (2 ms steps), not for the postmaster's
         // exit (its walsender hands the last WAL over and connection attempts are turned away, which under load took
         // 50-200 ms more), and the fence written before anything else can start it
         String standbyAddress = p.ctx().inventory().host(st.standby).address();

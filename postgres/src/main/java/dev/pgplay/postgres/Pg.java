@@ -318,12 +318,14 @@ public final class Pg {
     }
 
     /**
-     * Waits (20 ms steps, at most {@code limit}) until the postmaster of this data directory is
-     * gone, after a {@link #stopAndFence} that returned at the shutdown checkpoint; true when gone.
+     * Waits (20 ms steps, at most {@code limit}) while the postmaster of this data directory is
+     * shutting down (its postmaster.pid says {@code stopping}), as after a {@link #stopAndFence}
+     * that returned at the shutdown checkpoint; true when none is (a running server is left alone).
      */
     public boolean awaitExit(Duration limit) {
         long steps = Math.max(1, limit.toMillis() / 20);
-        ExecResult r = ctx.connection().exec(Cmd.of("sh", "-c", "f=$1/postmaster.pid; i=0; while [ -r \"$f\" ] && kill -0 \"$(head -n 1 \"$f\")\" 2>/dev/null; do "
+        ExecResult r = ctx.connection().exec(Cmd.of("sh", "-c", "f=$1/postmaster.pid; i=0; while [ -r \"$f\" ] && [ \"$(sed -n 8p \"$f\")\" = stopping ] "
+                + "&& kill -0 \"$(head -n 1 \"$f\")\" 2>/dev/null; do "
                 + "i=$((i+1)); [ $i -lt $2 ] || exit 1; sleep 0.02; done", "sh", dataDir(), String.valueOf(steps)),
                 ExecOptions.as("postgres").timeout(limit.plusSeconds(30)));
         ctx.forget(PgFacts.CLUSTERS);

@@ -321,16 +321,38 @@ public final class Pg {
      * Waits (20 ms steps, at most {@code limit}) while the postmaster of this data directory is
      * shutting down (its postmaster.pid says {@code stopping}), as after a {@link #stopAndFence}
      * that returned at the shutdown checkpoint; true when none is (a running server is left alone).
+     * After 2 s, the postmaster's children still reading a connection's startup packet (they still
+     * bear the postmaster's own command line) are ended: turned away anyway, a client that gave up
+     * mid-handshake (its VIP moved) would keep the postmaster until authentication_timeout (60 s);
+     * such a child exits at once on SIGTERM and has touched nothing shared.
      */
     public boolean awaitExit(Duration limit) {
         long steps = Math.max(1, limit.toMillis() / 20);
-        ExecResult r = ctx.connection().exec(Cmd.of("sh", "-c", "f=$1/postmaster.pid; i=0; while [ -r \"$f\" ] && [ \"$(sed -n 8p \"$f\")\" = stopping ] "
-                + "&& kill -0 \"$(head -n 1 \"$f\")\" 2>/dev/null; do "
-                + "i=$((i+1)); [ $i -lt $2 ] || exit 1; sleep 0.02; done", "sh", dataDir(), String.valueOf(steps)),
+        ExecResult r = ctx.connection().exec(Cmd.of("perl", "-e", AWAIT_EXIT, dataDir(), String.valueOf(steps)),
                 ExecOptions.as("postgres").timeout(limit.plusSeconds(30)));
         ctx.forget(PgFacts.CLUSTERS);
         return r.ok();
     }
+
+    static final String AWAIT_EXIT = """
+            use strict; use warnings;
+            my ($data, $steps) = @ARGV;
+            sub slurp { open(my $h, '<', $_[0]) or return undef; local $/; my $c = <$h>; close $h; return $c; }
+            sub stopping { my @l = split /\\n/, (slurp("$data/postmaster.pid") // ''); return @l > 7 && $l[7] =~ /^stopping/ && kill(0, $l[0]) ? $l[0] : 0; }
+            for my $i (1 .. $steps) {
+              my $pm = stopping() or exit 0;
+              if ($i == 100) {
+                my $cmd = slurp("/proc/$pm/cmdline") // '';
+                opendir(my $d, '/proc') or die "/proc: $!\\n";
+                for my $c (grep { /^\\d+$/ } readdir $d) {
+                  my $st = slurp("/proc/$c/stat") // next;
+                  kill('TERM', $c) if $st =~ /\\)\\s+\\S+\\s+(\\d+)/ && $1 == $pm && $cmd ne '' && (slurp("/proc/$c/cmdline") // '') eq $cmd;
+                }
+              }
+              select(undef, undef, undef, 0.02);
+            }
+            exit 1;
+            """;
 
     /** {@link #stopAndFence} without the fence, returning once the postmaster exited (the major upgrades fence by start.conf). */
     public Map<String, String> stopAndReadControl() {

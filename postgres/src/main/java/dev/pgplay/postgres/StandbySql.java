@@ -61,10 +61,10 @@ public final class StandbySql implements AutoCloseable {
     /**
      * How far replay may trail what the standby received and flushed when the proof is taken. A
      * promotion replays every streamed byte before it ends recovery (PostgreSQL's startup process
-     * moves on to pg_wal when triggered); waiting for replay itself can stall: when the old
-     * primary's walsender ends the stream right after its last record, the startup process may
-     * count the stream as failed and sleep wal_retrieve_retry_interval (5 s) before it reads that
-     * record from pg_wal. Seen once in eight switchovers on the lab.
+     * moves on to pg_wal when triggered); waiting for replay itself could stall: when the old
+     * primary's walsender ends the stream right after its last record, the startup process counts
+     * the stream as failed and may sleep wal_retrieve_retry_interval (5 s) before it reads that
+     * record from pg_wal (the lab's logs show that sleep: "waiting for WAL to become available").
      */
     public static final long REPLAY_SLACK = 1 << 20;
 

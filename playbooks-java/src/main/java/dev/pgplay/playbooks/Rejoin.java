@@ -32,7 +32,7 @@ final class Rejoin {
         }
         if (!ctx.checkMode()) {
             // a postmaster still ending after a stop that returned at its shutdown checkpoint (a run cut just after it)
-            old.awaitExit(Duration.ofSeconds(90));
+            old.awaitExit(st.stoppingLimit);
             old.recoverCutClone();
         }
         if (old.online()) {

@@ -22,15 +22,15 @@ public final class KeptJournal implements AutoCloseable {
             while (my $l = <STDIN>) {
               chomp $l;
               if ($l ne '') { push @lines, $l; next; }
-              if (!@lines) { print "__pgplay_appended__\\n"; next; }
+              if (!@lines) { print "%1$s\\n"; next; }
               open(my $h, '>>', $f) or die "$f: $!\\n";
               print $h map { "$_\\n" } @lines or die "$f: $!\\n";
               $h->sync or die "$f: $!\\n";
               close $h or die "$f: $!\\n";
               @lines = ();
-              print "__pgplay_appended__\\n";
+              print "%1$s\\n";
             }
-            """;
+            """.formatted(DONE);
 
     private final String node;
     private final Interactive perl;

@@ -36,6 +36,12 @@ final class RollingDiscovery {
         for (Pg pg : all) {
             awaitEarlierPackages(pg);
         }
+        for (Pg pg : all) {
+            if (!awaitShutdown(pg, st)) {
+                return TaskResult.failed(pg.name() + "'s postmaster is still shutting down " + st.stoppingLimit.toSeconds() + " s on (postmaster.pid says "
+                        + "stopping); nothing is read or changed. Next: see what its log says it waits for, let it end, then run again");
+            }
+        }
         List<SwitchoverJournal> journals = new ArrayList<>();
         for (Pg pg : all) {
             journals.add(SwitchoverJournal.readIfReachable(pg.ctx(), s));
@@ -148,6 +154,16 @@ final class RollingDiscovery {
 
     private static Pg byName(List<Pg> all, String name) {
         return all.stream().filter(pg -> pg.name().equals(name)).findFirst().orElse(null);
+    }
+
+    /**
+     * A postmaster an earlier (cut) run stopped at its shutdown checkpoint may still be ending: it
+     * no longer takes connections from the listen queue, so a psql sent now would wait there until
+     * it exits, then fail. Waited for, as the switchover itself does ({@link Pg#awaitExit}); true
+     * when none is shutting down (any more). Check mode only reads.
+     */
+    static boolean awaitShutdown(Pg pg, RollingState st) {
+        return pg.ctx().checkMode() || pg.awaitExit(st.stoppingLimit);
     }
 
     /**

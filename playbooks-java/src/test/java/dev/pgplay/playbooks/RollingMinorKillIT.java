@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pgplay.lab.LabExtension;
 import dev.pgplay.lab.LabHost;
+import dev.pgplay.lab.SilentClients;
 import dev.pgplay.lab.WritableMonitor;
 import dev.pgplay.lab.Writer;
 import java.nio.file.Path;
@@ -87,6 +88,52 @@ class RollingMinorKillIT {
         for (Cut cut : cuts) {
             cutAndRerun(cut, true);
         }
+    }
+
+    /**
+     * Clients that connect to the old primary during its shutdown and send nothing (a stuck health
+     * check; a client that gave up mid-handshake when the VIP moved) keep its postmaster until
+     * authentication_timeout, and it no longer takes connections from its listen queue. The
+     * controller is lost right after the promotion, before it waited for that postmaster: the
+     * re-run must wait for it (ending those children) instead of sending psql into the queue.
+     */
+    @Test
+    @Order(5)
+    void cutWhileSilentClientsHoldTheOldPrimarysShutdown() throws Exception {
+        LabHost db1 = pg.host("db1");
+        LabHost db2 = pg.host("db2");
+        LabHost primary = PgLab.inRecovery(db1) ? db2 : db1;
+        PgLab.sql(primary, "app", "TRUNCATE writes");
+        Writer writer = new Writer(pg.jdbc(pg.vip, "app"), 1_000_000).start();
+        WritableMonitor monitor = new WritableMonitor(pg.jdbc(db1.address(), "app"), pg.jdbc(db2.address(), "app")).start();
+        PgLab.Run rerun;
+        String held;
+        long seconds;
+        try (SilentClients silent = new SilentClients(primary.address(), 5432, 10, 150)) {
+            Thread.sleep(300);
+            try (Controller c = Controller.start(LAB.lab().dir().resolve("silent"), "rolling-minor", pg.inventory, "-e", "switchover=true")) {
+                assertTrue(c.awaitTaskStart("primary: fast shutdown", 120_000), "the run never reached the stop:\n" + c.output());
+                silent.start();
+                assertTrue(c.awaitTaskStart("new primary: raise the VIP", 60_000), "the run never reached the VIP:\n" + c.output());
+                silent.stopOpening();
+                c.kill();
+                System.out.println("---- first run, killed at the VIP, " + silent.count() + " silent connections held:\n" + c.output());
+            }
+            held = primary.dockerResult("sh", "-c", "sed -n 8p /var/lib/postgresql/15/main/postmaster.pid 2>/dev/null").getStdout().strip();
+            long t0 = System.nanoTime();
+            rerun = pg.playbook("rolling-minor");
+            seconds = (System.nanoTime() - t0) / 1_000_000_000L;
+            Thread.sleep(500);
+        } finally {
+            writer.close();
+            monitor.close();
+        }
+        System.out.println("the old primary's postmaster.pid at the re-run's start: " + (held.isEmpty() ? "(none: it had exited)" : held));
+        assertEquals(0, rerun.code(), "the re-run after a cut while silent clients held the shutdown failed:\n" + rerun.out() + diagnose());
+        assertTrue(seconds < 50, "the re-run took " + seconds + " s: it sat out authentication_timeout");
+        LabHost p = pg.assertHealthyPair(writer, monitor, TARGET, "silent clients");
+        table.add(String.format("%-60s | %s acked, primary %s, longest write gap %d ms, old postmaster at the re-run: %s", "silent clients, cut at the VIP",
+                writer.acknowledged().size(), p.name(), writer.longestGapMillis(), held.isEmpty() ? "exited" : held));
     }
 
     /** A reboot of the old primary right after the promotion: it comes back fenced, as a standby. */

@@ -97,7 +97,7 @@ public final class Psql {
         ExecResult r = ctx.connection().exec(cmd, ExecOptions.as("postgres").timeout(limit)
                 .stdin((SESSION + sql).getBytes(StandardCharsets.UTF_8)));
         if (!r.ok()) {
-            throw new IllegalStateException("psql on port " + port + ": " + r.stderr().strip());
+            throw new IllegalStateException(ctx.host().name() + ": psql on port " + port + ": " + r.stderr().strip());
         }
         return r;
     }

@@ -7,6 +7,7 @@ import dev.pgplay.core.run.HostContext;
 import dev.pgplay.core.ssh.Cmd;
 import dev.pgplay.core.ssh.ExecOptions;
 import dev.pgplay.core.ssh.ExecResult;
+import dev.pgplay.core.ssh.RemoteCommandException;
 import dev.pgplay.core.ssh.UnreachableException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -324,13 +325,17 @@ public final class Pg {
      * After 2 s, the postmaster's children still reading a connection's startup packet (they still
      * bear the postmaster's own command line) are ended: turned away anyway, a client that gave up
      * mid-handshake (its VIP moved) would keep the postmaster until authentication_timeout (60 s);
-     * such a child exits at once on SIGTERM and has touched nothing shared.
+     * such a child exits at once on SIGTERM and has touched nothing shared. Throws when the wait
+     * itself fails (perl or sudo), which is not the limit passing.
      */
     public boolean awaitExit(Duration limit) {
         long steps = Math.max(1, limit.toMillis() / 20);
         ExecResult r = ctx.connection().exec(Cmd.of("perl", "-e", AWAIT_EXIT, dataDir(), String.valueOf(steps)),
                 ExecOptions.as("postgres").timeout(limit.plusSeconds(30)));
         ctx.forget(PgFacts.CLUSTERS);
+        if (r.exitStatus() > 1) {
+            throw new RemoteCommandException(name(), r); // the wait itself failed (not the limit): never read as "still stopping"
+        }
         return r.ok();
     }
 

@@ -38,8 +38,7 @@ final class RollingDiscovery {
         }
         for (Pg pg : all) {
             if (!awaitShutdown(pg, st)) {
-                return TaskResult.failed(pg.name() + "'s postmaster is still shutting down " + st.stoppingLimit.toSeconds() + " s on (postmaster.pid says "
-                        + "stopping); nothing is read or changed. Next: see what its log says it waits for, let it end, then run again");
+                return TaskResult.failed(Switchover.stillStopping(pg, st.stoppingLimit) + " (nothing was read or changed)");
             }
         }
         List<SwitchoverJournal> journals = new ArrayList<>();

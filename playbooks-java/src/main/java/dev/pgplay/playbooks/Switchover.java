@@ -319,6 +319,13 @@ final class Switchover {
         return Duration.ofMillis(Math.max(Long.parseLong(r.get(0)), Long.parseLong(r.get(1))) + 30_000);
     }
 
+    /** Why a run refuses when a postmaster past its shutdown checkpoint did not exit within {@code limit}, and what to do. */
+    static String stillStopping(Pg p, Duration limit) {
+        return p.name() + "'s postmaster is still running " + limit.toSeconds() + " s after its shutdown checkpoint; "
+                + "it takes no connection and writes nothing. Next: see its log (a walsender waiting for a standby?), stop it (pg_ctlcluster "
+                + p.settings().version() + " " + p.settings().cluster() + " stop -m immediate), then run again";
+    }
+
     /** The old primary's stop returned at its shutdown checkpoint: waits until its postmaster is gone ({@link #stoppingLimit}). */
     static TaskResult awaitExit(Pg p, RollingState st) {
         if (st.stillStopping == null || !st.stillStopping.equals(p.name())) {
@@ -326,9 +333,7 @@ final class Switchover {
         }
         long from = System.nanoTime();
         if (!p.awaitExit(st.stoppingLimit)) {
-            return TaskResult.failed(p.name() + "'s postmaster is still running " + st.stoppingLimit.toSeconds() + " s after its shutdown checkpoint; "
-                    + "it takes no connection and writes nothing. Next: see its log (a walsender waiting for a standby?), stop it (pg_ctlcluster "
-                    + p.settings().version() + " " + p.settings().cluster() + " stop -m immediate), then run again");
+            return TaskResult.failed(stillStopping(p, st.stoppingLimit));
         }
         st.stillStopping = null;
         long waited = (System.nanoTime() - from) / 1_000_000;

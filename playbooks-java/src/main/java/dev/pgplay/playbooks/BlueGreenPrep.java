@@ -303,7 +303,7 @@ final class BlueGreenPrep {
                 boolean postgres = db.equals("postgres");
                 if (!postgres && existing.contains(db)) {
                     // made by a cut run of this prepare: never written, made again
-                    Psql.run(green, bg.port(), "postgres", "DROP DATABASE " + Psql.ident(db) + ";\n");
+                    Psql.run(green, bg.port(), "postgres", Psql.dropDatabase(db, s.nextVersion()));
                 }
                 green.progress("schema of " + Psql.ident(db));
                 SchemaCopy.schema(blue, bg.port(), db, "/usr/lib/postgresql/" + s.nextVersion() + "/bin", green, bg.port(), !postgres);

@@ -119,10 +119,10 @@ final class DumpRestoreMove {
     /** One database: made empty on the new cluster, dumped into {@code dir}, restored, the dump removed. Null when done. */
     private String database(HostContext ctx, String db, String dir) {
         if (db.equals("postgres")) {
-            Psql.run(ctx, run.sidePort(), "template1", "DROP DATABASE postgres");
+            Psql.run(ctx, run.sidePort(), "template1", Psql.dropDatabase("postgres", run.m.next().version()));
             Psql.run(ctx, run.sidePort(), "template1", "CREATE DATABASE postgres TEMPLATE template0");
         } else {
-            Psql.run(ctx, run.sidePort(), "postgres", "DROP DATABASE IF EXISTS " + Psql.ident(db));
+            Psql.run(ctx, run.sidePort(), "postgres", Psql.dropDatabase(db, run.m.next().version()));
         }
         String shown = db.replaceAll("\\p{Cntrl}", "?"); // a name read from the server: no control character reaches a terminal
         String size = Psql.value(ctx, run.port(), "SELECT pg_size_pretty(pg_database_size(" + Psql.literal(db) + "))");

@@ -10,6 +10,7 @@ import dev.pgplay.core.run.Task;
 import dev.pgplay.core.run.TaskResult;
 import dev.pgplay.core.ssh.Cmd;
 import dev.pgplay.core.ssh.ExecOptions;
+import dev.pgplay.postgres.ClusterDoor;
 import dev.pgplay.postgres.Pg;
 import dev.pgplay.postgres.PgCluster;
 import dev.pgplay.postgres.PgFacts;
@@ -89,6 +90,8 @@ final class Move {
                 .task(Task.of("configuration carried over from the source", c -> NewCluster.carry(c, target(c), m.old(), m.next(), status, port()))
                         .when(c -> !finished))
                 .task(Task.of("the target's cluster running, read-only until the switch", this::startTarget).when(c -> !finished))
+                .task(Task.of("the target's cluster kept to this move until the switch: other clients refused (pg_hba), their sessions ended",
+                        this::door).when(c -> !finished))
                 .task(Task.of("access for the copy: a role of its own on the source, a pg_hba line, .pgpass on the target, proven by a connection",
                         access::open).when(c -> !finished))
                 .task(Task.of("block writes on the source and end client sessions", guarded(this::blockWrites)).when(c -> !finished))
@@ -290,6 +293,36 @@ final class Move {
         });
     }
 
+    /**
+     * Until the switch the target's cluster is the move's: a client already there (a monitoring
+     * agent set up on the new server) would hold the databases the copy drops and makes anew, and
+     * could write where nothing is compared. Closed before writes are blocked on the source, so a
+     * client there costs no window; the sessions ended are kept for the report.
+     */
+    TaskResult door(HostContext ctx) throws Exception {
+        if (status.done(Step.OPENED)) {
+            return TaskResult.ok("opened earlier in this move: clients are let in");
+        }
+        HostContext t = target(ctx);
+        Pg n = next(ctx);
+        if (ctx.checkMode() && !PgCluster.find(t, m.next().version(), cluster()).map(PgFacts.Cluster::online).orElse(false)) {
+            return TaskResult.changed("would refuse every client but postgres on the local socket (pg_hba block " + ClusterDoor.BLOCK
+                    + ") and end other sessions", List.of("pg_hba.conf: block " + ClusterDoor.BLOCK, "reload", "pg_terminate_backend(other sessions)"));
+        }
+        TaskResult r = ClusterDoor.close(t, port(), n.sql("SHOW hba_file"));
+        if (r instanceof TaskResult.Changed c && !ctx.checkMode()) {
+            if (status.get(Key.DOOR_CLOSED_AT) == null) {
+                status.put(Key.DOOR_CLOSED_AT, System.currentTimeMillis());
+            }
+            Object ended = c.data().get(ClusterDoor.ENDED);
+            if (ended instanceof List<?> list) {
+                list.forEach(x -> status.add(Key.SESSIONS_ENDED, String.valueOf(x)));
+            }
+            status.save(ctx);
+        }
+        return r;
+    }
+
     // ---------------------------------------------------------------- writes blocked on the source
 
     /**
@@ -417,6 +450,13 @@ final class Move {
         List<String> done = new ArrayList<>();
         Pg n = next(ctx);
         if (!status.done(Step.OPENED)) {
+            TaskResult in = ClusterDoor.open(target(ctx), port(), n.sql("SHOW hba_file"));
+            if (in.isFailure()) {
+                return in;
+            }
+            if (in instanceof TaskResult.Changed) {
+                done.add(in.message());
+            }
             boolean openedBefore = "off".equals(n.sql("SHOW default_transaction_read_only"));
             if (!openedBefore || status.get(Key.WAL_AT_OPEN) == null) {
                 status.put(Key.WAL_AT_OPEN, n.sql("SELECT pg_current_wal_insert_lsn()")).save(ctx);
@@ -480,6 +520,11 @@ final class Move {
         }
         if (st.get(Key.VERIFIED_ITEMS) != null) {
             lines.add("verification while writes were blocked: " + st.get(Key.VERIFIED_ITEMS) + " items identical (" + st.get(Key.VERIFIED_IN, "?") + ")");
+        }
+        if (st.get(Key.DOOR_CLOSED_AT) != null) {
+            List<String> ended = st.list(Key.SESSIONS_ENDED);
+            lines.add("clients kept out of " + m.target() + "'s cluster until the switch (pg_hba: nobody but postgres on the local socket); "
+                    + (ended.isEmpty() ? "no session was open there" : "sessions ended: " + String.join(", ", ended)));
         }
         String removed = st.get(Key.REMOVED_PARAMETERS, "");
         if (!removed.isEmpty()) {

@@ -98,10 +98,10 @@ final class MoveCopy {
     /** One database: made empty on the target, dumped there from the source into {@code dir}, restored, the dump removed. Null when done. */
     private String database(HostContext ctx, HostContext t, String db, String dir) {
         if (db.equals("postgres")) {
-            Psql.run(t, run.port(), "template1", Psql.WRITABLE + "DROP DATABASE postgres");
+            Psql.run(t, run.port(), "template1", Psql.WRITABLE + Psql.dropDatabase("postgres", run.m.next().version()));
             Psql.run(t, run.port(), "template1", Psql.WRITABLE + "CREATE DATABASE postgres TEMPLATE template0");
         } else {
-            Psql.run(t, run.port(), "postgres", Psql.WRITABLE + "DROP DATABASE IF EXISTS " + Psql.ident(db));
+            Psql.run(t, run.port(), "postgres", Psql.WRITABLE + Psql.dropDatabase(db, run.m.next().version()));
         }
         String shown = db.replaceAll("\\p{Cntrl}", "?"); // a name read from the server: no control character reaches a terminal
         String size = Psql.value(ctx, run.port(), "SELECT pg_size_pretty(pg_database_size(" + Psql.literal(db) + "))");

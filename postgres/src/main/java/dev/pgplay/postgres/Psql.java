@@ -162,6 +162,16 @@ public final class Psql {
         return "'" + value.replace("'", "''") + "'";
     }
 
+    /**
+     * SQL that drops database {@code name} of a cluster pgplay made, if it exists: with
+     * {@code (FORCE)} from major 13 on, so a session left there (a monitoring client) is ended
+     * rather than failing the drop.
+     */
+    public static String dropDatabase(String name, String major) {
+        boolean force = major.matches("\\d+") && Integer.parseInt(major) >= 13;
+        return "DROP DATABASE IF EXISTS " + ident(name) + (force ? " WITH (FORCE)" : "") + ";\n";
+    }
+
     /** An SQL identifier ({@code "My ""Role"""}). */
     public static String ident(String name) {
         if (name.isEmpty() || name.indexOf('\0') >= 0) {

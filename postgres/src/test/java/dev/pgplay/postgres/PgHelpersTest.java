@@ -14,6 +14,23 @@ class PgHelpersTest {
     }
 
     @Test
+    void aDatabaseOfAClusterPgplayMadeIsDroppedWithItsSessionsFrom13On() {
+        assertEquals("DROP DATABASE IF EXISTS \"a\"\"b\" WITH (FORCE);\n", Psql.dropDatabase("a\"b", "15"));
+        assertEquals("DROP DATABASE IF EXISTS \"a\";\n", Psql.dropDatabase("a", "12"));
+        assertEquals("DROP DATABASE IF EXISTS \"a\";\n", Psql.dropDatabase("a", "9.6"));
+    }
+
+    @Test
+    void theDoorLetsOnlyPostgresInOnTheLocalSocketAndShowsNoControlCharacter() {
+        List<String> rules = ClusterDoor.RULES.stream().filter(l -> !l.startsWith("#")).toList();
+        assertEquals("local all postgres peer", rules.get(0), "the first rule that matches wins: postgres first");
+        assertTrue(rules.subList(1, rules.size()).stream().allMatch(l -> l.endsWith(" reject")), rules.toString());
+        assertTrue(rules.contains("host all all all reject") && rules.contains("host replication all all reject"), rules.toString());
+        assertEquals("mon@10.0.0.5 on x?y (pgwatch?)", ClusterDoor.session("mon", "10.0.0.5", "x\ny", "pgwatch\u001b"));
+        assertEquals("postgres@local on postgres", ClusterDoor.session("postgres", "local", "postgres", ""));
+    }
+
+    @Test
     void lsnOrder() {
         assertEquals(0x3000148L, Psql.lsn("0/3000148"));
         assertTrue(Psql.lsn("1/0") > Psql.lsn("0/FFFFFFFF"));

@@ -277,4 +277,61 @@ class PostgresIT {
         assertEquals(0, changed(false, play));
         assertEquals(List.of(List.of("127.0.0.1/32", "localhost")), rows.get());
     }
+
+    /** A client over TCP as {@code watcher} (password w), held open for a minute with an application name; the exec returns at once. */
+    private static void watcherSession(LabHost h) {
+        h.docker("sh", "-c", "PGPASSWORD=w PGAPPNAME=pgwatch nohup psql -X -h 127.0.0.1 -U watcher -d postgres -c 'SELECT pg_sleep(60)' "
+                + ">/dev/null 2>&1 &");
+    }
+
+    private static String watchers() {
+        return LAB.host("h1").docker("runuser", "-u", "postgres", "--", "psql", "-X", "-A", "-t", "-c",
+                "SELECT count(*) FROM pg_stat_activity WHERE usename = 'watcher'").strip();
+    }
+
+    @Test
+    void theDoorKeepsEveryoneButPostgresOutUntilOpened() throws Exception {
+        LabHost h1 = LAB.host("h1");
+        String hba = "/etc/postgresql/15/main/pg_hba.conf";
+        String before = h1.docker("cat", hba);
+        assertEquals(0, sql("postgres", "SET password_encryption = 'scram-sha-256'; CREATE ROLE watcher LOGIN PASSWORD 'w'").getExitCode());
+        try {
+            watcherSession(h1);
+            await("the watcher's session", () -> watchers().equals("1"));
+            AtomicReference<TaskResult> check = new AtomicReference<>();
+            run(true, Play.of("door", "h1").task(Task.of("door", ctx -> {
+                check.set(ClusterDoor.close(ctx, 5432, hba));
+                return check.get();
+            })));
+            assertTrue(check.get().message().contains("would") && check.get().message().contains("watcher@127.0.0.1 on postgres (pgwatch)"),
+                    check.get().message());
+            assertEquals(before, h1.docker("cat", hba), "check mode changes nothing");
+            assertTrue(watchers().equals("1"), "check mode ends nothing");
+
+            AtomicReference<TaskResult> closed = new AtomicReference<>();
+            assertEquals(1, changed(false, Play.of("door", "h1").task(Task.of("door", ctx -> {
+                closed.set(ClusterDoor.close(ctx, 5432, hba));
+                return closed.get();
+            }))));
+            assertEquals(List.of("watcher@127.0.0.1 on postgres (pgwatch)"), closed.get().data().get(ClusterDoor.ENDED), closed.get().message());
+            await("the watcher's session to end", () -> watchers().equals("0"));
+            var refused = h1.dockerResult("sh", "-c", "PGPASSWORD=w psql -X -h 127.0.0.1 -U watcher -d postgres -c 'SELECT 1'");
+            assertTrue(refused.getExitCode() != 0 && refused.getStderr().contains("pg_hba.conf rejects connection"), refused.getStderr());
+            var local = h1.dockerResult("runuser", "-u", "postgres", "--", "psql", "-X", "-U", "watcher", "-d", "postgres", "-c", "SELECT 1");
+            assertTrue(local.getExitCode() != 0, "another role on the local socket is refused too");
+            assertEquals(0, sql("postgres", "SELECT 1").getExitCode(), "postgres on the local socket gets in");
+            assertEquals(0, changed(false, Play.of("door", "h1").task(Task.of("door", ctx -> ClusterDoor.close(ctx, 5432, hba)))),
+                    "closed twice: nothing to do");
+
+            assertEquals(1, changed(false, Play.of("door", "h1").task(Task.of("door", ctx -> ClusterDoor.open(ctx, 5432, hba)))));
+            assertEquals(before, h1.docker("cat", hba), "opened: the site's own rules, as they were");
+            assertEquals(0, h1.dockerResult("sh", "-c", "PGPASSWORD=w psql -X -h 127.0.0.1 -U watcher -d postgres -c 'SELECT 1'").getExitCode());
+            assertEquals(0, changed(false, Play.of("door", "h1").task(Task.of("door", ctx -> ClusterDoor.open(ctx, 5432, hba)))));
+        } finally {
+            h1.dockerResult("sh", "-c", "grep -q 'BEGIN pgplay door' " + hba + " && sed -i '/BEGIN pgplay door/,/END pgplay door/d' " + hba
+                    + " && pg_ctlcluster 15 main reload; true");
+            sql("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'watcher'");
+            sql("postgres", "DROP ROLE IF EXISTS watcher");
+        }
+    }
 }

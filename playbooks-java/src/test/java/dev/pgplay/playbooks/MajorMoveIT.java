@@ -5,8 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pgplay.lab.LabExtension;
+import dev.pgplay.core.run.Play;
+import dev.pgplay.core.run.RunListener;
+import dev.pgplay.core.run.Task;
 import dev.pgplay.lab.LabHost;
+import dev.pgplay.lab.Poller;
+import dev.pgplay.lab.Writer;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -17,7 +24,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * major-move (seed 002): PostgreSQL 13 on db1 (with its standby db2) moves to 15 on db3 by dump
  * and restore; app1 is a client that finds the database as db.lab in its /etc/hosts and writes
- * through it, a new connection per commit. The name and the VIP lead to db3 afterwards, no
+ * through it, a new connection per commit, and a writer goes through the VIP, while monitoring
+ * polls db3 (over TCP as a role the source has, and as postgres on its local socket). The name and the VIP lead to db3 afterwards, no
  * acknowledged commit is lost, db1 stays read-only; the way back is refused while db3 has writes
  * of its own, and goes back (name, VIP, writes) when they may be lost, or when there are none.
  */
@@ -33,6 +41,8 @@ class MajorMoveIT {
         pg = PgLab.onMajor13(LAB.lab(), "roles { target = db3 }\ngroups { clients { hosts = [app1] } }\n"
                 + "vars { switch = [vip, hosts-alias], hosts-alias = db.lab }");
         shop = shop(pg.host("db1"));
+        // a monitoring role of the site, with a password (SCRAM, as pg_hba asks)
+        PgLab.sql(pg.host("db1"), "postgres", "SET password_encryption = 'scram-sha-256'; CREATE ROLE monitor LOGIN PASSWORD 'mon-pw' IN ROLE pg_monitor");
         // the site's name for the database, as it stands before the move
         pg.host("app1").docker("sh", "-c", "echo '" + pg.host("db1").address() + " db.lab' >> /etc/hosts");
     }
@@ -41,6 +51,22 @@ class MajorMoveIT {
     static String shop(LabHost h) {
         String f = PgLab.fingerprint(h);
         return f.substring(0, f.lastIndexOf(' '));
+    }
+
+    /** Waits up to 60 s for {@code done}. */
+    static void await(java.util.function.BooleanSupplier done) {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (!done.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after 60 s");
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted", e);
+            }
+        }
     }
 
     static String alias(LabHost client) {
@@ -74,18 +100,46 @@ class MajorMoveIT {
 
     @Test
     @Order(2)
-    void aClientWritingByNameLosesNothingAndFollowsTheMove() throws Exception {
+    void aClientWritingByNameLosesNothingAndFollowsTheMoveWhileMonitoringWatchesTheTarget() throws Exception {
         LabHost db1 = pg.host("db1");
         LabHost db3 = pg.host("db3");
         LabHost app1 = pg.host("app1");
+        // monitoring set up on the new server before it takes traffic: a poller over TCP every 10 ms as a role the
+        // source has (it gets in once the roles are copied), an agent on db3's local socket as postgres every 50 ms
+        Poller monitor = new Poller(pg.jdbc(db3.address(), "postgres"), "monitor", "mon-pw", 10).start();
+        db3.docker("sh", "-c", "nohup timeout 600 su postgres -c 'while :; do PGAPPNAME=agent psql -X -q -d postgres -c \"SELECT 1\" "
+                + ">/dev/null 2>&1; sleep 0.05; done' >/dev/null 2>&1 & echo $! > /tmp/agent.pid");
+        AtomicInteger answersBeforeSwitch = new AtomicInteger(-1);
+        RunListener watch = new RunListener() {
+            @Override
+            public void taskStarted(Play play, Task task, boolean handler) {
+                if (task.name().startsWith("the target's cluster kept to this move")) {
+                    // a session already open when the door closes (an admin's or an agent's psql, as postgres)
+                    db3.docker("sh", "-c", "PGAPPNAME=pgwatch nohup su postgres -c \"psql -X -d postgres -c 'SELECT pg_sleep(300)'\" >/dev/null 2>&1 &");
+                    await(() -> PgLab.sql(db3, "postgres", "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgwatch'").equals("1"));
+                }
+                if (task.name().startsWith("switch:")) {
+                    answersBeforeSwitch.set(monitor.answers());
+                }
+            }
+        };
         NameClient client = NameClient.start(app1, 400);
-        PgLab.Run r;
-        try (client) {
+        Writer writer = new Writer(pg.jdbc(pg.vip, "app"), 1_000_000, 5_000_000_000L).start();
+        PgLab.InProcess r;
+        try (client; writer; monitor) {
             Thread.sleep(2000);
-            r = pg.playbook("major-move", "-e", "new-version=15");
+            r = pg.runInProcess(new MajorMove(), Map.of("new-version", "15"), watch, null);
             Thread.sleep(2000);
+            await(() -> monitor.answers() > 0);
+        } finally {
+            db3.docker("sh", "-c", "kill $(cat /tmp/agent.pid) 2>/dev/null; rm -f /tmp/agent.pid; true");
         }
         assertEquals(0, r.code(), r.out());
+        assertEquals(0, answersBeforeSwitch.get(), "the monitor was kept out of db3 until the switch");
+        assertTrue(monitor.answers() > 0, "the monitor gets in after the switch: " + monitor.lastError());
+        assertTrue(r.out().contains("clients kept out of db3's cluster until the switch"), r.out());
+        assertTrue(r.out().matches("(?s).*sessions ended: [^\\n]*postgres@local on postgres \\(pgwatch\\).*"), r.out());
+        assertFalse(db3.docker("cat", "/etc/postgresql/15/main/pg_hba.conf").contains("pgplay door"), "the door is open after the switch");
         assertEquals(db3.address(), alias(app1), "db.lab leads to the new server");
         assertTrue(PgLab.holdsVip(db3, pg.vip) && !PgLab.holdsVip(db1, pg.vip), "the VIP moved with the database");
         assertEquals("15", PgLab.serverMajor(db3));
@@ -105,11 +159,14 @@ class MajorMoveIT {
         List<Long> acked = client.acknowledged();
         assertTrue(acked.size() > 20, "the client wrote too little: " + acked.size());
         RollingMinorIT.assertAllPresent(acked, db3);
+        assertTrue(writer.acknowledged().size() > 20, "the writer through the VIP wrote too little: " + writer.acknowledged().size());
+        RollingMinorIT.assertAllPresent(writer.acknowledged(), db3);
         java.util.Set<String> onDb1 = java.util.Set.of(PgLab.sql(db1, "app", "SELECT id FROM writes WHERE id > 3000000000").split("\n"));
         long onDb3Only = acked.stream().filter(id -> !onDb1.contains(String.valueOf(id))).count();
         assertTrue(onDb3Only > 0, "the client wrote to db3 after the switch");
-        System.out.printf("major-move with a client by name: %d commits acknowledged (%d after the switch), %s attempts failed%n", acked.size(), onDb3Only,
-                client.failures());
+        System.out.printf("major-move with a client by name, a writer through the VIP and a monitor on the target: %d + %d commits acknowledged "
+                + "(%d of the client's after the switch), %s attempts failed; monitor %d answers, %d refused%n", acked.size(), writer.acknowledged().size(),
+                onDb3Only, client.failures(), monitor.answers(), monitor.failures());
 
         PgLab.Run again = pg.playbook("major-move", "-e", "new-version=15");
         assertEquals(0, again.code(), again.out());

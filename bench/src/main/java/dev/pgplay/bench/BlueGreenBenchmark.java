@@ -23,13 +23,15 @@ import java.util.Map;
  * bluegreen-prepare (initial copy included), then a switch and a rollback, each with writes
  * refused as the writer saw them (the longest gap between two acknowledged commits) and as the
  * run measured them (blocked to opened), and the acknowledged commits checked on the side that
- * takes writes at the end.
+ * takes writes at the end. Blue is shaped like a site ({@code -Dsite=false} for the bench database
+ * alone): more databases than PostgreSQL's 4 logical replication workers, one with an odd name, a
+ * materialized view, an unlogged table with rows (left empty on green: unlogged-tables=empty).
  */
 public final class BlueGreenBenchmark {
     private BlueGreenBenchmark() {
     }
 
-    record Figures(int mb, String size, long prepare, long switchGap, long switchRun, long rollbackGap, long rollbackRun, long lost) {
+    record Figures(int mb, String size, int databases, long prepare, long switchGap, long switchRun, long rollbackGap, long rollbackRun, long lost) {
     }
 
     public static void main(String[] args) throws Exception {
@@ -38,10 +40,10 @@ public final class BlueGreenBenchmark {
             all.add(one(Integer.parseInt(s.trim())));
         }
         System.out.printf("%n== summary (one run, same lab image; writes refused in ms: writer's longest gap / the run's block-to-open) ==%n");
-        System.out.printf("%-8s %-8s %12s %18s %18s %6s%n", "asked", "size", "prepare s", "switch", "rollback", "lost");
+        System.out.printf("%-8s %-8s %10s %12s %18s %18s %6s%n", "asked", "size", "databases", "prepare s", "switch", "rollback", "lost");
         for (Figures f : all) {
-            System.out.printf("%-8s %-8s %12d %18s %18s %6d%n", f.mb() + " MB", f.size(), f.prepare() / 1000, f.switchGap() + " / " + f.switchRun(),
-                    f.rollbackGap() + " / " + f.rollbackRun(), f.lost());
+            System.out.printf("%-8s %-8s %10d %12d %18s %18s %6d%n", f.mb() + " MB", f.size(), f.databases(), f.prepare() / 1000,
+                    f.switchGap() + " / " + f.switchRun(), f.rollbackGap() + " / " + f.rollbackRun(), f.lost());
         }
         System.out.println("target: writes refused < 2 s at every size; compare major-upgrade --link in bin/bench upgrade");
     }
@@ -65,12 +67,20 @@ public final class BlueGreenBenchmark {
                     + " ALTER TABLE writes OWNER TO app");
             long t0 = System.nanoTime();
             UpgradeBenchmark.fill(blue, mb);
+            boolean site = !"false".equals(System.getProperty("site", "true"));
+            if (site) {
+                site(blue);
+            }
+            int databases = Integer.parseInt(SwitchoverBenchmark.sql(blue, "postgres", "SELECT count(*) FROM pg_database WHERE datallowconn AND NOT datistemplate"));
             String size = SwitchoverBenchmark.sql(blue, "postgres", "SELECT pg_size_pretty(pg_database_size('bench'))");
             System.out.printf("%n== %d MB asked: database bench is %s (made in %d s) ==%n", mb, size, (System.nanoTime() - t0) / 1_000_000_000L);
             SwitchoverBenchmark.check(SwitchoverBenchmark.run(inv, List.of(Play.of("VIP", "db1")
                     .task(Task.of("VIP on blue", VirtualIp.present(inv.roles().vip().get())))), Map.of(), null), "VIP on blue");
             Map<String, Object> vars = new HashMap<>();
             vars.put("new-version", "15");
+            if (site) {
+                vars.put("unlogged-tables", "empty");
+            }
             String url = "jdbc:postgresql://" + vip + ":5432/app?connectTimeout=1&socketTimeout=2&loginTimeout=2";
             try (Writer writer = new Writer(url, 100_000_000).start()) {
                 Thread.sleep(1000);
@@ -84,9 +94,27 @@ public final class BlueGreenBenchmark {
                 writer.close();
                 long lost = SwitchoverBenchmark.lost(blue, writer.acknowledged());
                 System.out.printf("acknowledged commits: %d, lost: %d%n", writer.acknowledged().size(), lost);
-                return new Figures(mb, size, prepare, sw[0], sw[1], back[0], back[1], lost);
+                return new Figures(mb, size, databases, prepare, sw[0], sw[1], back[0], back[1], lost);
             }
         }
+    }
+
+    /**
+     * A site's shape beside the bench database: five more databases (one with an odd name) with a
+     * keyed table each, a materialized view, an unlogged table with rows; the workers blue's
+     * pre-flight asks for (one per database for the way back), set and restarted as a site would.
+     */
+    static void site(LabHost blue) {
+        for (String db : List.of("crm", "reports", "billing", "audit", "crm \"eu\" 2026")) {
+            SwitchoverBenchmark.sql(blue, "postgres", "CREATE DATABASE " + dev.pgplay.postgres.Psql.ident(db));
+            blue.docker("runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dev.pgplay.postgres.Psql.conninfo(db), "-c",
+                    "CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL); INSERT INTO notes (body) SELECT md5(g::text) FROM generate_series(1, 20000) g");
+        }
+        SwitchoverBenchmark.sql(blue, "bench", "CREATE MATERIALIZED VIEW bench_summary AS SELECT count(*) AS n FROM pg_class;"
+                + " CREATE UNLOGGED TABLE sessions_cache (k text PRIMARY KEY, v text);"
+                + " INSERT INTO sessions_cache SELECT 'session ' || g, md5(g::text) FROM generate_series(1, 10000) g");
+        blue.docker("sh", "-c", "pg_conftool 13 main set max_logical_replication_workers 16 && pg_conftool 13 main set max_worker_processes 24 "
+                + "&& pg_ctlcluster 13 main restart");
     }
 
     /** A switch (to green) or a rollback: the writer's longest gap and the run's own blocked-to-opened, in ms. */

@@ -11,6 +11,11 @@ public final class LabPgBouncer {
      * console for the OS user postgres by peer over the unix socket; started by systemd.
      */
     public static void start(LabHost host, String primaryAddress) {
+        start(host, primaryAddress, "transaction");
+    }
+
+    /** {@link #start(LabHost, String)} with {@code poolMode}, or none in the file when null (PgBouncer's default: session). */
+    public static void start(LabHost host, String primaryAddress, String poolMode) {
         host.docker("sh", "-c", """
                 cat > /etc/pgbouncer/pgbouncer.ini <<EOF
                 ;; the site's PgBouncer: pgplay re-points [databases] entries only
@@ -25,7 +30,7 @@ public final class LabPgBouncer {
                 auth_hba_file = /etc/pgbouncer/hba.conf
                 auth_file = /etc/pgbouncer/userlist.txt
                 admin_users = postgres
-                pool_mode = transaction
+                $2
                 max_client_conn = 200
                 default_pool_size = 20
                 server_login_retry = 1
@@ -40,7 +45,7 @@ public final class LabPgBouncer {
                 systemctl enable -q pgbouncer && systemctl restart pgbouncer
                 for i in $(seq 50); do su postgres -c 'psql -X -q -h /var/run/postgresql -p 6432 -d pgbouncer -c "SHOW VERSION"' >/dev/null 2>&1 && exit 0; sleep 0.2; done
                 journalctl -u pgbouncer --no-pager | tail -5; exit 1
-                """, "sh", primaryAddress);
+                """, "sh", primaryAddress, poolMode == null ? ";; pool_mode: PgBouncer's default" : "pool_mode = " + poolMode);
     }
 
     /** SHOW DATABASES of the PgBouncer on {@code host}, database app: "HOST PAUSED". */

@@ -66,6 +66,16 @@ final class BlueGreen {
         status.save(cluster(), on(any, Side.BLUE), on(any, Side.GREEN));
     }
 
+    /** Large objects are copied at each switch: chosen now or at prepare (recorded). */
+    boolean copyLargeObjects() {
+        return s.copyLargeObjects() || status.copyLargeObjects;
+    }
+
+    /** Unlogged tables are left empty on the new side: chosen now or at prepare (recorded). */
+    boolean unloggedEmpty() {
+        return s.unloggedEmpty() || status.unloggedEmpty;
+    }
+
     // ---------------------------------------------------------------- what the servers say
 
     /** Whether new sessions on the side get read-only transactions (pgplay's write block). */

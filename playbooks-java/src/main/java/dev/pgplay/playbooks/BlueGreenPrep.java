@@ -15,6 +15,7 @@ import dev.pgplay.playbooks.BlueGreenStatus.Phase;
 import dev.pgplay.postgres.DdlGuard;
 import dev.pgplay.postgres.LogicalGrants;
 import dev.pgplay.postgres.LogicalReadiness;
+import dev.pgplay.postgres.MaterializedViews;
 import dev.pgplay.postgres.Pg;
 import dev.pgplay.postgres.PgCluster;
 import dev.pgplay.postgres.PgFacts;
@@ -26,7 +27,9 @@ import dev.pgplay.postgres.SchemaCopy;
 import dev.pgplay.postgres.Subscription;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -55,8 +58,9 @@ final class BlueGreenPrep {
                 .task(Task.of("postgresql-" + s.nextVersion() + " installed", Apt.present("postgresql-" + s.nextVersion())))
                 .task(Task.of("pre-flight checks on blue (nothing is changed if one fails)", this::preflight))
                 .task(Task.of("cluster " + green.version() + "/" + green.cluster() + " on port " + green.port() + ", empty or pgplay's", this::cluster))
-                .task(Task.of("logical replication settings", FileContent.of(green.confDir() + "/conf.d/pgplay-bluegreen.conf", settings(),
-                        "0644", "postgres:postgres")).notify("restart green"))
+                .task(Task.of("logical replication settings (workers, slots and senders for every database of blue)",
+                        ctx -> FileContent.of(green.confDir() + "/conf.d/pgplay-bluegreen.conf", settings(LogicalReadiness.read(bg.on(ctx, Side.BLUE), bg.port())),
+                                "0644", "postgres:postgres").run(ctx)).notify("restart green"))
                 .task(Task.of("pg_hba: blue and the clients", ctx -> ManagedBlock.atTop(green.confDir() + "/pg_hba.conf", "bluegreen",
                         hba(ctx, Side.BLUE)).run(ctx)).notify("reload green"))
                 .task(Task.of("replication password for blue (.pgpass)", ctx -> pgpass(ctx, Side.BLUE)))
@@ -87,18 +91,37 @@ final class BlueGreenPrep {
                 .task(Task.of("subscribed to blue (initial copy)", ctx -> Subscription.present(bg.port(), null, bg.publisher(ctx, Side.BLUE), true).run(ctx)))
                 .task(Task.of("initial copy done", this::copied).irreversible(Duration.ofHours(12)))
                 .task(Task.of("caught up with blue", ctx -> new WriteSwitch(bg, Side.GREEN).caughtUp(ctx, Duration.ofMinutes(10))))
+                .task(Task.of("materialized views populated on green, as blue has them (REFRESH)", this::materializedViews))
                 .task(Task.of("statistics (vacuumdb --analyze-only)", this::analyze))
                 .task(Task.of("ready", this::ready));
         Play report = Play.of("report", blueHost).task(Task.of("report", bg::report));
         return List.of(where, greenCluster, blue, follow, report);
     }
 
-    static String settings() {
-        return "# written by pgplay bluegreen-prepare\n"
+    /**
+     * Green's settings for {@code databases} replicated databases: an apply worker per database
+     * (one subscription each) and table sync workers beside them, all from
+     * max_logical_replication_workers, itself taken from max_worker_processes (with the launcher
+     * and PostgreSQL's 8 for parallel query and extensions); a slot and a sender per database for
+     * the way back (blue subscribes to green). PostgreSQL's defaults (4 workers, 8 processes) leave
+     * a cluster of 4 databases with no worker to copy a table. Tables copied at once: as many as
+     * blue has slots and senders for (1 to 4).
+     */
+    static String settings(LogicalReadiness blue) {
+        return settings(blue.replicatedDatabases(), Math.max(1, blue.tableCopiesAtOnce()));
+    }
+
+    static String settings(int databases, int tableCopies) {
+        int logical = databases + tableCopies;
+        int senders = Math.max(10, databases + 4);
+        return "# written by pgplay bluegreen-prepare for " + databases + " database(s)\n"
                 + "listen_addresses = '*'\n"
                 + "wal_level = logical\n"
-                + "max_wal_senders = 10\n"
-                + "max_replication_slots = 10\n";
+                + "max_wal_senders = " + senders + "\n"
+                + "max_replication_slots = " + senders + "\n"
+                + "max_logical_replication_workers = " + logical + "\n"
+                + "max_sync_workers_per_subscription = 2\n"
+                + "max_worker_processes = " + (logical + 1 + 8) + "\n";
     }
 
     // ---------------------------------------------------------------- steps
@@ -126,7 +149,8 @@ final class BlueGreenPrep {
             return TaskResult.failed(s.blue().primary() + " is in recovery, but the inventory says it is the primary; fix roles.primary");
         }
         LogicalReadiness ready = LogicalReadiness.read(blue, bg.port());
-        List<String> refusals = new ArrayList<>(ready.refusals(s.identityFull(), s.copyLargeObjects()));
+        // what was chosen at an earlier prepare holds (recorded), whether or not the option is given again
+        List<String> refusals = new ArrayList<>(ready.refusals(s.identityFull(), bg.copyLargeObjects(), bg.unloggedEmpty()));
         for (String ext : ready.extensions().keySet()) {
             String name = ext.replace("\"", "");
             if (!green.connection().exec(Cmd.of("test", "-e", "/usr/share/postgresql/" + s.nextVersion() + "/extension/" + name + ".control"),
@@ -146,6 +170,16 @@ final class BlueGreenPrep {
                     + "\nnothing was changed");
         }
         bg.notes.addAll(ready.notes(s.identityFull()));
+        if (bg.copyLargeObjects() != bg.status.copyLargeObjects || bg.unloggedEmpty() != bg.status.unloggedEmpty) {
+            bg.status.copyLargeObjects = bg.copyLargeObjects();
+            bg.status.unloggedEmpty = bg.unloggedEmpty();
+            if (bg.status.phase != Phase.NONE && !green.checkMode()) {
+                bg.saveStatus(green);
+            }
+        }
+        if (ready.largeObjects() > 0) {
+            bg.notes.add(ready.largeObjects() + " large object(s): copied at every switch while writes are blocked (copy-large-objects, recorded)");
+        }
         return TaskResult.ok(ready.replicatedDatabases() + " database(s), " + Major.mb(size) + ", every table has a replica identity"
                 + (s.identityFull() ? " (or gets FULL)" : ""));
     }
@@ -206,10 +240,12 @@ final class BlueGreenPrep {
     TaskResult pgpass(HostContext ctx, Side other) {
         String file = "/var/lib/postgresql/.pgpass";
         if (!ctx.checkMode()) {
-            Pg.root(ctx, Cmd.of("sh", "-c", "[ -e \"$1\" ] || install -m 0600 -o postgres -g postgres /dev/null \"$1\"", "sh", file));
+            // made by postgres in its own home (a root write there could be led through a link)
+            ctx.connection().exec(Cmd.of("sh", "-c", "umask 077 && { [ -e \"$1\" ] || [ -L \"$1\" ] || : > \"$1\"; }", "sh", file),
+                    ExecOptions.as("postgres")).check(ctx.host().name() + ": " + file);
         }
         String line = Pg.pgpassAnyDatabase(s.blue(), ctx.inventory().host(s.host(other)).address());
-        TaskResult r = ManagedBlock.atTop(file, "bluegreen", List.of(line)).run(ctx);
+        TaskResult r = ManagedBlock.atTop(file, "bluegreen", List.of(line)).mode("0600").run(ctx);
         // the password is in the block: no diff, no commands shown
         return r instanceof TaskResult.Changed ? TaskResult.changed("password for " + s.host(other) + " set", List.of("update " + file)) : r;
     }
@@ -322,6 +358,7 @@ final class BlueGreenPrep {
         long t0 = System.nanoTime();
         long deadline = t0 + Duration.ofHours(12).toNanos();
         List<String> dbs = Psql.databases(green, bg.port(), "datallowconn AND NOT datistemplate");
+        CopyWatch watch = null;
         while (true) {
             List<String> left = new ArrayList<>();
             for (String db : dbs) {
@@ -333,9 +370,61 @@ final class BlueGreenPrep {
             if (System.nanoTime() > deadline) {
                 return TaskResult.failed("the initial copy did not finish within 12 h: " + left.size() + " table(s) left, e.g. " + left.get(0));
             }
+            int syncing = Integer.parseInt(Psql.value(green, bg.port(), "SELECT count(*) FROM pg_stat_subscription WHERE relid IS NOT NULL"));
+            long now = System.nanoTime();
+            watch = watch == null ? CopyWatch.start(left.size(), now, COPY_STALL) : watch.see(left.size(), syncing, now);
+            if (watch.stalled(now)) {
+                return TaskResult.failed("the initial copy made no progress for " + COPY_STALL.toMinutes() + " min (no table sync worker ran, "
+                        + left.size() + " table(s) left, e.g. " + left.get(0) + "); green's log says: " + lastComplaints(green)
+                        + ". Blue takes writes as before; fix the cause (worker settings in " + s.greenCluster().confDir()
+                        + "/conf.d/pgplay-bluegreen.conf, restart green) and run bluegreen-prepare again");
+            }
             green.progress("initial copy: " + left.size() + " table(s) left");
             Thread.sleep(500);
         }
+    }
+
+    /** How long the initial copy may go without a table sync worker and without a table done. */
+    static final Duration COPY_STALL = Duration.ofMinutes(3);
+
+    /** The last warnings and errors of green's server log, as the server wrote them. */
+    private String lastComplaints(HostContext green) {
+        String log = new Pg(green, s.greenCluster()).logFile();
+        var r = green.connection().exec(Cmd.of("sh", "-c", "tail -n 2000 \"$1\" | grep -E 'WARNING|ERROR|FATAL' | tail -n 3", "sh", log),
+                ExecOptions.as("root").timeout(Duration.ofSeconds(30)));
+        String text = r.stdout().strip();
+        return text.isEmpty() ? "nothing (" + log + ")" : text.replace('\n', ' ');
+    }
+
+    /** Materialized views come over empty (schema only); green's are refreshed as blue has them populated. */
+    TaskResult materializedViews(HostContext green) throws Exception {
+        if (green.checkMode()) {
+            return TaskResult.skipped("check mode: populated once the rows are copied");
+        }
+        HostContext blue = bg.on(green, Side.BLUE);
+        List<String> dbs = bg.databases(blue, Side.BLUE);
+        Map<String, List<String>> wanted = MaterializedViews.populated(blue, bg.port(), dbs);
+        Map<String, List<String>> have = MaterializedViews.populated(green, bg.port(), dbs);
+        Map<String, List<String>> todo = new LinkedHashMap<>();
+        wanted.forEach((db, views) -> {
+            List<String> missing = views.stream().filter(v -> !have.getOrDefault(db, List.of()).contains(v)).toList();
+            if (!missing.isEmpty()) {
+                todo.put(db, missing);
+            }
+        });
+        if (todo.isEmpty()) {
+            int n = wanted.values().stream().mapToInt(List::size).sum();
+            return TaskResult.ok(n == 0 ? "none on blue" : n + " populated, as on blue");
+        }
+        List<String> shown = new ArrayList<>();
+        todo.forEach((db, views) -> views.forEach(v -> shown.add("REFRESH MATERIALIZED VIEW " + v + " (database " + Psql.ident(db) + ")")));
+        return Imperative.of("populate " + shown.size() + " materialized view(s) on green", shown).run(green, () -> {
+            long t0 = System.nanoTime();
+            for (Map.Entry<String, List<String>> e : todo.entrySet()) {
+                Psql.run(green, bg.port(), e.getKey(), MaterializedViews.refreshSql(e.getValue()), Duration.ofHours(1));
+            }
+            return TaskResult.changed(shown.size() + " materialized view(s) populated in " + (System.nanoTime() - t0) / 1_000_000 + " ms", shown);
+        });
     }
 
     TaskResult analyze(HostContext green) throws Exception {

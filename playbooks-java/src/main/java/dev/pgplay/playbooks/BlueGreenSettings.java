@@ -14,7 +14,7 @@ import java.util.Set;
  * cluster of {@code new-version} on the same port (clients keep their port when the VIP moves).
  */
 record BlueGreenSettings(PgSettings blue, String green, String nextVersion, boolean identityFull, boolean copyLargeObjects,
-                         Duration catchUp, boolean verify, java.util.Optional<NameSwitch> names) {
+                         boolean unloggedEmpty, Duration catchUp, boolean verify, java.util.Optional<NameSwitch> names) {
 
     static BlueGreenSettings of(Inventory inventory, Map<String, Object> extra) {
         String where = inventory.file().getFileName().toString();
@@ -49,7 +49,7 @@ record BlueGreenSettings(PgSettings blue, String green, String nextVersion, bool
                     + "it does not re-point PgBouncer to another server: list the others, and point PgBouncer at the side that takes writes yourself");
         }
         return new BlueGreenSettings(blue, green, next, flag(extra, "replica-identity-full", where), flag(extra, "copy-large-objects", where),
-                Duration.ofSeconds(Long.parseLong(seconds)), !"false".equals(String.valueOf(extra.getOrDefault("verify", "true"))),
+                "empty".equals(String.valueOf(extra.getOrDefault("unlogged-tables", "refuse"))), Duration.ofSeconds(Long.parseLong(seconds)), !"false".equals(String.valueOf(extra.getOrDefault("verify", "true"))),
                 NameSwitch.of(inventory, blue, extra));
     }
 
@@ -110,9 +110,15 @@ record BlueGreenSettings(PgSettings blue, String green, String nextVersion, bool
                 dev.pgplay.core.run.PlaybookOption.string("new-version", null, "the major version green runs (required), e.g. 15"),
                 dev.pgplay.core.run.PlaybookOption.bool("replica-identity-full", false,
                         "set tables without a key to REPLICA IDENTITY FULL instead of refusing (updates and deletes then send whole rows)"),
-                dev.pgplay.core.run.PlaybookOption.bool("copy-large-objects", false, "copy large objects at the switch, while writes are blocked"),
+                dev.pgplay.core.run.PlaybookOption.bool("copy-large-objects", false,
+                        "copy large objects at every switch, while writes are blocked (chosen once at prepare, kept for every later switch)"),
+                dev.pgplay.core.run.PlaybookOption.choice("unlogged-tables", "refuse", "unlogged tables, which logical replication does not carry: "
+                        + "refuse (the default) or empty (green has them empty and their rows are not compared; chosen once at prepare, kept)",
+                        "refuse", "empty"),
                 dev.pgplay.core.run.PlaybookOption.integer("catch-up-timeout", 30, 1, 99999,
                         "seconds the switch waits for the other side to apply everything before it gives up and reopens writes"),
-                dev.pgplay.core.run.PlaybookOption.bool("verify", true, "compare both sides (catalog, rows, checksums) while writes are blocked"));
+                dev.pgplay.core.run.PlaybookOption.bool("verify", true, "compare both sides (catalog, rows, checksums) as of the switch: "
+                        + "snapshots exported while writes are blocked, read once they are open again (sequences and large objects are "
+                        + "compared before the opening)"));
     }
 }

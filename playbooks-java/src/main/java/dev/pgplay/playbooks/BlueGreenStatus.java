@@ -48,6 +48,10 @@ final class BlueGreenStatus {
     String oldVersion = "";
     String newVersion = "";
     List<String> schemaCopied = new ArrayList<>();
+    /** Chosen at prepare (-e copy-large-objects=true), kept for every switch. */
+    boolean copyLargeObjects;
+    /** Chosen at prepare (-e unlogged-tables=empty), kept for every switch. */
+    boolean unloggedEmpty;
     String message = "";
     String updated = "";
 
@@ -80,6 +84,8 @@ final class BlueGreenStatus {
                 case "new-version" -> s.newVersion = v;
                 case "schema-copied" -> s.schemaCopied = v.isEmpty() ? new ArrayList<>()
                         : new ArrayList<>(Arrays.stream(v.split(",")).map(x -> URLDecoder.decode(x, StandardCharsets.UTF_8)).toList());
+                case "large-objects" -> s.copyLargeObjects = v.equals("copy");
+                case "unlogged-tables" -> s.unloggedEmpty = v.equals("empty");
                 case "message" -> s.message = v;
                 case "updated" -> s.updated = v;
                 default -> {
@@ -101,6 +107,8 @@ final class BlueGreenStatus {
                 + "old-version=" + oldVersion + "\n"
                 + "new-version=" + newVersion + "\n"
                 + "schema-copied=" + String.join(",", schemaCopied.stream().map(x -> URLEncoder.encode(x, StandardCharsets.UTF_8)).toList()) + "\n"
+                + "large-objects=" + (copyLargeObjects ? "copy" : "refuse") + "\n"
+                + "unlogged-tables=" + (unloggedEmpty ? "empty" : "refuse") + "\n"
                 + "message=" + message.replace('\n', ' ') + "\n"
                 + "updated=" + updated + "\n";
     }

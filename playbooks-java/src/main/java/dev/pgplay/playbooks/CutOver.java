@@ -113,8 +113,7 @@ final class CutOver {
                 run.nextOn(ctx, run.sidePort()).stopFast();
             }
             ports(ctx, true);
-            Pg.root(ctx, Cmd.of("sh", "-c", "printf '%s\\n' \"default_transaction_read_only = 'on'\" >> \"$1\" && chown postgres:postgres \"$1\" && chmod 0600 \"$1\"",
-                    "sh", run.status.get(Key.NEW_DATA) + "/postgresql.auto.conf"));
+            Pg.markReadOnly(ctx, run.status.get(Key.NEW_DATA));
             if (run.m.method().equals("link")) {
                 run.status.put(Key.MESSAGE, "link mode: the new cluster was started; the old one cannot be used any more");
             }

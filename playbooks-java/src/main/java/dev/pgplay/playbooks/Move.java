@@ -275,8 +275,7 @@ final class Move {
         List<String> cmds = List.of("default_transaction_read_only = on in postgresql.auto.conf", online ? "reload" : "start");
         return Imperative.of("read-only and running", cmds).run(ctx, () -> {
             if (!marked) {
-                Pg.root(t, Cmd.of("sh", "-c", "printf '%s\\n' \"default_transaction_read_only = 'on'\" >> \"$1\" && chown postgres:postgres \"$1\" && chmod 0600 \"$1\"",
-                        "sh", auto));
+                Pg.markReadOnly(t, status.get(Key.NEW_DATA));
             }
             if (online) {
                 n.sql("SELECT pg_reload_conf()");

@@ -28,6 +28,12 @@ import java.util.Set;
  * itself after {@code pgbouncer-resume-after-seconds} should the controller be lost. The admin
  * console is reached over PgBouncer's unix socket as {@code pgbouncer-admin-user}, an OS user and
  * an admin_users entry authenticated by peer: no password is used.
+ *
+ * <p>In session pooling (PgBouncer's default) a client holds its server connection as long as it
+ * stays connected, so PAUSE would wait for clients to leave; the server's stop ends those sessions
+ * whatever is done. Such databases are {@code KILL}ed instead, at the same moment: their sessions
+ * end (clients reconnect once, as through the VIP) and new ones wait, as PAUSE makes them, until
+ * the RESUME that follows the promotion leads them to the new primary.
  */
 final class PgBouncer {
     static final String TIMER = "pgplay-pgbouncer-resume";
@@ -150,6 +156,30 @@ final class PgBouncer {
         return out;
     }
 
+    /**
+     * Whether {@code row} of SHOW DATABASES pools by session: its own pool_mode, else the
+     * configuration's ({@code defaultMode}, PgBouncer's default being session).
+     */
+    static boolean sessionPooled(Map<String, String> row, String defaultMode) {
+        String own = row.getOrDefault("pool_mode", "");
+        return "session".equals(own.isEmpty() ? defaultMode : own);
+    }
+
+    /** pool_mode of SHOW CONFIG: the mode of databases that set none. */
+    private String defaultPoolMode(HostContext b) {
+        ExecResult r = admin(b, "SHOW CONFIG", Duration.ofSeconds(10)).check(b.host().name() + ": pgbouncer SHOW CONFIG");
+        for (String line : r.stdout().split("\n")) {
+            String[] f = line.split("\u001f", -1);
+            if (f.length > 1 && f[0].equals("pool_mode")) {
+                return f[1];
+            }
+        }
+        return "session";
+    }
+
+    /** The databases of the last pause that were KILLed (session pooling), per host. */
+    private final Map<String, List<String>> killed = new java.util.concurrent.ConcurrentHashMap<>();
+
     /** The names of the databases of {@link #clusterDatabases} that are paused now. */
     private List<String> pausedDatabases(HostContext b) {
         return clusterDatabases(b).stream().filter(r -> "1".equals(r.get("paused"))).map(r -> r.get("name")).toList();
@@ -205,24 +235,35 @@ final class PgBouncer {
         long first = 0;
         for (String h : hosts) {
             HostContext b = ctx.on(h);
-            List<String> dbs = clusterDatabases(b).stream().map(r -> r.get("name")).toList();
+            List<Map<String, String>> rows = clusterDatabases(b);
+            List<String> dbs = rows.stream().map(r -> r.get("name")).toList();
             if (dbs.isEmpty()) {
                 said.add(h + ": no database leads to the cluster");
                 continue;
             }
+            String mode = defaultPoolMode(b);
+            List<String> sessions = rows.stream().filter(r -> sessionPooled(r, mode)).map(r -> r.get("name")).toList();
+            List<String> pooled = dbs.stream().filter(d -> !sessions.contains(d)).toList();
             prepare(b, ctx.inventory().host(st.standby).address(), dbs);
             arm(b, dbs);
             paused.add(h);
             first = first == 0 ? System.nanoTime() : first; // queries wait from here
-            ExecResult r = admin(b, each("PAUSE", dbs), pauseTimeout);
+            // KILL first (immediate), then PAUSE (waits for running transactions), in one console session
+            List<String> commands = new ArrayList<>(each("KILL", sessions));
+            commands.addAll(each("PAUSE", pooled));
+            ExecResult r = admin(b, commands, pauseTimeout);
             if (!r.ok()) {
                 List<String> left = resumeAll(ctx, paused);
                 return TaskResult.failed("PgBouncer on " + h + " did not pause within " + pauseTimeout.toSeconds() + " s (a transaction that does not end, "
-                        + "or clients holding server connections in session pooling; pgbouncer-pause-timeout-seconds): "
+                        + "or a user whose own pool_mode is session; pgbouncer-pause-timeout-seconds): "
                         + dev.pgplay.core.ssh.RemoteCommandException.lastLines(r.stdout() + r.stderr(), 2) + "; resumed on " + String.join(", ", paused)
                         + (left.isEmpty() ? "" : " except " + String.join(", ", left) + " (its timer resumes it)") + "; nothing was stopped");
             }
-            said.add(h + ": " + String.join(", ", dbs));
+            if (!sessions.isEmpty()) {
+                killed.put(h, sessions);
+            }
+            said.add(h + ": " + (pooled.isEmpty() ? "" : String.join(", ", pooled) + (sessions.isEmpty() ? "" : "; "))
+                    + (sessions.isEmpty() ? "" : String.join(", ", sessions) + " in session pooling: sessions ended (KILL), new ones wait"));
         }
         st.bouncerPausedAt = first;
         return TaskResult.changed("PgBouncer paused (" + String.join("; ", said) + "): client queries wait", List.of("PAUSE"));
@@ -299,7 +340,11 @@ final class PgBouncer {
             WritesRefused w = new WritesRefused(all.fromMillis(), all.fromMillis() + (resumed - st.bouncerPausedAt) / 1_000_000);
             st.bouncerPausedAt = 0;
             st.bouncerResumedAt = 0;
-            st.notes.add("PgBouncer paused " + w.millis() + " ms (client queries waited, none failed for it)");
+            List<String> ended = new ArrayList<>();
+            killed.forEach((h, dbs) -> ended.add(h + ": " + String.join(", ", dbs)));
+            killed.clear();
+            st.notes.add("PgBouncer paused " + w.millis() + " ms (client queries waited" + (ended.isEmpty() ? ", none failed for it)"
+                    : "; in session pooling the sessions were ended and their clients reconnected once: " + String.join("; ", ended) + ")"));
             return new TaskResult.Changed(String.join("; ", done) + "; paused " + w.millis() + " ms", done, Optional.empty(), Map.of(WritesRefused.KEY, w));
         }
         return TaskResult.changed(String.join("; ", done), done);

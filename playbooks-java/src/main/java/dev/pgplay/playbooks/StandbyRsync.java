@@ -333,25 +333,48 @@ final class StandbyRsync {
     }
 
     /**
+     * Starts the daemon ({@code $1}: its private directory, {@code $2}: its configuration, {@code $3}:
+     * a port below 1024, which only root may bind; the secret on stdin), and prints {@code port=$3}
+     * once {@code ss} shows that port's listening socket held by the pid the daemon wrote in its own
+     * root-only directory: the transfer goes only to the daemon this run started, never to a
+     * listener of someone else's. Exit 2 when the daemon ended (the port was taken: try another),
+     * 1 with its log when it does not listen in 5 s.
+     */
+    static final String START_DAEMON = "for f in /run/pgplay-rsync-*/pid; do [ -e \"$f\" ] && kill \"$(cat \"$f\")\" 2>/dev/null; done; "
+            + "rm -rf /run/pgplay-rsync-*; umask 077; install -d -m 0700 \"$1\" && cat > \"$1/secrets\" && printf '%s' \"$2\" > \"$1/rsyncd.conf\" || exit 1\n"
+            + "setsid timeout 3600 rsync --daemon --no-detach --config=\"$1/rsyncd.conf\" --address=127.0.0.1 --port=\"$3\" </dev/null >\"$1/log\" 2>&1 &\n"
+            + "i=0; while :; do p=$(cat \"$1/pid\" 2>/dev/null); "
+            + "if [ -n \"$p\" ]; then ss -ltnpH \"sport = :$3\" 2>/dev/null | grep -q \"pid=$p,\" && { echo \"port=$3\"; exit 0; }; "
+            + "kill -0 \"$p\" 2>/dev/null || { cat \"$1/log\"; exit 2; }; fi; i=$((i+1)); "
+            + "[ $i -lt 250 ] || { cat \"$1/log\"; command -v ss >/dev/null || echo 'ss (iproute2) is missing'; exit 1; }; sleep 0.02; done";
+
+    /**
      * An rsync daemon on the standby's loopback (one module, a one-time secret in 0600 files on
      * both hosts, given on stdin), reached from the primary through two SSH forwards and the
      * controller; it ends by itself within the hour if nothing stops it (a lost controller).
+     * Its port is below 1024 (no local user but root can bind it first) and proven to be the
+     * daemon's own socket ({@link #START_DAEMON}); a port someone else's service holds is left for another.
      */
     private Daemon startDaemon(HostContext primary, HostContext s) {
         String secret = HexFormat.of().formatHex(randomBytes(24));
-        int port = 20000 + new SecureRandom().nextInt(40000);
-        String dir = "/run/pgplay-rsync-" + port;
         String base = layout(run.status.get(Key.OLD_DATA), run.status.get(Key.NEW_DATA)).get(0);
-        ExecResult started = s.connection().exec(Cmd.of("sh", "-c", "for f in /run/pgplay-rsync-*/pid; do [ -e \"$f\" ] && kill \"$(cat \"$f\")\" 2>/dev/null; done; "
-                + "rm -rf /run/pgplay-rsync-*; umask 077; install -d -m 0700 \"$1\" && cat > \"$1/secrets\" && printf '%s' \"$3\" > \"$1/rsyncd.conf\" || exit 1\n"
-                + "setsid timeout 3600 rsync --daemon --no-detach --config=\"$1/rsyncd.conf\" --address=127.0.0.1 --port=\"$2\" </dev/null >\"$1/log\" 2>&1 &\n"
-                + "i=0; while ! ss -ltnH \"sport = :$2\" 2>/dev/null | grep -q .; do i=$((i+1)); "
-                + "[ $i -lt 250 ] || { cat \"$1/log\"; command -v ss >/dev/null || echo 'ss (iproute2) is missing'; exit 1; }; sleep 0.02; done",
-                "sh", dir, String.valueOf(port), daemonConfig(base, dir + "/secrets", dir + "/pid")),
-                ExecOptions.as("root").stdin(("pgplay:" + secret + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-        if (!started.ok()) {
+        String dir = null;
+        int port = 0;
+        ExecResult started = null;
+        for (int attempt = 0; attempt < 5 && port == 0; attempt++) {
+            dir = "/run/pgplay-rsync-" + HexFormat.of().formatHex(randomBytes(8));
+            int tried = 600 + new SecureRandom().nextInt(424);
+            started = s.connection().exec(Cmd.of("sh", "-c", START_DAEMON, "sh", dir, daemonConfig(base, dir + "/secrets", dir + "/pid"),
+                    String.valueOf(tried)), ExecOptions.as("root").stdin(("pgplay:" + secret + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            if (started.ok() && started.stdout().contains("port=" + tried)) {
+                port = tried;
+            } else if (started.exitStatus() != 2) {
+                break;
+            }
+        }
+        if (port == 0) {
             new Daemon(primary, s, dir).close(null);
-            throw new IllegalStateException(s.host().name() + ": the rsync daemon was not listening on 127.0.0.1:" + port + " after 5 s: "
+            throw new IllegalStateException(s.host().name() + ": the rsync daemon was not listening on 127.0.0.1 as its own process: "
                     + dev.pgplay.core.ssh.RemoteCommandException.lastLines(started.stdout() + "\n" + started.stderr(), 3));
         }
         Daemon d = new Daemon(primary, s, dir);

@@ -18,13 +18,22 @@ import java.util.concurrent.CompletionException;
  * one work session in database postgres (block, proof, opening), and one per replicated database,
  * so each database's steps run in parallel with no new connection in the window; the latter also
  * export the snapshots the comparison reads after writes reopen. A host's SSH server allows 10
- * channels per connection (OpenSSH's MaxSessions): beyond {@link #MAX_EACH} databases there are
- * no per-database sessions, the work session moves from database to database with
- * {@code \connect} (one script per step and side), and the comparison runs in the window.
+ * channels per connection (OpenSSH's MaxSessions): the per-database sessions go over connections
+ * of their own ({@link HostContext#connection(int)}), {@link #PER_LANE} on each. Beyond
+ * {@link #MAX_EACH} databases (a server's connections are counted too) there are no per-database
+ * sessions, the work session moves from database to database with {@code \connect} (one script
+ * per step and side), and the comparison runs in the window.
  */
 final class SwitchSessions implements AutoCloseable {
     static final String PRELUDE = "SET default_transaction_read_only = off; SET pgplay.allow_ddl = on; SET application_name = 'pgplay';\n";
-    static final int MAX_EACH = 5;
+    static final int MAX_EACH = 32;
+    /** Per-database sessions on one extra SSH connection: under OpenSSH's 10 channels, with room to spare. */
+    static final int PER_LANE = 8;
+
+    /** The connection a database's session goes over: lane 0 keeps the run's shell, the work session and the journals. */
+    static int lane(int index) {
+        return 1 + index / PER_LANE;
+    }
 
     final List<String> databases;
     private final Map<Side, KeptPsql> work = new EnumMap<>(Side.class);
@@ -50,9 +59,11 @@ final class SwitchSessions implements AutoCloseable {
                     }
                 }));
                 if (databases.size() <= MAX_EACH) {
-                    for (String db : databases) {
+                    for (int i = 0; i < databases.size(); i++) {
+                        String db = databases.get(i);
+                        int lane = lane(i);
                         opening.add(CompletableFuture.runAsync(() -> {
-                            KeptPsql k = KeptPsql.open(ctx, bg.port(), db, PRELUDE);
+                            KeptPsql k = KeptPsql.open(ctx, lane, bg.port(), db, PRELUDE);
                             synchronized (e) {
                                 e.put(db, k);
                             }

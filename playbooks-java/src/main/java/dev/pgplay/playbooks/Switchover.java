@@ -186,12 +186,14 @@ final class Switchover {
                     t.start();
                 });
             }
+            ctx.progress("promotion of " + o.name() + " asked for (journals: promoting)");
             promoted = session.promoteMarked(cp);
         } catch (UnreachableException | CommandTimeoutException e) {
             VipUp up = joined(vipUp, vipOp, o.ctx());
             return TaskResult.failed("the promotion of " + o.name() + " was asked for and " + o.name() + " cannot be read now ("
-                    + e.getMessage() + "); " + p.name() + " stays stopped and fenced" + (up != null && up.raised() ? "; the VIP was raised on " + o.name()
-                    : ", with the VIP") + ". Next: when " + o.name() + " answers, run again: the journal tells the next run to finish this switchover");
+                    + e.getMessage() + "); " + p.name() + " stays stopped and fenced" + vipOffStopped(p, s, st)
+                    + (up != null && up.raised() ? "; the VIP was raised on " + o.name() : "")
+                    + ". Next: when " + o.name() + " answers, run again: the journal tells the next run to finish this switchover");
         }
         long promotedAt = System.nanoTime();
         VipUp up = joined(vipUp, vipOp, o.ctx());
@@ -231,6 +233,23 @@ final class Switchover {
         done.addAll(up.commands());
         return new TaskResult.Changed(message + "; " + up.message() + " (raised during the promotion)", done, java.util.Optional.empty(),
                 Map.of(WritesRefused.KEY, refused));
+    }
+
+    /**
+     * The VIP taken off the old primary when the run gives up with it stopped and fenced: it
+     * serves nothing there, and once the network heals the promoted node's announcement must be
+     * the only one. Best effort (the old primary's own host is reachable, or the text says it kept it).
+     */
+    private static String vipOffStopped(Pg p, PgSettings s, RollingState st) {
+        if (s.vip().isEmpty()) {
+            return "";
+        }
+        try {
+            TaskResult off = vip(p.ctx(), s, false, st);
+            return off.isFailure() ? ", and still holds the VIP (" + off.message() + ")" : "; the VIP is off " + p.name() + " (it serves nothing there)";
+        } catch (Exception e) {
+            return ", and may still hold the VIP (" + e.getMessage() + ")";
+        }
     }
 
     /** A VIP plan carried out by {@link #apply}: when its first step had run (System.nanoTime), the commands. */

@@ -11,6 +11,8 @@ import dev.pgplay.playbooks.BlueGreenStatus.Phase;
 import dev.pgplay.postgres.DdlGuard;
 import dev.pgplay.postgres.KeptPsql;
 import dev.pgplay.postgres.LargeObjects;
+import dev.pgplay.postgres.LogicalReadiness;
+import dev.pgplay.postgres.MaterializedViews;
 import dev.pgplay.postgres.Psql;
 import dev.pgplay.postgres.Publication;
 import dev.pgplay.postgres.SchemaCopy;
@@ -81,11 +83,13 @@ final class WriteSwitch {
     List<Task> tasks() {
         return List.of(
                 Task.of("where things stand", this::where),
+                Task.of("what " + to.text() + " would lack, refused before writes are blocked (large objects, unlogged tables); "
+                        + "materialized views refreshed on " + to.text(), this::carried).when(c -> !done),
                 Task.of("psql sessions on both sides (opened before writes are blocked)", guarded(this::open)).when(c -> !done),
                 Task.of("block writes on " + y(), guarded(this::block)).when(c -> !done),
                 Task.of(x() + " has applied everything " + from.text() + " wrote (LSN proof)",
                         guarded(c -> timed("proof", c, k -> caughtUp(k, bg.s.catchUp())))).when(c -> !done),
-                Task.of("sequences" + (bg.s.copyLargeObjects() ? " and large objects" : "") + " from " + from.text() + " to " + to.text(),
+                Task.of("sequences (and large objects, when chosen at prepare) from " + from.text() + " to " + to.text(),
                         guarded(c -> timed("sequences", c, this::sequences))).when(c -> !done),
                 Task.of(from.text() + " follows " + to.text() + " before " + to.text() + " takes a write", guarded(c -> timed("reverse", c, this::reverse))).when(c -> !done),
                 Task.of("snapshots of both sides for the comparison", guarded(c -> timed("snapshots", c, this::snapshots))).when(c -> !done && bg.s.verify()),
@@ -96,7 +100,7 @@ final class WriteSwitch {
                 Task.of("clients by name to " + x() + " (" + bg.s.names().map(n -> n.methods()).orElse("") + ")",
                         c -> bg.s.names().get().lead(c, false, bg.s.host(to), done ? null : bg.s.host(from))).when(c -> bg.s.names().isPresent()),
                 Task.of(from.text() + "'s slots that " + to.text() + " no longer uses dropped", this::unusedSlots).when(c -> !done),
-                Task.of("compare " + to.text() + " with " + from.text() + " as they were at the switch", this::verify)
+                Task.of("compare " + to.text() + " with " + from.text() + " as they were at the switch (read after the opening)", this::verify)
                         .when(c -> !done && bg.s.verify()),
                 Task.of("sessions closed", this::close));
     }
@@ -132,6 +136,74 @@ final class WriteSwitch {
                     + " and run again; nothing was changed");
         }
         return TaskResult.ok(st.summary() + (st.phase == Phase.SWITCHING ? ": the cut switch is taken up toward " + to.text() : ""));
+    }
+
+    /** Large objects to carry in this run: chosen (now or at prepare), or found by a run taking up a cut switch; null until read. */
+    private Boolean carryLargeObjects;
+    /** The comparison's items left out: the rows of unlogged tables, empty on the new side by choice. */
+    private List<String> leftOut = List.of();
+
+    private boolean carryLargeObjects() {
+        return carryLargeObjects != null ? carryLargeObjects : bg.copyLargeObjects();
+    }
+
+    /**
+     * Before anything is blocked: what {@code from} holds that the switch would not carry is
+     * refused (large objects or unlogged tables that prepare did not choose to carry or leave),
+     * so no difference is found only after the opening; the materialized views {@code from} has
+     * populated are refreshed on {@code to}, which gets them neither by replication nor by the
+     * schema copy (content as of now). A run taking up a cut switch (writes blocked already)
+     * refuses nothing: it carries the large objects it finds and says so.
+     */
+    TaskResult carried(HostContext ctx) throws Exception {
+        HostContext f = bg.on(ctx, from);
+        LogicalReadiness r = LogicalReadiness.read(f, bg.port());
+        boolean cut = bg.status.phase == Phase.SWITCHING;
+        List<String> refused = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
+        if (r.largeObjects() > 0 && !bg.copyLargeObjects()) {
+            if (cut) {
+                notes.add(r.largeObjects() + " large object(s) found while taking up a cut switch: copied");
+            } else {
+                refused.add(r.largeObjects() + " large object(s) on " + from.text() + ", which logical replication does not carry and prepare did not "
+                        + "choose to copy: run with -e copy-large-objects=true (recorded for every later switch)");
+            }
+        }
+        carryLargeObjects = bg.copyLargeObjects() || (cut && r.largeObjects() > 0);
+        if (!r.unloggedRowItems().isEmpty() && !bg.unloggedEmpty() && !cut) {
+            refused.add("unlogged table(s) on " + from.text() + " (" + String.join(", ", r.unloggedRowItems().stream().limit(5).toList())
+                    + "), which logical replication does not carry: run with -e unlogged-tables=empty to leave them empty on " + to.text());
+        }
+        leftOut = r.unloggedRowItems();
+        if (!refused.isEmpty()) {
+            return TaskResult.failed(String.join("; ", refused) + "; nothing was blocked: writes stay on " + y());
+        }
+        if (!leftOut.isEmpty()) {
+            notes.add("unlogged tables not carried to " + to.text() + " (unlogged-tables=empty, chosen at prepare), their rows not compared: "
+                    + String.join(", ", leftOut));
+        }
+        HostContext t = bg.on(ctx, to);
+        List<String> dbs = bg.databases(ctx, from);
+        Map<String, List<String>> views = MaterializedViews.populated(f, bg.port(), dbs);
+        int n = views.values().stream().mapToInt(List::size).sum();
+        if (n == 0) {
+            bg.notes.addAll(notes);
+            return TaskResult.ok("nothing " + to.text() + " would lack" + (notes.isEmpty() ? "" : ": " + String.join("; ", notes)));
+        }
+        List<String> cmds = List.of("REFRESH MATERIALIZED VIEW x " + n + " on " + to.text());
+        return Imperative.of("refresh " + n + " materialized view(s) on " + to.text(), cmds).run(ctx, () -> {
+            long t0 = System.nanoTime();
+            for (Map.Entry<String, List<String>> e : views.entrySet()) {
+                String sql = MaterializedViews.refreshSql(e.getValue());
+                if (sql != null) {
+                    Psql.run(t, bg.port(), e.getKey(), sql, Duration.ofHours(1));
+                }
+            }
+            notes.add(n + " materialized view(s) refreshed on " + to.text() + " before writes were blocked ("
+                    + (System.nanoTime() - t0) / 1_000_000 + " ms; content as of then)");
+            bg.notes.addAll(notes);
+            return TaskResult.changed(String.join("; ", notes), cmds);
+        });
     }
 
     /** Runs a step; if it fails before {@code to} is open, writes go back to {@code from} (the switch in reverse). */
@@ -359,8 +431,8 @@ final class WriteSwitch {
             }
             if (ms > limit.toMillis()) {
                 return TaskResult.failed(x() + " is behind " + from.text() + ": after " + limit.toSeconds() + " s, " + behind.size()
-                        + " slot(s) short of " + Psql.lsnText(end) + ": " + String.join(", ", behind)
-                        + " (see the subscriber's log; raise -e catch-up-timeout or switch when it has caught up)");
+                        + " slot(s) short of " + Psql.lsnText(end) + ": " + String.join(", ", behind.subList(0, Math.min(2, behind.size())))
+                        + (behind.size() > 2 ? " and " + (behind.size() - 2) + " more" : "") + " (see the subscriber's log; raise -e catch-up-timeout or switch when it has caught up)");
             }
             Thread.sleep(y != null ? 5 : 200);
         }
@@ -375,7 +447,7 @@ final class WriteSwitch {
             return TaskResult.ok("set by an earlier run, which proved " + to.text() + " complete; nothing to compare in this run");
         }
         // one round trip per side (in parallel by database): everything read on from, then set, read back (and replaced) on to
-        boolean lo = bg.s.copyLargeObjects();
+        boolean lo = carryLargeObjects();
         Map<String, List<String>> reads = new LinkedHashMap<>();
         sessions.databases.forEach(db -> reads.put(db, List.of(Sequences.READ, lo ? LargeObjects.READ : "")));
         Map<String, List<List<List<String>>>> read = sessions.inEach(from, reads, Duration.ofMinutes(10));
@@ -398,8 +470,9 @@ final class WriteSwitch {
                         + from.text() + "'s after setting them (" + now.size() + " against " + wanted.size() + ")");
             }
         }
-        return TaskResult.changed(n + " sequence(s) set exactly and read back" + (lo ? ", " + objects + " large object(s) copied" : ""),
-                List.of("setval() x " + n));
+        String text = n + " sequence(s) set exactly and read back" + (lo ? ", " + objects + " large object(s) copied" : "");
+        bg.notes.add("compared before the opening (writes blocked): every slot's LSN proof, " + text);
+        return TaskResult.changed(text, List.of("setval() x " + n));
     }
 
     /**
@@ -602,18 +675,23 @@ final class WriteSwitch {
         List<String> table = Snapshot.table(rows);
         long bad = rows.stream().filter(r -> !r.ok()).count();
         long ms = (System.nanoTime() - t0) / 1_000_000;
+        String when = blueSnapshots.isEmpty() ? "compared before the opening (writes blocked)"
+                : "compared after the opening, as of the switch (snapshots exported while writes were blocked)";
         if (bad > 0) {
+            bg.notes.add(when + ": " + bad + " difference(s) in " + rows.size() + " items of catalog and rows");
             return TaskResult.failed(bad + " difference(s) between blue and green (table below)", Map.of("report", table));
         }
+        bg.notes.add(when + ": " + rows.size() + " items of catalog and rows identical" + (leftOut.isEmpty() ? ""
+                : " (" + leftOut.size() + " unlogged table(s) left out by choice)"));
         return TaskResult.ok(rows.size() + " items identical, read in " + ms + " ms" + (blueSnapshots.isEmpty() ? " with writes blocked"
-                : " as of the switch, with writes open"), Map.of("report", table));
+                : " as of the switch, read after the opening"), Map.of("report", table));
     }
 
     /** A side read for comparison, without pgplay's own schema (the DDL guard) and sequences (compared in the window). */
     private Snapshot read(HostContext ctx, Map<String, String> snapshots) {
         try {
             return Snapshot.read(ctx, bg.port(), Math.max(1, Runtime.getRuntime().availableProcessors()), snapshots)
-                    .without("pgplay").withoutItems(": sequence ");
+                    .without("pgplay").withoutItems(": sequence ").withoutKeys(leftOut);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);

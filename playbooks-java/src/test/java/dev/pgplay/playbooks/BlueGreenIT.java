@@ -55,6 +55,27 @@ class BlueGreenIT {
         PgLab.sql(blue, "shop", "GRANT INSERT, SELECT ON sales.orders TO app; GRANT USAGE ON SEQUENCE sales.orders_id_seq TO app;"
                 + " CREATE TABLE public.nokey (x int)");
         PgLab.sql(blue, "app", "DELETE FROM writes");
+        // a site's shape: more databases than green's default 4 workers (6 with postgres, shop and app), one with an odd name,
+        // a materialized view, an unlogged table with rows
+        PgLab.sql(blue, "postgres", "CREATE DATABASE reports OWNER app");
+        PgLab.sql(blue, "postgres", "CREATE DATABASE crm");
+        PgLab.sql(blue, "postgres", "CREATE DATABASE " + dev.pgplay.postgres.Psql.ident(ODD));
+        for (String db : List.of("reports", "crm", ODD)) {
+            sql(blue, db, "CREATE TABLE public.notes (id bigserial PRIMARY KEY, body text NOT NULL);"
+                    + " INSERT INTO public.notes (body) SELECT 'note ' || g FROM generate_series(1, 500) g");
+        }
+        PgLab.sql(blue, "shop", "CREATE MATERIALIZED VIEW sales.daily AS SELECT customer, count(*) AS n, sum(amount) AS total FROM sales.orders GROUP BY 1;"
+                + " CREATE UNLOGGED TABLE public.sessions_cache (k text PRIMARY KEY, v text);"
+                + " INSERT INTO public.sessions_cache SELECT 'session ' || g, md5(g::text) FROM generate_series(1, 200) g");
+    }
+
+    /** A database name that needs quoting everywhere. */
+    static final String ODD = "crm \"eu\" 2026";
+
+    /** psql as postgres in a database of any name (passed as a dbname= value, not through a shell). */
+    static String sql(LabHost h, String db, String sql) {
+        return h.docker("runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d",
+                dev.pgplay.postgres.Psql.conninfo(db), "-c", sql).strip();
     }
 
     @AfterAll
@@ -78,11 +99,14 @@ class BlueGreenIT {
         assertTrue(r.out().contains("wal_level is replica"), r.out());
         assertTrue(r.out().contains("table(s) without a replica identity (public.nokey)"), r.out());
         assertTrue(r.out().contains("large object(s), which logical replication does not carry"), r.out());
+        assertTrue(r.out().contains("unlogged table(s), which logical replication does not carry: public.sessions_cache; -e unlogged-tables=empty"), r.out());
+        assertTrue(r.out().contains("max_logical_replication_workers is 4, the way back needs 6"), r.out());
         assertTrue(r.out().contains("nothing was changed"), r.out());
         assertEquals("0", PgLab.sql(green, "postgres", "SELECT count(*) FROM pg_database WHERE datname = 'shop'"));
         assertEquals("", blue.docker("sh", "-c", "ls /var/lib/pgplay/bluegreen-main.status 2>/dev/null || true").strip());
         // what the user does about it: the setting (a restart in a window), a key
         PgLab.sql(blue, "postgres", "ALTER SYSTEM SET wal_level = logical");
+        PgLab.sql(blue, "postgres", "ALTER SYSTEM SET max_logical_replication_workers = 8");
         blue.docker("pg_ctlcluster", "13", "main", "restart");
         PgLab.sql(blue, "shop", "ALTER TABLE public.nokey ADD PRIMARY KEY (x)");
     }
@@ -90,9 +114,20 @@ class BlueGreenIT {
     @Test
     @Order(2)
     void prepareBuildsGreenAndGuardsDdl() throws InterruptedException {
-        PgLab.Run r = pg.playbook("bluegreen-prepare", "-e", "new-version=15", "-e", "copy-large-objects=true");
+        PgLab.Run r = pg.playbook("bluegreen-prepare", "-e", "new-version=15", "-e", "copy-large-objects=true", "-e", "unlogged-tables=empty");
         assertEquals(0, r.code(), r.out());
         assertEquals("15", PgLab.serverMajor(green));
+        // six databases: an apply worker each and table copies beside them (PostgreSQL's 4 would copy nothing, for ever)
+        assertEquals("9", PgLab.sql(green, "postgres", "SHOW max_logical_replication_workers"), r.out());
+        for (String db : List.of("reports", "crm", ODD)) {
+            assertEquals("500", sql(green, db, "SELECT count(*) FROM public.notes"), db);
+        }
+        assertEquals(PgLab.sql(blue, "shop", "SELECT count(*) FROM sales.daily"), PgLab.sql(green, "shop", "SELECT count(*) FROM sales.daily"),
+                "the materialized view is populated on green");
+        assertEquals("0", PgLab.sql(green, "shop", "SELECT count(*) FROM public.sessions_cache"), "left empty, as chosen");
+        assertTrue(r.out().contains("unlogged table(s) left empty on the new side by choice"), r.out());
+        assertEquals("refreshed", PgLab.sql(blue, "shop", "REFRESH MATERIALIZED VIEW sales.daily; SELECT 'refreshed'"),
+                "the DDL guard lets a site's refresh through");
         assertEquals(PgLab.sql(blue, "shop", "SELECT count(*) FROM sales.orders"), PgLab.sql(green, "shop", "SELECT count(*) FROM sales.orders"));
         assertEquals("on", PgLab.sql(green, "postgres", "SHOW default_transaction_read_only"), "green is read-only until the switch");
         String ddl = blue.dockerResult("su", "postgres", "-c", "psql -X -d shop -c 'CREATE TABLE sneaky (id int)'").getStderr();
@@ -100,7 +135,8 @@ class BlueGreenIT {
         PgLab.sql(blue, "shop", "INSERT INTO stock.items VALUES ('after-prepare', 1, NULL)");
         waitFor("a row written on blue after the prepare reaches green",
                 () -> PgLab.sql(green, "shop", "SELECT count(*) FROM stock.items WHERE sku = 'after-prepare'").equals("1"));
-        PgLab.Run again = pg.playbook("bluegreen-prepare", "-e", "new-version=15", "-e", "copy-large-objects=true");
+        // the choices of the first prepare hold without being given again
+        PgLab.Run again = pg.playbook("bluegreen-prepare", "-e", "new-version=15");
         assertEquals(0, again.code(), again.out());
         assertTrue(again.out().contains("copied earlier"), again.out());
         PgLab.Run check = pg.playbook("bluegreen-switch", "-e", "new-version=15", "--check");
@@ -119,9 +155,17 @@ class BlueGreenIT {
         monitor = new WritableMonitor(pg.jdbc(blue.address(), "app"), pg.jdbc(green.address(), "app"), WritableMonitor.ACCEPTS_WRITES).start();
         waitFor("the writers commit through the VIP", () -> writer.acknowledged().size() > 20 && orders.acknowledged().size() > 10);
         PgLab.sql(blue, "postgres", "SET password_encryption = 'scram-sha-256'; CREATE ROLE late LOGIN PASSWORD 'late-pw'");
-        PgLab.Run r = pg.playbook("bluegreen-switch", "-e", "new-version=15", "-e", "copy-large-objects=true");
+        PgLab.sql(blue, "shop", "INSERT INTO public.sessions_cache VALUES ('written after the prepare', 'x')");
+        // large objects and unlogged tables as chosen at prepare, not repeated here
+        PgLab.Run r = pg.playbook("bluegreen-switch", "-e", "new-version=15");
         assertEquals(0, r.code(), r.out());
         assertTrue(r.out().contains("items identical"), r.out());
+        assertTrue(r.out().contains("compared before the opening (writes blocked): every slot's LSN proof"), r.out());
+        assertTrue(r.out().contains("compared after the opening, as of the switch"), r.out());
+        assertTrue(r.out().contains("unlogged table(s) left out by choice"), r.out());
+        assertTrue(r.out().contains("materialized view(s) refreshed on green before writes were blocked"), r.out());
+        assertTrue(Integer.parseInt(PgLab.sql(green, "shop", "SELECT count(*) FROM sales.daily")) > 5000,
+                "the materialized view answers on green right after the switch, with the orders written before it");
         assertTrue(r.out().contains("writes were refused for"), r.out());
         assertWritesOn(green, blue, "after the switch");
         assertEquals("1", PgLab.sql(green, "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = 'late' AND rolcanlogin"),

@@ -80,4 +80,27 @@ class BlueGreenSettingsTest {
         assertNull(none.target);
         assertThrows(IllegalArgumentException.class, () -> BlueGreenStatus.parse("phase=flying\n"));
     }
+
+    @Test
+    void greenHasAnApplyWorkerPerDatabaseAndTableCopiesBesideThem() {
+        String six = BlueGreenPrep.settings(6, 3);
+        assertTrue(six.contains("max_logical_replication_workers = 9\n"), six);
+        assertTrue(six.contains("max_worker_processes = 18\n"), "the workers, the launcher and PostgreSQL's 8: " + six);
+        assertTrue(six.contains("max_replication_slots = 10\n") && six.contains("max_wal_senders = 10\n"), six);
+        String many = BlueGreenPrep.settings(40, 4);
+        assertTrue(many.contains("max_logical_replication_workers = 44\n") && many.contains("max_replication_slots = 44\n"),
+                "the way back needs a slot and a sender per database on green: " + many);
+    }
+
+    @Test
+    void choicesMadeAtPrepareAreKeptInTheStatus() {
+        BlueGreenStatus st = new BlueGreenStatus();
+        st.copyLargeObjects = true;
+        st.unloggedEmpty = true;
+        BlueGreenStatus back = BlueGreenStatus.parse(st.text());
+        assertTrue(back.copyLargeObjects && back.unloggedEmpty, st.text());
+        BlueGreenStatus none = BlueGreenStatus.parse(new BlueGreenStatus().text());
+        assertTrue(!none.copyLargeObjects && !none.unloggedEmpty);
+        assertEquals(false, BlueGreenStatus.parse("phase=ready\n").copyLargeObjects, "a status of an earlier pgplay: nothing chosen");
+    }
 }

@@ -22,7 +22,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Network cuts (the host's interface down: packets lost, connections hang) in the middle of
- * rolling-minor: the standby during the switchover, the old primary during its rejoin. The run
+ * rolling-minor: the standby during the switchover (before the proof, and right after the promotion
+ * was asked for), the old primary during its rejoin. The run
  * fails cleanly and in bounded time, one node writable holding the VIP; once the network is back,
  * a plain re-run converges. A writer through the VIP and a monitor of both nodes run throughout.
  */
@@ -118,6 +119,48 @@ class RollingMinorNetworkIT {
             monitor.close();
         }
         assertEquals(RunResult.UNREACHABLE_HOSTS, first.code() & RunResult.UNREACHABLE_HOSTS, first.out());
+        assertEquals(0, rerun.code(), rerun.out());
+        assertHealthy(writer, monitor);
+    }
+
+    @Test
+    @Order(3)
+    void standbyCutOffRightAfterThePromotionWasAskedFor_theStoppedOldPrimaryLetsTheVipGo_thenARerunConverges() throws Exception {
+        LabHost db1 = pg.host("db1");
+        LabHost db2 = pg.host("db2");
+        LabHost primary = PgLab.inRecovery(db1) ? db2 : db1;
+        LabHost standby = primary == db1 ? db2 : db1;
+        RunListener cut = new RunListener() {
+            @Override
+            public void progress(dev.pgplay.inventory.Host host, Task task, String line) {
+                if (line.startsWith("promotion of " + standby.name() + " asked for")) {
+                    standby.cutNetwork();
+                }
+            }
+        };
+        Writer writer = new Writer(pg.jdbc(pg.vip, "app"), 1_000_000).start();
+        WritableMonitor monitor = new WritableMonitor(pg.jdbc(db1.address(), "app"), pg.jdbc(db2.address(), "app")).start();
+        PgLab.InProcess first;
+        PgLab.Run rerun;
+        boolean oldPrimaryHeldVip;
+        try {
+            Thread.sleep(300);
+            first = pg.runInProcess(new RollingMinor(), Map.of("switchover", "true"), cut, null);
+            oldPrimaryHeldVip = PgLab.holdsVip(primary, pg.vip);
+            standby.healNetwork();
+            Thread.sleep(1000);
+            assertFalse(PgLab.holdsVip(primary, pg.vip) && PgLab.holdsVip(standby, pg.vip), "never two nodes with the VIP once the network heals");
+            rerun = pg.playbook("rolling-minor");
+            Thread.sleep(500);
+        } finally {
+            standby.healNetwork();
+            writer.close();
+            monitor.close();
+        }
+        assertTrue(first.code() != 0, first.out());
+        assertTrue(first.out().contains("the promotion of " + standby.name() + " was asked for"), first.out());
+        assertTrue(first.out().contains("the VIP is off " + primary.name()), first.out());
+        assertFalse(oldPrimaryHeldVip, "the stopped, fenced old primary let the VIP go when the run gave up");
         assertEquals(0, rerun.code(), rerun.out());
         assertHealthy(writer, monitor);
     }

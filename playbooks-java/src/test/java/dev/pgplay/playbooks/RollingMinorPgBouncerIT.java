@@ -23,7 +23,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * writer connected through it sees no failed transaction and loses no commit while rolling-minor
  * switches over; a PAUSE that cannot complete calls the switchover off before anything stops; a
  * controller killed while PgBouncer is paused leaves a timer that resumes it, and a plain re-run
- * points it at the primary.
+ * points it at the primary; with PgBouncer's default session pooling a client holding a session
+ * reconnects once and loses nothing.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RollingMinorPgBouncerIT {
@@ -125,5 +126,42 @@ class RollingMinorPgBouncerIT {
         try (Connection c = DriverManager.getConnection(throughBouncer(), "app", "app-pw")) {
             c.createStatement().execute("INSERT INTO writes (id) VALUES (-2)");
         }
+    }
+
+    @Test
+    @Order(4)
+    void withPgBouncersDefaultSessionPoolingTheSwitchoverEndsEachSessionOnceAndLosesNothing() throws Exception {
+        LabHost db1 = pg.host("db1");
+        LabHost db2 = pg.host("db2");
+        LabHost pgb = pg.host("pgb");
+        LabHost primary = PgLab.inRecovery(db1) ? db2 : db1;
+        LabHost standby = primary == db1 ? db2 : db1;
+        // PgBouncer as installed: no pool_mode in its file, so session pooling; the writer holds one session through it
+        dev.pgplay.lab.LabPgBouncer.start(pgb, primary.address(), null);
+        assertEquals(primary.address() + " 0", PgLab.pgbouncerApp(pgb));
+        PgLab.Run r;
+        Writer writer = new Writer(throughBouncer(), 1_000_000, 7_000_000_000L).start();
+        WritableMonitor monitor = new WritableMonitor(pg.jdbc(db1.address(), "app"), pg.jdbc(db2.address(), "app")).start();
+        try {
+            Thread.sleep(1000);
+            r = pg.playbook("rolling-minor", "-e", "switchover=true");
+            Thread.sleep(1000);
+        } finally {
+            writer.close();
+            monitor.close();
+        }
+        assertEquals(0, r.code(), r.out());
+        assertTrue(PgLab.inRecovery(primary), "switched over: " + primary.name() + " is a standby now");
+        assertEquals(standby.address() + " 0", PgLab.pgbouncerApp(pgb), "PgBouncer leads to the new primary and is not paused");
+        assertTrue(r.out().contains("app in session pooling: sessions ended (KILL), new ones wait"), r.out());
+        assertTrue(r.out().contains("in session pooling the sessions were ended and their clients reconnected once"), r.out());
+        assertTrue(writer.failures() >= 1 && writer.failures() <= 10, "the held session ends once, then the client reconnects: "
+                + writer.failures() + " failed attempt(s)");
+        List<Long> acked = writer.acknowledged();
+        assertTrue(acked.size() > 100, "the writer wrote too little: " + acked.size());
+        RollingMinorIT.assertAllPresent(acked, standby);
+        assertEquals(0, monitor.bothWritable());
+        System.out.printf("rolling-minor through PgBouncer in session pooling: %d commits acknowledged, %d failed attempts, longest commit gap %d ms%n",
+                acked.size(), writer.failures(), writer.longestGapMillis());
     }
 }

@@ -7,7 +7,9 @@ import dev.pgplay.core.run.Fact;
  * refuses schema changes while the new side follows by logical replication (which carries rows,
  * not DDL), with a message that says why and how to go on. A session that must change the schema
  * anyway, knowing the new side will not get the change, runs {@code SET pgplay.allow_ddl = on}
- * first. Changes to roles, databases and tablespaces are not DDL an event trigger sees.
+ * first. Changes to roles, databases and tablespaces are not DDL an event trigger sees. A
+ * {@code REFRESH MATERIALIZED VIEW} (a site's nightly job) goes through: it changes no schema, and
+ * the switch refreshes the new side's materialized views itself.
  */
 public final class DdlGuard extends EachDatabase {
     static final String TRIGGER = "pgplay_ddl_guard";
@@ -15,7 +17,7 @@ public final class DdlGuard extends EachDatabase {
     static final String INSTALL = "CREATE SCHEMA IF NOT EXISTS pgplay;\n"
             + "CREATE OR REPLACE FUNCTION pgplay.ddl_guard() RETURNS event_trigger LANGUAGE plpgsql AS $pgplay$\n"
             + "BEGIN\n"
-            + "  IF coalesce(current_setting('pgplay.allow_ddl', true), '') <> 'on' THEN\n"
+            + "  IF coalesce(current_setting('pgplay.allow_ddl', true), '') <> 'on' AND tg_tag <> 'REFRESH MATERIALIZED VIEW' THEN\n"
             + "    RAISE EXCEPTION 'pgplay: % refused: a blue-green upgrade replicates this database and DDL would not reach the new side', tg_tag\n"
             + "      USING HINT = 'finish the upgrade (bluegreen-switch, then bluegreen-cleanup) or end it (bluegreen-rollback before the switch), "
             + "or run SET pgplay.allow_ddl = on in this session first and make the same change on the new side yourself';\n"
@@ -49,15 +51,23 @@ public final class DdlGuard extends EachDatabase {
         return new DdlGuard(port, false);
     }
 
-    /** Whether the guard is in {@code database} and enabled; null when the database cannot be read. */
+    /** Whether this version of the guard is in {@code database} and enabled; null when the database cannot be read. */
     public static Fact<Boolean> guarded(int port, String database) {
-        return Psql.fact("ddl guard", port, database, "SELECT count(*) FROM pg_event_trigger WHERE evtname = " + Psql.literal(TRIGGER)
-                + " AND evtenabled <> 'D'", rows -> !rows.isEmpty() && !"0".equals(rows.get(0).get(0)), null);
+        // a guard of an earlier pgplay, which refused REFRESH MATERIALIZED VIEW too, counts as absent: it is replaced
+        return Psql.fact("ddl guard", port, database, "SELECT count(*) FROM pg_event_trigger e JOIN pg_proc p ON p.oid = e.evtfoid WHERE e.evtname = "
+                + Psql.literal(TRIGGER) + " AND e.evtenabled <> 'D' AND p.prosrc LIKE '%REFRESH MATERIALIZED VIEW%'",
+                rows -> !rows.isEmpty() && !"0".equals(rows.get(0).get(0)), null);
+    }
+
+    /** Whether a guard of pgplay's is in {@code database}, of any version, enabled or not: what {@link #off} removes. */
+    static Fact<Boolean> anyGuard(int port, String database) {
+        return Psql.fact("any ddl guard", port, database, "SELECT count(*) FROM pg_event_trigger WHERE evtname = " + Psql.literal(TRIGGER),
+                rows -> !rows.isEmpty() && !"0".equals(rows.get(0).get(0)), null);
     }
 
     @Override
     Fact<Boolean> present(String database) {
-        return guarded(port, database);
+        return wanted ? guarded(port, database) : anyGuard(port, database);
     }
 
     @Override

@@ -33,7 +33,12 @@ public final class KeptPsql implements AutoCloseable {
 
     /** A session in {@code database} on the cluster at {@code port} ({@code prelude} runs first, e.g. "SET ..."). */
     public static KeptPsql open(HostContext ctx, int port, String database, String prelude) {
-        Interactive psql = ctx.connection().interactive(Cmd.of("psql", "-X", "-q", "-A", "-t", "-F", SEP, "-v", "ON_ERROR_STOP=1",
+        return open(ctx, 0, port, database, prelude);
+    }
+
+    /** {@link #open(HostContext, int, String, String)} on another connection to the host ({@link HostContext#connection(int)}). */
+    public static KeptPsql open(HostContext ctx, int lane, int port, String database, String prelude) {
+        Interactive psql = ctx.connection(lane).interactive(Cmd.of("psql", "-X", "-q", "-A", "-t", "-F", SEP, "-v", "ON_ERROR_STOP=1",
                 "-p", String.valueOf(port), "-d", Psql.conninfo(database)), ExecOptions.as("postgres").timeout(Duration.ofSeconds(15)));
         try {
             List<List<String>> r = request(psql, Psql.SESSION + prelude + "SELECT pg_backend_pid();", Duration.ofSeconds(15));

@@ -63,8 +63,11 @@ public record LogicalReadiness(Map<String, String> settings, int slotsUsed, int 
         for (List<String> r : Psql.rows(ctx, port, "postgres", "SELECT name, setting FROM pg_settings WHERE name IN (" + in + ");\n")) {
             settings.put(r.get(0), r.get(1));
         }
+        // pgplay's own (a prepare run again, its table copies) are what it needs, not what others use
         List<List<String>> used = Psql.rows(ctx, port, "postgres",
-                "SELECT (SELECT count(*) FROM pg_replication_slots), (SELECT count(*) FROM pg_stat_replication);\n");
+                "SELECT (SELECT count(*) FROM pg_replication_slots WHERE slot_name !~ '^pgplay_bg_' AND slot_name !~ '^pg_[0-9]+_sync_'), "
+                + "(SELECT count(*) FROM pg_stat_replication WHERE application_name <> " + Psql.literal(Subscription.NAME)
+                + " AND application_name !~ '^pg_[0-9]+_sync_');\n");
         List<Database> dbs = new ArrayList<>();
         for (String db : Psql.databases(ctx, port, EachDatabase.REPLICATED)) {
             dbs.add(database(db, Psql.rows(ctx, port, db, TABLES)));
@@ -103,6 +106,15 @@ public record LogicalReadiness(Map<String, String> settings, int slotsUsed, int 
         return v == null ? 0 : Integer.parseInt(v);
     }
 
+    /**
+     * How many tables the new side may copy at once from this cluster (publisher): each copy takes
+     * a slot and a sender beside the subscriptions' own; 1 to 4, or 0 when even one does not fit.
+     */
+    public int tableCopiesAtOnce() {
+        int free = Math.min(setting("max_replication_slots") - slotsUsed, setting("max_wal_senders") - sendersUsed) - replicatedDatabases();
+        return Math.max(0, Math.min(4, free));
+    }
+
     /** How many databases are replicated: one publication, slot and subscription each. */
     public int replicatedDatabases() {
         return databases.size();
@@ -111,27 +123,33 @@ public record LogicalReadiness(Map<String, String> settings, int slotsUsed, int 
     /**
      * What stops a prepare on this cluster (the source): each a sentence that names the object
      * and what to do. {@code identityFull} true accepts tables without a key (they are set to
-     * REPLICA IDENTITY FULL and reported); {@code copyLargeObjects} false refuses large objects.
+     * REPLICA IDENTITY FULL and reported); {@code copyLargeObjects} false refuses large objects;
+     * {@code unloggedEmpty} false refuses unlogged tables (true: the new side has them empty, by
+     * choice, and the comparison leaves their rows out).
      */
-    public List<String> refusals(boolean identityFull, boolean copyLargeObjects) {
+    public List<String> refusals(boolean identityFull, boolean copyLargeObjects, boolean unloggedEmpty) {
         List<String> out = new ArrayList<>();
         if (!"logical".equals(settings.get("wal_level"))) {
             out.add("wal_level is " + settings.get("wal_level") + ", logical replication needs logical: ALTER SYSTEM SET wal_level = logical"
                     + " and restart the cluster in a window (a restart is never done behind your back)");
         }
         int dbs = replicatedDatabases();
-        if (setting("max_replication_slots") < slotsUsed + dbs) {
-            out.add("max_replication_slots is " + setting("max_replication_slots") + ": " + slotsUsed + " in use and " + dbs
-                    + " more needed (one per database); raise it (restart)");
+        if (setting("max_replication_slots") < slotsUsed + dbs + 1) {
+            out.add("max_replication_slots is " + setting("max_replication_slots") + ": " + slotsUsed + " in use and " + (dbs + 1)
+                    + " more needed (one per database, one for the copy of a table at a time); raise it (restart)");
         }
-        if (setting("max_wal_senders") < sendersUsed + dbs) {
-            out.add("max_wal_senders is " + setting("max_wal_senders") + ": " + sendersUsed + " in use and " + dbs
-                    + " more needed (one per database); raise it (restart)");
+        if (setting("max_wal_senders") < sendersUsed + dbs + 1) {
+            out.add("max_wal_senders is " + setting("max_wal_senders") + ": " + sendersUsed + " in use and " + (dbs + 1)
+                    + " more needed (one per database, one for the copy of a table at a time); raise it (restart)");
         }
         // the way back: this cluster subscribes to the new one after the switch, one worker per database
         if (setting("max_logical_replication_workers") < dbs) {
             out.add("max_logical_replication_workers is " + setting("max_logical_replication_workers") + ", the way back needs " + dbs
                     + " (one per database) on this cluster; raise it (restart) before the prepare");
+        }
+        if (setting("max_worker_processes") < dbs + 1) {
+            out.add("max_worker_processes is " + setting("max_worker_processes") + ", the way back needs " + (dbs + 1)
+                    + " (an apply worker per database and the launcher) besides parallel query's; raise it (restart) before the prepare");
         }
         for (Database d : databases) {
             if (!d.withoutIdentity().isEmpty() && !identityFull) {
@@ -143,8 +161,30 @@ public record LogicalReadiness(Map<String, String> settings, int slotsUsed, int 
                 out.add("database " + Psql.ident(d.name()) + ": " + d.largeObjects() + " large object(s), which logical replication does not carry;"
                         + " -e copy-large-objects=true copies them at the switch, while writes are blocked");
             }
+            if (!d.unlogged().isEmpty() && !unloggedEmpty) {
+                out.add("database " + Psql.ident(d.name()) + ": unlogged table(s), which logical replication does not carry: "
+                        + String.join(", ", first(d.unlogged())) + "; -e unlogged-tables=empty leaves them empty on the new side"
+                        + " (their rows are not compared), or make them logged (ALTER TABLE ... SET LOGGED)");
+            }
         }
         return out;
+    }
+
+    /**
+     * The items of a {@link Snapshot} that hold the rows of the unlogged tables ({@code DB: table
+     * NAME}), which the comparison leaves out when the new side has them empty by choice.
+     */
+    public List<String> unloggedRowItems() {
+        List<String> out = new ArrayList<>();
+        for (Database d : databases) {
+            d.unlogged().forEach(t -> out.add(d.name() + ": table " + t));
+        }
+        return out;
+    }
+
+    /** Large objects in every database. */
+    public long largeObjects() {
+        return databases.stream().mapToLong(Database::largeObjects).sum();
     }
 
     /** What the report says about this cluster even when nothing is refused. */
@@ -152,8 +192,8 @@ public record LogicalReadiness(Map<String, String> settings, int slotsUsed, int 
         List<String> out = new ArrayList<>();
         for (Database d : databases) {
             if (!d.unlogged().isEmpty()) {
-                out.add("database " + Psql.ident(d.name()) + ": unlogged table(s) are not replicated, the new side gets them empty: "
-                        + String.join(", ", first(d.unlogged())));
+                out.add("database " + Psql.ident(d.name()) + ": unlogged table(s) left empty on the new side by choice (unlogged-tables=empty), "
+                        + "their rows not compared: " + String.join(", ", first(d.unlogged())));
             }
             if (!d.identityFull().isEmpty()) {
                 out.add("database " + Psql.ident(d.name()) + ": already REPLICA IDENTITY FULL: " + String.join(", ", first(d.identityFull())));

@@ -147,6 +147,16 @@ public final class Pg {
         return ctx.connection().exec(cmd, ExecOptions.as("postgres").timeout(Duration.ofMinutes(30)).onLine(ctx::progress)).check(name());
     }
 
+    /**
+     * {@code default_transaction_read_only = 'on'} appended to postgresql.auto.conf of the data
+     * directory {@code data}, as postgres (the directory is postgres's: a root write there could be
+     * led through a link to any file).
+     */
+    public static void markReadOnly(HostContext ctx, String data) {
+        ctx.connection().exec(Cmd.of("sh", "-c", "umask 077 && printf '%s\\n' \"default_transaction_read_only = 'on'\" >> \"$1/postgresql.auto.conf\"",
+                "sh", data), ExecOptions.as("postgres")).check(ctx.host().name() + ": " + data + "/postgresql.auto.conf");
+    }
+
     /** Starts the cluster through Debian's wrapper (reads /etc/postgresql config). */
     /**
      * Starts the cluster: through pg_ctlcluster (systemd's unit) where systemd runs; elsewhere with
@@ -381,10 +391,14 @@ public final class Pg {
         root(startConfCmd(value, keep));
     }
 
-    /** The command {@link #startConf} runs, to chain with others in one round trip (as root). */
+    /**
+     * The command {@link #startConf} runs, to chain with others in one round trip (as root): the
+     * files are written as postgres, whose directory it is (a root write there could be led through
+     * a link to any file).
+     */
     public Cmd startConfCmd(String value, boolean keep) {
-        return Cmd.of("sh", "-c", "[ \"$3\" = no ] || [ -e \"$1.pgplay-held\" ] || cp -p \"$1\" \"$1.pgplay-held\"; "
-                + "printf '%s\\n' \"$2\" > \"$1.new\" && chown --reference=\"$1\" \"$1.new\" && mv -f \"$1.new\" \"$1\" && sync \"$1\"",
+        return Cmd.of("runuser", "-u", "postgres", "--", "sh", "-c", "umask 022; [ \"$3\" = no ] || [ -e \"$1.pgplay-held\" ] || cp -p \"$1\" \"$1.pgplay-held\"; "
+                + "rm -f \"$1.new\" && printf '%s\\n' \"$2\" > \"$1.new\" && mv -f \"$1.new\" \"$1\" && sync \"$1\"",
                 "sh", s.confDir() + "/start.conf", value, keep ? "yes" : "no");
     }
 

@@ -94,6 +94,8 @@ public final class Snapshot {
                 + "SELECT 'schemas', " + safe("coalesce(string_agg(quote_ident(nspname), ',' ORDER BY nspname), '')") + " FROM pg_namespace "
                 + "WHERE nspname NOT IN ('information_schema') AND nspname !~ '^pg_';\n"
                 + "SELECT 'tables', count(*) " + USER_RELATIONS + "AND c.relkind IN ('r', 'p');\n"
+                + "SELECT " + safe("'materialized view ' || " + QUALIFIED) + ", CASE WHEN c.relispopulated THEN 'populated' ELSE 'not populated' END "
+                + USER_RELATIONS + "AND c.relkind = 'm' ORDER BY 1;\n"
                 + "SELECT " + safe("'owner and privileges ' || " + QUALIFIED) + ", " + safe("quote_ident(pg_get_userbyid(c.relowner)) || ' ' || " + acl("c.relacl")) + " "
                 + USER_RELATIONS + "AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') ORDER BY 1;\n"
                 + "SELECT format('SELECT %L, last_value || '' '' || is_called FROM %I.%I', " + safe("'sequence ' || " + QUALIFIED) + ", "
@@ -272,6 +274,13 @@ public final class Snapshot {
     }
 
     /** This snapshot without the items whose name contains {@code part} (": sequence ": not comparable across a moment). */
+    /** Without the items named exactly in {@code keys} ({@code DB: table NAME}). */
+    public Snapshot withoutKeys(java.util.Collection<String> keys) {
+        Map<String, String> out = new LinkedHashMap<>(items);
+        out.keySet().removeAll(keys);
+        return new Snapshot(out);
+    }
+
     public Snapshot withoutItems(String part) {
         Map<String, String> out = new LinkedHashMap<>(items);
         out.keySet().removeIf(k -> k.contains(part));

@@ -35,11 +35,17 @@ class LogicalReadinessTest {
     void refusalsNameWhatAndHowToGoOn() {
         LogicalReadiness.Database d = new LogicalReadiness.Database("app", List.of("public.nokey"), List.of(), List.of("public.cache"), 2, Map.of(), 0);
         LogicalReadiness r = new LogicalReadiness(READY, 1, 1, List.of(d));
-        List<String> refused = r.refusals(false, false);
-        assertEquals(2, refused.size(), refused.toString());
+        List<String> refused = r.refusals(false, false, false);
+        assertEquals(3, refused.size(), refused.toString());
         assertTrue(refused.get(0).contains("public.nokey") && refused.get(0).contains("replica-identity-full=true"), refused.get(0));
         assertTrue(refused.get(1).contains("2 large object(s)") && refused.get(1).contains("copy-large-objects=true"), refused.get(1));
-        assertEquals(List.of(), r.refusals(true, true));
+        assertTrue(refused.get(2).contains("public.cache") && refused.get(2).contains("unlogged-tables=empty"), refused.get(2));
+        assertEquals(List.of(), r.refusals(true, true, true));
+        assertEquals(4, r.tableCopiesAtOnce(), "10 slots and senders, 1 in use, 1 database: 4 copies at most");
+        assertEquals(2, new LogicalReadiness(Map.of("max_replication_slots", "10", "max_wal_senders", "5"), 2, 1, List.of(d, d)).tableCopiesAtOnce(),
+                "the fewer of free slots and senders, less one per database");
+        assertEquals(List.of("app: table public.cache"), r.unloggedRowItems());
+        assertEquals(2, r.largeObjects());
         List<String> notes = r.notes(true);
         assertTrue(notes.get(0).contains("public.cache") && notes.get(1).contains("REPLICA IDENTITY FULL"), notes.toString());
     }
@@ -49,11 +55,13 @@ class LogicalReadinessTest {
         LogicalReadiness.Database a = new LogicalReadiness.Database("a", List.of(), List.of(), List.of(), 0, Map.of(), 0);
         LogicalReadiness.Database b = new LogicalReadiness.Database("b", List.of(), List.of(), List.of(), 0, Map.of(), 0);
         LogicalReadiness r = new LogicalReadiness(Map.of("wal_level", "replica", "max_replication_slots", "2", "max_wal_senders", "10",
-                "max_logical_replication_workers", "1"), 1, 0, List.of(a, b));
-        List<String> refused = r.refusals(false, false);
-        assertEquals(3, refused.size(), refused.toString());
+                "max_logical_replication_workers", "1", "max_worker_processes", "2"), 1, 0, List.of(a, b));
+        List<String> refused = r.refusals(false, false, false);
+        assertEquals(4, refused.size(), refused.toString());
         assertTrue(refused.get(0).startsWith("wal_level is replica") && refused.get(0).contains("restart"), refused.get(0));
-        assertTrue(refused.get(1).startsWith("max_replication_slots is 2: 1 in use and 2 more needed"), refused.get(1));
+        assertTrue(refused.get(1).startsWith("max_replication_slots is 2: 1 in use and 3 more needed"), refused.get(1));
+        assertEquals(0, r.tableCopiesAtOnce());
         assertTrue(refused.get(2).startsWith("max_logical_replication_workers is 1, the way back needs 2"), refused.get(2));
+        assertTrue(refused.get(3).startsWith("max_worker_processes is 2, the way back needs 3"), refused.get(3));
     }
 }

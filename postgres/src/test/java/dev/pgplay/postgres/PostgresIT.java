@@ -80,7 +80,7 @@ class PostgresIT {
             assertEquals(List.of("public.cache"), d.unlogged());
             assertEquals(1, d.largeObjects());
             assertEquals(java.util.Set.of("pg_trgm"), d.extensions().keySet());
-            List<String> refused = read.get().refusals(false, false);
+            List<String> refused = read.get().refusals(false, false, false);
             assertTrue(refused.stream().anyMatch(r -> r.contains("public.nokey") && r.contains(Psql.ident(db))), refused.toString());
             assertTrue(refused.stream().anyMatch(r -> r.contains("1 large object(s)")), refused.toString());
 
@@ -332,6 +332,37 @@ class PostgresIT {
                     + " && pg_ctlcluster 15 main reload; true");
             sql("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'watcher'");
             sql("postgres", "DROP ROLE IF EXISTS watcher");
+        }
+    }
+
+    @Test
+    void filesEditedAsRootInPostgresDirectoriesAreNeverReachedThroughALink() {
+        LabHost h1 = LAB.host("h1");
+        String pgpass = "/var/lib/postgresql/.pgpass-door-test";
+        String shadow = h1.docker("sh", "-c", "stat -c '%a %U' /etc/shadow; md5sum /etc/shadow");
+        // what a local postgres user can do: a link where pgplay writes a secret
+        h1.docker("runuser", "-u", "postgres", "--", "ln", "-sf", "/etc/shadow", pgpass);
+        try {
+            AtomicReference<TaskResult> r = new AtomicReference<>();
+            run(false, Play.of("pgpass", "h1").task(Task.of("pgpass", ctx -> {
+                r.set(dev.pgplay.core.modules.ManagedBlock.atTop(pgpass, "test", List.of("db1:5432:*:rep:secret")).mode("0600").run(ctx));
+                return r.get();
+            })));
+            assertTrue(r.get() instanceof TaskResult.Failed && r.get().message().contains("is a symbolic link, not a regular file"), r.get().message());
+            assertEquals(shadow, h1.docker("sh", "-c", "stat -c '%a %U' /etc/shadow; md5sum /etc/shadow"), "/etc/shadow untouched");
+            // a loose file of its own is tightened; the secret never sits in a readable file
+            h1.docker("sh", "-c", "rm -f " + pgpass + " && runuser -u postgres -- sh -c 'umask 022; echo \"# mine\" > " + pgpass + "'");
+            assertEquals(1, changed(false, Play.of("pgpass", "h1").task(Task.of("pgpass",
+                    dev.pgplay.core.modules.ManagedBlock.atTop(pgpass, "test", List.of("db1:5432:*:rep:secret")).mode("0600")))));
+            assertEquals("600 postgres", h1.docker("stat", "-c", "%a %U", pgpass).strip());
+            assertTrue(h1.docker("cat", pgpass).contains("# mine"), "the rest of the file kept");
+            // a hard link (made while the name was free) is refused too
+            h1.docker("sh", "-c", "rm -f " + pgpass + "; runuser -u postgres -- sh -c 'echo x > /var/lib/postgresql/own && ln /var/lib/postgresql/own " + pgpass + "'");
+            assertEquals(1, run(false, Play.of("pgpass", "h1").task(Task.of("pgpass",
+                    dev.pgplay.core.modules.ManagedBlock.atTop(pgpass, "test", List.of("x")).mode("0600")))).stats().get("h1").failed());
+            assertEquals("x", h1.docker("cat", "/var/lib/postgresql/own").strip());
+        } finally {
+            h1.docker("rm", "-f", pgpass, "/var/lib/postgresql/own");
         }
     }
 }

@@ -16,12 +16,26 @@ public final class ManagedBlock implements Action {
     private final String name;
     private final List<String> lines;
     private final boolean top;
+    private final String mode;
 
-    private ManagedBlock(String path, String name, List<String> lines, boolean top) {
+    private ManagedBlock(String path, String name, List<String> lines, boolean top, String mode) {
         this.path = path;
         this.name = name;
         this.lines = lines == null ? null : List.copyOf(lines);
         this.top = top;
+        this.mode = mode;
+    }
+
+    private ManagedBlock(String path, String name, List<String> lines, boolean top) {
+        this(path, name, lines, top, null);
+    }
+
+    /** The file ends with {@code mode} (a file holding a secret, such as a .pgpass): a looser mode is tightened. */
+    public ManagedBlock mode(String mode) {
+        if (!mode.matches("0?[0-7]{3}")) {
+            throw new IllegalArgumentException("mode " + mode);
+        }
+        return new ManagedBlock(path, name, lines, top, mode);
     }
 
     public static ManagedBlock atTop(String path, String name, List<String> lines) {
@@ -40,7 +54,7 @@ public final class ManagedBlock implements Action {
     @Override
     public TaskResult run(HostContext ctx) {
         return TextEdit.apply(ctx, path, text -> apply(text, name, lines, top), (lines == null ? "remove block " : "update block ") + name,
-                path + ": block " + name + (lines == null ? " absent" : " up to date"), text -> text);
+                path + ": block " + name + (lines == null ? " absent" : " up to date"), text -> text, mode);
     }
 
     /** The text with the block in place, or without it when {@code lines} is null (pure; unit-tested). */

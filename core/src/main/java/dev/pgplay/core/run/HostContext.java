@@ -39,6 +39,14 @@ public final class HostContext {
         return run.transport().connect(host);
     }
 
+    /**
+     * Another connection to this host ({@code lane} 1, 2, ...; 0 is {@link #connection()}), for
+     * work that keeps more channels open at once than one SSH connection may carry.
+     */
+    public Connection connection(int lane) {
+        return lane == 0 ? connection() : run.transport().connect(host, lane);
+    }
+
     /** The context of another inventory host in this run (for steps that involve two hosts). */
     public HostContext on(String hostName) {
         return run.context(run.inventory().host(hostName));

@@ -304,7 +304,14 @@ public final class Runner {
                 run.cancel();
                 results.put(e.getKey(), TaskResult.failed("interrupted"));
             } catch (ExecutionException ex) {
-                results.put(e.getKey(), TaskResult.failed(String.valueOf(ex.getCause())));
+                // a listener that threw: the result still reaches the others and the recap, with what was thrown
+                TaskResult failed = TaskResult.failed(String.valueOf(ex.getCause()));
+                results.put(e.getKey(), failed);
+                try {
+                    run.listeners().hostResult(e.getKey(), task, failed);
+                } catch (RuntimeException again) {
+                    LOG.warn("{}: a listener failed on the result of '{}'", e.getKey().name(), task.name(), again);
+                }
             }
         }
         return results;
@@ -350,6 +357,10 @@ public final class Runner {
         } catch (Exception e) {
             LOG.debug("{}: task '{}' failed", ctx.host().name(), task.name(), e);
             r = TaskResult.failed(e.getMessage() == null ? e.toString() : e.getMessage());
+        } catch (LinkageError | StackOverflowError | AssertionError e) {
+            // a task's own defect is its failure, shown like any other, not a result that never reaches a listener
+            LOG.warn("{}: task '{}' failed with {}", ctx.host().name(), task.name(), e, e);
+            r = TaskResult.failed(e.toString());
         }
         TaskResult fin = r;
         task.registerAs().ifPresent(key -> ctx.register(key, fin));

@@ -77,7 +77,9 @@ final class Shell implements AutoCloseable {
      */
     Result run(String line, String what, Duration limit, Consumer<String> onLine) {
         String marker = "pgplay-end-" + UUID.randomUUID();
-        write("$pgplay_group sh -c " + Cmd.quote(line) + " </dev/null & echo $! > " + groupFile + "; wait $! 2>/dev/null; printf '\\n%s %s\\n' "
+        // the group file made anew with noclobber (O_EXCL) for each command: one planted meanwhile is not written through
+        write("$pgplay_group sh -c " + Cmd.quote(line) + " </dev/null & rm -f " + groupFile + "; (set -C; echo $! > " + groupFile
+                + ") 2>/dev/null; wait $! 2>/dev/null; printf '\\n%s %s\\n' "
                 + marker + " $?; printf '\\n%s\\n' " + marker + " >&2\n", what);
         long deadline = System.nanoTime() + limit.toNanos();
         List<String> lines = new ArrayList<>();

@@ -114,9 +114,11 @@ final class SshConnection implements Connection {
     private ExecResult onChannel(Cmd cmd, ExecOptions options, long start) {
         // the command runs in a process group of its own whose id is kept in a file while it runs,
         // so a timeout can end all of it (a shell's children included), not just the SSH channel
+        // its name shows on sudo's command line: made with noclobber (O_EXCL), so a file someone planted there first is
+        // never written through, and endGroup trusts only a file of the run's own user
         String groupFile = "/tmp/.pgplay-" + UUID.randomUUID() + ".pgid";
-        String line = "setsid -w sh -c " + Cmd.quote("echo $$ > " + groupFile + "; sh -c \"$0\"; rc=$?; rm -f " + groupFile + "; exit $rc")
-                + " " + Cmd.quote(cmd.shellLine());
+        String line = "setsid -w sh -c " + Cmd.quote("(set -C; echo $$ > " + groupFile + ") 2>/dev/null; sh -c \"$0\"; rc=$?; rm -f " + groupFile
+                + "; exit $rc") + " " + Cmd.quote(cmd.shellLine());
         BecomeLine become = become(line, options);
         byte[] stdin = concat(become.stdinFirst(), options.stdin());
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -233,8 +235,19 @@ final class SshConnection implements Connection {
     }
 
     /** Ends a timed-out command's process group: SIGTERM, then SIGKILL after 2 s (as the user it ran as). */
+    /**
+     * Shell that reads the process group id from the file {@code $1} into {@code g}, or exits 0:
+     * only a regular file (not a link) of this user, holding a number above 1. A file another
+     * user planted (its name was on a command line) never makes a signal go to their choice of
+     * processes, {@code kill -TERM -1} least of all.
+     */
+    static String groupFromFile() {
+        return "[ -f \"$1\" ] && [ ! -L \"$1\" ] && [ -O \"$1\" ] || exit 0; g=$(head -c 20 \"$1\"); "
+                + "case \"$g\" in ''|*[!0-9]*) exit 0;; esac; [ \"$g\" -gt 1 ] || exit 0; ";
+    }
+
     private void endGroup(String groupFile, ExecOptions options) {
-        Cmd kill = Cmd.of("sh", "-c", "[ -s \"$1\" ] || exit 0; g=$(cat \"$1\"); kill -TERM -\"$g\" 2>/dev/null || { rm -f \"$1\"; exit 0; }; "
+        Cmd kill = Cmd.of("sh", "-c", groupFromFile() + "kill -TERM -\"$g\" 2>/dev/null || { rm -f \"$1\"; exit 0; }; "
                 + "i=0; while kill -0 -\"$g\" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; "
                 + "kill -KILL -\"$g\" 2>/dev/null; rm -f \"$1\"", "sh", groupFile);
         try {
@@ -268,16 +281,34 @@ final class SshConnection implements Connection {
             exec(Cmd.of("rm", "-rf", dir));
             throw new IllegalStateException(host.name() + ": cannot upload to " + tmp + ": " + e.getMessage(), e);
         }
-        String staged = path + ".pgplay-new";
         String group = owner.contains(":") ? owner.substring(owner.indexOf(':') + 1) : owner;
         String user = owner.contains(":") ? owner.substring(0, owner.indexOf(':')) : owner;
         try {
-            sudo(Cmd.of("install", "-m", mode, "-o", user, "-g", group, tmp, staged)
-                    .and(Cmd.of("mv", "-f", staged, path))).check(host.name());
+            sudo(Cmd.of("perl", "-e", INSTALL, tmp, path, mode, user, group)).check(host.name());
         } finally {
             exec(Cmd.of("rm", "-rf", dir));
         }
     }
+
+    /**
+     * Installs file {@code $ARGV[0]} as {@code $ARGV[1]} with mode, user and group, as root, in a
+     * directory another user may own (a .pgpass in postgres's home): written to a new file of a
+     * random name made there with O_EXCL|O_NOFOLLOW (never through a link or a file someone
+     * planted), owner and mode set on the open file, then renamed over the path (a link there is
+     * replaced, not followed).
+     */
+    static final String INSTALL = "use strict; use Fcntl;\n"
+            + "my ($src, $dst, $mode, $user, $group) = @ARGV;\n"
+            + "my $uid = getpwnam($user); defined $uid or die \"no user $user\\n\";\n"
+            + "my $gid = getgrnam($group); defined $gid or die \"no group $group\\n\";\n"
+            + "open(my $r, '<', '/dev/urandom') or die \"/dev/urandom: $!\\n\"; read($r, my $b, 8) == 8 or die \"/dev/urandom\\n\"; close $r;\n"
+            + "my $tmp = $dst . '.pgplay-' . unpack('H*', $b);\n"
+            + "sysopen(my $out, $tmp, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW, 0600) or die \"$tmp: $!\\n\";\n"
+            + "my $ok = eval { open(my $in, '<:raw', $src) or die \"$src: $!\\n\"; binmode $out; local $/; my $data = <$in>;\n"
+            + "  print {$out} (defined $data ? $data : '') or die \"$tmp: $!\\n\";\n"
+            + "  chown($uid, $gid, $out) or die \"chown $tmp: $!\\n\"; chmod(oct($mode), $out) or die \"chmod $tmp: $!\\n\";\n"
+            + "  close($out) or die \"$tmp: $!\\n\"; rename($tmp, $dst) or die \"rename to $dst: $!\\n\"; 1 };\n"
+            + "if (!$ok) { my $e = $@; unlink $tmp; die $e; }\n";
 
     @Override
     public Tunnel forward(String remoteHost, int remotePort) {

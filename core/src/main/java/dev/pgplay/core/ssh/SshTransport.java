@@ -93,17 +93,26 @@ public final class SshTransport implements Transport {
 
     @Override
     public Connection connect(Host host) {
-        SshConnection existing = connections.get(host.name());
+        return connect(host, 0);
+    }
+
+    @Override
+    public Connection connect(Host host, int lane) {
+        if (lane < 0) {
+            throw new IllegalArgumentException("lane " + lane);
+        }
+        String key = lane == 0 ? host.name() : host.name() + "#" + lane;
+        SshConnection existing = connections.get(key);
         if (existing != null && existing.isOpen()) {
             return existing;
         }
-        synchronized (locks.computeIfAbsent(host.name(), k -> new Object())) {
-            existing = connections.get(host.name());
+        synchronized (locks.computeIfAbsent(key, k -> new Object())) {
+            existing = connections.get(key);
             if (existing != null && existing.isOpen()) {
                 return existing;
             }
             SshConnection c = open(host);
-            connections.put(host.name(), c);
+            connections.put(key, c);
             return c;
         }
     }
@@ -148,11 +157,14 @@ public final class SshTransport implements Transport {
         return "cannot connect to " + where + ": " + (root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage());
     }
 
-    /** Closes one host's connection (e.g. before it reboots); the next {@link #connect} opens a new one. */
+    /** Closes one host's connections, every lane (e.g. before it reboots); the next {@link #connect} opens a new one. */
     public void disconnect(Host host) {
-        SshConnection c = connections.remove(host.name());
-        if (c != null) {
-            c.close();
+        List<String> keys = connections.keySet().stream().filter(k -> k.equals(host.name()) || k.startsWith(host.name() + "#")).toList();
+        for (String k : keys) {
+            SshConnection c = connections.remove(k);
+            if (c != null) {
+                c.close();
+            }
         }
     }
 

@@ -12,6 +12,16 @@ public interface Transport extends AutoCloseable {
     /** The connection to a host, opened on first use; throws {@link UnreachableException}. */
     Connection connect(Host host);
 
+    /**
+     * Another connection to the same host ({@code lane} 1, 2, ...; 0 is {@link #connect(Host)}),
+     * for work that keeps more channels open at once than one connection may carry (OpenSSH's
+     * MaxSessions, 10 by default): opened on first use, closed with the transport. A transport
+     * with no such limit may return the one connection.
+     */
+    default Connection connect(Host host, int lane) {
+        return connect(host);
+    }
+
     /** Closes every connection. */
     @Override
     void close();

@@ -27,4 +27,15 @@ class ManagedBlockTest {
         assertEquals(ManagedBlock.apply(text, "replication", List.of("host replication r 10.0.0.2/32 scram-sha-256"), false),
                 ManagedBlock.apply(two, "major-move", null, true), "another block stays");
     }
+
+    @Test
+    void onlyARegularFileWithOneLinkIsEditedAsRoot() {
+        assertEquals(null, TextEdit.refusal("/x/pg_hba.conf", "regular file|1|640|postgres:postgres".split("\\|")));
+        assertEquals(null, TextEdit.refusal("/x/.pgpass", "regular empty file|1|600|postgres:postgres".split("\\|")));
+        String link = TextEdit.refusal("/var/lib/postgresql/.pgpass", "symbolic link|1|777|postgres:postgres".split("\\|"));
+        org.junit.jupiter.api.Assertions.assertTrue(link.startsWith("/var/lib/postgresql/.pgpass is a symbolic link, not a regular file"), link);
+        String hard = TextEdit.refusal("/x/.pgpass", "regular file|2|600|postgres:postgres".split("\\|"));
+        org.junit.jupiter.api.Assertions.assertTrue(hard.contains("has 2 hard links"), hard);
+        org.junit.jupiter.api.Assertions.assertTrue(TextEdit.refusal("/x", "directory|3|755|root:root".split("\\|")).contains("is a directory"));
+    }
 }

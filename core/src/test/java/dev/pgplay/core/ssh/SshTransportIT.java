@@ -321,7 +321,7 @@ class SshTransportIT {
         assertEquals("640 postgres postgres", c.exec(Cmd.of("stat", "-c", "%a %U %G", "/etc/postgresql/15/main/conf.d/pgplay-test.conf")).out());
         assertEquals(new String(content, StandardCharsets.UTF_8),
                 new String(c.download("/etc/postgresql/15/main/conf.d/pgplay-test.conf"), StandardCharsets.UTF_8));
-        assertEquals("", c.exec(Cmd.raw("ls /tmp | grep pgplay || true; ls /etc/postgresql/15/main/conf.d | grep pgplay-new || true")).out(),
+        assertEquals("", c.exec(Cmd.raw("ls /tmp | grep pgplay || true; ls /etc/postgresql/15/main/conf.d | grep '[.]pgplay-' || true")).out(),
                 "no temporary files left behind");
         c.sudo(Cmd.of("rm", "-f", "/etc/postgresql/15/main/conf.d/pgplay-test.conf")).check("db1");
     }

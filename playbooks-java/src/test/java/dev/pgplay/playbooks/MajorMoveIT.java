@@ -53,22 +53,6 @@ class MajorMoveIT {
         return f.substring(0, f.lastIndexOf(' '));
     }
 
-    /** Waits up to 60 s for {@code done}. */
-    static void await(java.util.function.BooleanSupplier done) {
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        while (!done.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out after 60 s");
-            }
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError("interrupted", e);
-            }
-        }
-    }
-
     static String alias(LabHost client) {
         return client.docker("sh", "-c", "getent hosts db.lab | cut -d' ' -f1").strip();
     }
@@ -116,7 +100,7 @@ class MajorMoveIT {
                 if (task.name().startsWith("the target's cluster kept to this move")) {
                     // a session already open when the door closes (an admin's or an agent's psql, as postgres)
                     db3.docker("sh", "-c", "PGAPPNAME=pgwatch nohup su postgres -c \"psql -X -d postgres -c 'SELECT pg_sleep(300)'\" >/dev/null 2>&1 &");
-                    await(() -> PgLab.sql(db3, "postgres", "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgwatch'").equals("1"));
+                    MajorUpgradeIT.waitFor(() -> PgLab.sql(db3, "postgres", "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgwatch'").equals("1"));
                 }
                 if (task.name().startsWith("switch:")) {
                     answersBeforeSwitch.set(monitor.answers());
@@ -130,7 +114,7 @@ class MajorMoveIT {
             Thread.sleep(2000);
             r = pg.runInProcess(new MajorMove(), Map.of("new-version", "15"), watch, null);
             Thread.sleep(2000);
-            await(() -> monitor.answers() > 0);
+            MajorUpgradeIT.waitFor(() -> monitor.answers() > 0);
         } finally {
             db3.docker("sh", "-c", "kill $(cat /tmp/agent.pid) 2>/dev/null; rm -f /tmp/agent.pid; true");
         }

@@ -138,7 +138,8 @@ class RollingMinorNetworkIT {
                 }
             }
         };
-        Writer writer = new Writer(pg.jdbc(pg.vip, "app"), 1_000_000).start();
+        // ids of their own: the table keeps the earlier tests' rows
+        Writer writer = new Writer(pg.jdbc(pg.vip, "app"), 1_000_000, 8_000_000_000L).start();
         WritableMonitor monitor = new WritableMonitor(pg.jdbc(db1.address(), "app"), pg.jdbc(db2.address(), "app")).start();
         PgLab.InProcess first;
         PgLab.Run rerun;

@@ -39,7 +39,7 @@ final class TextEdit {
     static TaskResult apply(HostContext ctx, String path, UnaryOperator<String> change, String what, String okMessage,
                             UnaryOperator<String> shown, String mode) {
         // one exec: what the path is (lstat: a link is a link) and, for a regular file, its bytes read with O_NOFOLLOW
-        ExecResult read = ctx.connection().exec(Cmd.of("sh", "-c", "stat -c '%F|%h|%a|%U:%G' -- \"$1\" || exit 3; "
+        ExecResult read = ctx.connection().exec(Cmd.of("sh", "-c", "LC_ALL=C stat -c '%F|%h|%a|%U:%G' -- \"$1\" || exit 3; "
                 + "[ -f \"$1\" ] && [ ! -L \"$1\" ] || exit 0; exec dd if=\"$1\" iflag=nofollow status=none", "sh", path), ExecOptions.as("root"));
         if (read.exitStatus() == 3) {
             return TaskResult.failed(path + " does not exist");

@@ -299,8 +299,8 @@ final class SshConnection implements Connection {
      */
     static final String INSTALL = "use strict; use Fcntl;\n"
             + "my ($src, $dst, $mode, $user, $group) = @ARGV;\n"
-            + "my $uid = getpwnam($user); defined $uid or die \"no user $user\\n\";\n"
-            + "my $gid = getgrnam($group); defined $gid or die \"no group $group\\n\";\n"
+            + "my $uid = $user =~ /^[0-9]+$/ ? $user : getpwnam($user); defined $uid or die \"no user $user\\n\";\n"
+            + "my $gid = $group =~ /^[0-9]+$/ ? $group : getgrnam($group); defined $gid or die \"no group $group\\n\";\n"
             + "open(my $r, '<', '/dev/urandom') or die \"/dev/urandom: $!\\n\"; read($r, my $b, 8) == 8 or die \"/dev/urandom\\n\"; close $r;\n"
             + "my $tmp = $dst . '.pgplay-' . unpack('H*', $b);\n"
             + "sysopen(my $out, $tmp, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW, 0600) or die \"$tmp: $!\\n\";\n"

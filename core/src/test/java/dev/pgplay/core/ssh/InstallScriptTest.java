@@ -69,4 +69,18 @@ class InstallScriptTest {
         assertTrue(new String(p.getInputStream().readAllBytes()).contains("no user no-such-user-pgplay"));
         assertEquals("old\n", Files.readString(dst));
     }
+
+    @Test
+    void anOwnerGivenByNumberIsTaken() throws Exception {
+        Process id = new ProcessBuilder("sh", "-c", "id -u; id -g").start();
+        id.waitFor(10, TimeUnit.SECONDS);
+        String[] ids = new String(id.getInputStream().readAllBytes()).strip().split("\n");
+        Path src = Files.writeString(dir.resolve("src"), "x\n");
+        Path dst = dir.resolve("by-number");
+        Process p = new ProcessBuilder("perl", "-e", SshConnection.INSTALL, src.toString(), dst.toString(), "0644", ids[0], ids[1])
+                .redirectErrorStream(true).start();
+        p.waitFor(20, TimeUnit.SECONDS);
+        assertEquals(0, p.exitValue(), new String(p.getInputStream().readAllBytes()));
+        assertEquals("x\n", Files.readString(dst));
+    }
 }

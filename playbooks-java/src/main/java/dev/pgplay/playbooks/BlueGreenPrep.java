@@ -420,9 +420,7 @@ final class BlueGreenPrep {
         todo.forEach((db, views) -> views.forEach(v -> shown.add("REFRESH MATERIALIZED VIEW " + v + " (database " + Psql.ident(db) + ")")));
         return Imperative.of("populate " + shown.size() + " materialized view(s) on green", shown).run(green, () -> {
             long t0 = System.nanoTime();
-            for (Map.Entry<String, List<String>> e : todo.entrySet()) {
-                Psql.run(green, bg.port(), e.getKey(), MaterializedViews.refreshSql(e.getValue()), Duration.ofHours(1));
-            }
+            MaterializedViews.refresh(green, bg.port(), todo, Duration.ofHours(1));
             return TaskResult.changed(shown.size() + " materialized view(s) populated in " + (System.nanoTime() - t0) / 1_000_000 + " ms", shown);
         });
     }

@@ -193,12 +193,7 @@ final class WriteSwitch {
         List<String> cmds = List.of("REFRESH MATERIALIZED VIEW x " + n + " on " + to.text());
         return Imperative.of("refresh " + n + " materialized view(s) on " + to.text(), cmds).run(ctx, () -> {
             long t0 = System.nanoTime();
-            for (Map.Entry<String, List<String>> e : views.entrySet()) {
-                String sql = MaterializedViews.refreshSql(e.getValue());
-                if (sql != null) {
-                    Psql.run(t, bg.port(), e.getKey(), sql, Duration.ofHours(1));
-                }
-            }
+            MaterializedViews.refresh(t, bg.port(), views, Duration.ofHours(1));
             notes.add(n + " materialized view(s) refreshed on " + to.text() + " before writes were blocked ("
                     + (System.nanoTime() - t0) / 1_000_000 + " ms; content as of then)");
             bg.notes.addAll(notes);

@@ -36,7 +36,7 @@ public final class MaterializedViews {
      * The SQL that refreshes {@code views} (quoted names) in one database of a side that is
      * read-only for everyone else; null when there is none.
      */
-    public static String refreshSql(List<String> views) {
+    static String refreshSql(List<String> views) {
         if (views.isEmpty()) {
             return null;
         }
@@ -46,18 +46,16 @@ public final class MaterializedViews {
     }
 
     /**
-     * Refreshes on {@code to} every materialized view {@code from} has populated, database by
-     * database; returns how many (0 when none). A view {@code to} lacks fails with psql's error.
+     * Refreshes {@code views} (database -> quoted names, as {@link #populated} gives them) on the
+     * cluster on {@code port}, database by database, each within {@code limit}. A view the
+     * cluster lacks fails with psql's error.
      */
-    public static int refreshAsOn(HostContext from, HostContext to, int port, List<String> databases, Duration limit) {
-        int n = 0;
-        for (Map.Entry<String, List<String>> e : populated(from, port, databases).entrySet()) {
-            String sql = refreshSql(e.getValue());
+    public static void refresh(HostContext ctx, int port, Map<String, List<String>> views, Duration limit) {
+        views.forEach((db, names) -> {
+            String sql = refreshSql(names);
             if (sql != null) {
-                Psql.run(to, port, e.getKey(), sql, limit);
-                n += e.getValue().size();
+                Psql.run(ctx, port, db, sql, limit);
             }
-        }
-        return n;
+        });
     }
 }
